@@ -1,0 +1,38 @@
+//! The auth-hub wire protocol: plain data, its validation, and the frame codec. No other I/O.
+//!
+//! ```text
+//! frame   = length:u32 big-endian (1 ..= max, default 1 MiB) ‖ body: MessagePack, named fields
+//! client  → Hello                      (first frame)
+//! hub     → HelloReply                 (welcome, or error then close)
+//! client  → RequestEnvelope { id, request }   (any number, many in flight)
+//! hub     → ServerMessage::Response { id, result } | ServerMessage::Event
+//! ```
+//!
+//! `docs/protocol.md` in the repository describes every message byte for byte.
+
+pub mod error_code;
+pub mod event;
+pub mod frame;
+pub mod hello;
+pub mod key;
+pub mod path;
+pub mod request;
+pub mod response;
+pub mod scope;
+pub mod secret;
+pub mod time;
+
+pub use error_code::{grant_command, ErrorCode, ErrorReply};
+pub use event::{Event, PendingOutcome, PendingResolved};
+pub use frame::{FrameCodec, FrameError, DEFAULT_MAX_FRAME};
+pub use hello::{Hello, HelloReply, Welcome};
+pub use key::{ApiKey, KeyError, KeyFormat};
+pub use path::{PathError, SecretPath};
+pub use request::{Request, RequestEnvelope};
+pub use response::{Response, ResponseEnvelope, ResponseResult, ServerMessage};
+pub use scope::{Permissions, SecretScope};
+pub use secret::{AccessToken, MasterToken, Secret, SecretValue};
+
+/// The protocol version this build speaks. A small integer, independent of crate versions; it
+/// changes only when an old peer could no longer understand a message.
+pub const PROTOCOL_VERSION: u32 = 1;

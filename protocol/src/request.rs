@@ -1,0 +1,280 @@
+//! Requests: the envelope with its client-chosen `id`, and one struct per operation.
+//!
+//! On the wire a request is `{"id": u64, "request": {"<operation>": {fields…}}}`: the operation is
+//! an externally tagged enum with `snake_case` names, and every operation is a map of named fields,
+//! even when it has none (`{"status": {}}`), so fields can be added without breaking old peers.
+
+use serde::{Deserialize, Serialize};
+
+use crate::path::SecretPath;
+use crate::scope::{Permissions, SecretScope};
+use crate::secret::{AccessToken, MasterToken, SecretValue};
+
+/// One request and the id its response will carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestEnvelope {
+    /// Chosen by the client; echoed in the response. Ids may be reused once answered.
+    pub id: u64,
+    /// The operation.
+    pub request: Request,
+}
+
+/// Every operation a client can ask for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Request {
+    /// Ask for access tokens to one or more scopes.
+    RequestScope(RequestScope),
+    /// Read a secret with an access token.
+    GetSecret(GetSecret),
+    /// Create or replace a secret.
+    PutSecret(PutSecret),
+    /// List secret paths.
+    ListSecrets(ListSecrets),
+    /// Delete a secret.
+    DeleteSecret(DeleteSecret),
+    /// Would a scope be granted without a prompt?
+    HasScope(HasScope),
+    /// Create the owner key (session without a key, hub without an owner).
+    Login(Login),
+    /// The hub's state.
+    Status(Status),
+    /// Owner: requests waiting for a decision.
+    ListPending(ListPending),
+    /// Owner: approve pending requests, or pre-grant.
+    Grant(Grant),
+    /// Owner: refuse pending requests.
+    Deny(Deny),
+    /// Owner: standing grants.
+    ListGrants(ListGrants),
+    /// Owner: remove standing grants and kill their tokens.
+    Revoke(Revoke),
+    /// Owner: create a service key.
+    CreateKey(CreateKey),
+    /// Owner: import a legacy `MELT_` key.
+    ImportKey(ImportKey),
+    /// Owner: list keys.
+    ListKeys(ListKeys),
+    /// Owner: revoke a key and its tokens.
+    RevokeKey(RevokeKey),
+    /// Owner: read and verify the audit log.
+    ReadAudit(ReadAudit),
+    /// Owner: receive `pending_added` / `pending_resolved` events on this connection.
+    WatchPending(WatchPending),
+}
+
+impl Request {
+    /// The operation's wire name, for logs and the audit trail.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::RequestScope(_) => "request_scope",
+            Self::GetSecret(_) => "get_secret",
+            Self::PutSecret(_) => "put_secret",
+            Self::ListSecrets(_) => "list_secrets",
+            Self::DeleteSecret(_) => "delete_secret",
+            Self::HasScope(_) => "has_scope",
+            Self::Login(_) => "login",
+            Self::Status(_) => "status",
+            Self::ListPending(_) => "list_pending",
+            Self::Grant(_) => "grant",
+            Self::Deny(_) => "deny",
+            Self::ListGrants(_) => "list_grants",
+            Self::Revoke(_) => "revoke",
+            Self::CreateKey(_) => "create_key",
+            Self::ImportKey(_) => "import_key",
+            Self::ListKeys(_) => "list_keys",
+            Self::RevokeKey(_) => "revoke_key",
+            Self::ReadAudit(_) => "read_audit",
+            Self::WatchPending(_) => "watch_pending",
+        }
+    }
+}
+
+/// Ask for one access token per scope. Several scopes are shown to the owner and decided together;
+/// the response has one outcome per scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestScope {
+    /// The scopes wanted, such as `github/alice/*`. 1 to 64 of them.
+    pub scopes: Vec<SecretScope>,
+    /// The rights wanted under every scope.
+    pub permissions: Permissions,
+    /// How long the client will wait for an owner's decision, in milliseconds; 0 means "do not
+    /// wait": a scope that needs a prompt is `denied` at once, with the command that grants it.
+    /// The hub caps this at its grant timeout.
+    #[serde(default)]
+    pub wait_ms: u64,
+    /// Why, shown to the owner.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Read one secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetSecret {
+    /// A token whose scope covers `path` with read permission.
+    pub access_token: AccessToken,
+    /// The secret.
+    pub path: SecretPath,
+}
+
+/// Create or replace one secret. The owner key may omit the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PutSecret {
+    /// A token whose scope covers `path` with write permission; optional for the owner key.
+    #[serde(default)]
+    pub access_token: Option<AccessToken>,
+    /// The secret.
+    pub path: SecretPath,
+    /// The new value.
+    pub value: SecretValue,
+}
+
+/// List secret paths below a prefix. With a token, only paths its scope covers; without one (owner
+/// key only), every path. Values are never listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListSecrets {
+    /// A token with read permission; optional for the owner key.
+    #[serde(default)]
+    pub access_token: Option<AccessToken>,
+    /// Whole-segment prefix such as `github/alice`; empty for all.
+    #[serde(default)]
+    pub prefix: String,
+}
+
+/// Delete one secret. The owner key may omit the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteSecret {
+    /// A token whose scope covers `path` with write permission; optional for the owner key.
+    #[serde(default)]
+    pub access_token: Option<AccessToken>,
+    /// The secret.
+    pub path: SecretPath,
+}
+
+/// Would `scope` with `permissions` be granted to this session's key right now without a prompt?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HasScope {
+    /// The scope.
+    pub scope: SecretScope,
+    /// The rights.
+    pub permissions: Permissions,
+}
+
+/// Create the owner key. Only on a session without a key, and only while the hub has no owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Login {
+    /// The key's name; `owner` when empty.
+    #[serde(default)]
+    pub name: String,
+}
+
+/// The hub's state. Allowed without a key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {}
+
+/// Requests waiting for a decision.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListPending {}
+
+/// Approve every pending request for a scope that `scope` covers (or the one with `request_id`).
+/// With nothing pending, pre-grant `scope` to `key` (the owner key by default).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// The scope to grant.
+    pub scope: SecretScope,
+    /// Rights granted; read unless the owner asked for write too.
+    pub permissions: Permissions,
+    /// How long the standing grant lasts, in milliseconds; none means until revoked.
+    #[serde(default)]
+    pub ttl_ms: Option<u64>,
+    /// Approve the waiting requests only; keep no standing grant.
+    #[serde(default)]
+    pub once: bool,
+    /// Decide only this pending request.
+    #[serde(default)]
+    pub request_id: Option<u64>,
+    /// The key a pre-grant is for; the owner key when absent.
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+/// Refuse every pending request for a scope that `scope` covers (or the one with `request_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deny {
+    /// The scope to refuse.
+    pub scope: SecretScope,
+    /// Decide only this pending request.
+    #[serde(default)]
+    pub request_id: Option<u64>,
+}
+
+/// Standing grants.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListGrants {}
+
+/// Remove the standing grants that `scope` covers and kill the access tokens issued for them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revoke {
+    /// The scope to revoke.
+    pub scope: SecretScope,
+    /// Only this key's grants; every key's when absent.
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+/// Create a service key with pre-granted scopes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateKey {
+    /// The key's name, unique among live keys.
+    pub name: String,
+    /// Scopes the key receives without a prompt.
+    #[serde(default)]
+    pub scopes: Vec<SecretScope>,
+    /// Rights under those scopes.
+    pub permissions: Permissions,
+    /// When the key stops working (unix milliseconds); never when absent.
+    #[serde(default)]
+    pub expires_at_ms: Option<i64>,
+}
+
+/// Import a legacy `MELT_…` (or an existing `TAUTH_…`) key as a service key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportKey {
+    /// The key's full text.
+    pub key: MasterToken,
+    /// Scopes the key receives without a prompt.
+    #[serde(default)]
+    pub scopes: Vec<SecretScope>,
+    /// Rights under those scopes.
+    pub permissions: Permissions,
+    /// When the key stops working (unix milliseconds); never when absent.
+    #[serde(default)]
+    pub expires_at_ms: Option<i64>,
+}
+
+/// Every key, live and revoked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListKeys {}
+
+/// Revoke a service key: soft-delete it and kill its access tokens at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeKey {
+    /// The key's name.
+    pub name: String,
+}
+
+/// Read the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadAudit {
+    /// Only the last `limit` lines; all when 0.
+    #[serde(default)]
+    pub limit: u32,
+    /// Also verify the hash chain of the whole log.
+    #[serde(default)]
+    pub verify: bool,
+}
+
+/// Subscribe this connection to pending-request events.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchPending {}

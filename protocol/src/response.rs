@@ -1,0 +1,375 @@
+//! Responses: the envelope echoing the request's `id`, its result, and one struct per answer.
+//!
+//! Everything the hub sends after the hello is a [`ServerMessage`]: a response to a request, or a
+//! pushed event. On the wire: `{"response": {"id": 7, "result": {"ok": {"secret": {…}}}}}` or
+//! `{"response": {"id": 7, "result": {"error": {"code": "denied", …}}}}` or `{"event": {…}}`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error_code::ErrorReply;
+use crate::event::Event;
+use crate::path::SecretPath;
+use crate::scope::{Permissions, SecretScope};
+use crate::secret::{AccessToken, MasterToken, Secret};
+
+/// A frame from the hub after the hello.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// The answer to one request.
+    Response(ResponseEnvelope),
+    /// Something the client subscribed to.
+    Event(Event),
+}
+
+/// The answer to the request with the same `id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseEnvelope {
+    /// The request's id; 0 when the request could not be decoded far enough to read its id.
+    pub id: u64,
+    /// Success or failure.
+    pub result: ResponseResult,
+}
+
+/// Success with a response, or failure with an error reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseResult {
+    /// The operation succeeded.
+    Ok(Response),
+    /// The operation failed.
+    Error(ErrorReply),
+}
+
+/// Every successful answer; the variant is named for what it carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Response {
+    /// To `request_scope`.
+    Scopes(ScopeOutcomes),
+    /// To `get_secret`.
+    Secret(Secret),
+    /// To `put_secret`.
+    Written(Written),
+    /// To `list_secrets`.
+    Secrets(SecretList),
+    /// To `delete_secret`.
+    Deleted(Deleted),
+    /// To `has_scope`.
+    HasScope(HasScopeReply),
+    /// To `login`, `create_key` and `import_key` (for an import, `key` echoes nothing new).
+    KeyCreated(KeyCreated),
+    /// To `status`.
+    Status(StatusReply),
+    /// To `list_pending` and `watch_pending`.
+    Pending(PendingList),
+    /// To `grant`.
+    Granted(GrantReply),
+    /// To `deny`.
+    Denied(DenyReply),
+    /// To `list_grants`.
+    Grants(GrantList),
+    /// To `revoke`.
+    Revoked(RevokeReply),
+    /// To `list_keys`.
+    Keys(KeyList),
+    /// To `revoke_key`.
+    KeyRevoked(KeyRevokeReply),
+    /// To `read_audit`.
+    Audit(AuditReply),
+}
+
+/// One outcome per scope asked for, in the order asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeOutcomes {
+    /// The outcomes.
+    pub outcomes: Vec<ScopeOutcome>,
+}
+
+/// What was decided for one scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeOutcome {
+    /// The scope asked for.
+    pub scope: SecretScope,
+    /// A token, or why not.
+    pub result: ScopeResult,
+}
+
+/// A token for the scope, or the error (`denied`, `timeout`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeResult {
+    /// Granted.
+    Granted(ScopeToken),
+    /// Not granted.
+    Error(ErrorReply),
+}
+
+/// An access token bound to a scope, permissions and expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeToken {
+    /// The opaque token; send it with `get_secret`.
+    pub access_token: AccessToken,
+    /// The rights it carries.
+    pub permissions: Permissions,
+    /// When it stops working (unix milliseconds).
+    #[serde(with = "crate::time::millis")]
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A secret was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    /// Where.
+    pub path: SecretPath,
+    /// The new version number.
+    pub version: u64,
+    /// When (unix milliseconds).
+    #[serde(with = "crate::time::millis")]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Paths, with metadata but never values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretList {
+    /// Sorted by path.
+    pub entries: Vec<SecretEntry>,
+}
+
+/// One listed secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretEntry {
+    /// Where.
+    pub path: SecretPath,
+    /// Current version number.
+    pub version: u64,
+    /// First written (unix milliseconds).
+    #[serde(with = "crate::time::millis")]
+    pub created_at: DateTime<Utc>,
+    /// Last written (unix milliseconds).
+    #[serde(with = "crate::time::millis")]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A secret was deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deleted {
+    /// Where.
+    pub path: SecretPath,
+}
+
+/// Whether the scope would be granted without a prompt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HasScopeReply {
+    /// True when policy, a standing grant or the key's own scopes allow it now.
+    pub granted: bool,
+}
+
+/// A new key; its text is shown this once and never stored by the hub.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyCreated {
+    /// The full key text (`TAUTH_…`). For `import_key`, absent.
+    #[serde(default)]
+    pub key: Option<MasterToken>,
+    /// The key's record.
+    pub info: KeyInfo,
+}
+
+/// What the hub knows about a key (never its token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    /// Its name.
+    pub name: String,
+    /// True for the owner key.
+    pub owner: bool,
+    /// Its pre-granted scopes.
+    #[serde(default)]
+    pub scopes: Vec<SecretScope>,
+    /// Rights under those scopes.
+    #[serde(default)]
+    pub permissions: Permissions,
+    /// Created (unix milliseconds).
+    #[serde(with = "crate::time::millis")]
+    pub created_at: DateTime<Utc>,
+    /// Expires (unix milliseconds), if ever.
+    #[serde(default, with = "crate::time::opt_millis")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Revoked (unix milliseconds), if so.
+    #[serde(default, with = "crate::time::opt_millis")]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The hub's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReply {
+    /// Hub version.
+    pub server_version: String,
+    /// Protocol version.
+    pub protocol_version: u32,
+    /// Process id.
+    pub pid: u32,
+    /// Milliseconds since start.
+    pub uptime_ms: u64,
+    /// Socket path.
+    pub socket: String,
+    /// The hub's home directory.
+    pub home: String,
+    /// The store (`file`, `memory`).
+    pub store: String,
+    /// Where the store's data key lives (`keychain`, `key file PATH`, `none`).
+    pub key_source: String,
+    /// The policy file.
+    pub policy_file: String,
+    /// The last load of the policy file failed with this error; the previous policy is in force.
+    #[serde(default)]
+    pub policy_error: Option<String>,
+    /// Live keys.
+    pub keys: u32,
+    /// Standing grants.
+    pub grants: u32,
+    /// Pending requests.
+    pub pending: u32,
+    /// True once `login` has created the owner key.
+    pub has_owner: bool,
+    /// The session's key name, if the hello carried a valid key.
+    #[serde(default)]
+    pub session_key: Option<String>,
+    /// True when the session's key is the owner key.
+    #[serde(default)]
+    pub session_owner: bool,
+}
+
+/// Pending requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingList {
+    /// Oldest first.
+    pub requests: Vec<PendingRequest>,
+}
+
+/// A request waiting for the owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRequest {
+    /// The hub's id for it (used by `grant`/`deny` `request_id`).
+    pub id: u64,
+    /// The scopes asked for together.
+    pub scopes: Vec<SecretScope>,
+    /// The rights asked for.
+    pub permissions: Permissions,
+    /// The key that asked.
+    pub key_name: String,
+    /// The client program's name from its hello.
+    pub client_name: String,
+    /// The requesting process.
+    pub peer: PeerInfo,
+    /// The reason the client gave.
+    #[serde(default)]
+    pub reason: String,
+    /// Asked at (unix milliseconds).
+    #[serde(with = "crate::time::millis")]
+    pub created_at: DateTime<Utc>,
+    /// Times out at (unix milliseconds).
+    #[serde(with = "crate::time::millis")]
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The process on the other end of a connection, from the socket's peer credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerInfo {
+    /// User id.
+    pub uid: u32,
+    /// Process id, when the OS reports it.
+    #[serde(default)]
+    pub pid: Option<i32>,
+    /// Executable path, when readable.
+    #[serde(default)]
+    pub exe: Option<String>,
+}
+
+/// What a grant did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantReply {
+    /// Pending requests approved.
+    pub approved: Vec<u64>,
+    /// Standing grants created or extended (none with `once`).
+    pub grants: Vec<GrantInfo>,
+}
+
+/// What a deny did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenyReply {
+    /// Pending requests refused.
+    pub denied: Vec<u64>,
+}
+
+/// Standing grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantList {
+    /// Sorted by key, then scope.
+    pub grants: Vec<GrantInfo>,
+}
+
+/// A standing grant: a key may receive tokens for a scope without a prompt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantInfo {
+    /// The key it is for.
+    pub key_name: String,
+    /// The scope.
+    pub scope: SecretScope,
+    /// The rights.
+    pub permissions: Permissions,
+    /// Granted at (unix milliseconds).
+    #[serde(with = "crate::time::millis")]
+    pub created_at: DateTime<Utc>,
+    /// Expires at (unix milliseconds), if ever.
+    #[serde(default, with = "crate::time::opt_millis")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What a revoke did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeReply {
+    /// Standing grants removed.
+    pub grants: u32,
+    /// Access tokens killed.
+    pub tokens: u32,
+}
+
+/// Keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyList {
+    /// Sorted by name.
+    pub keys: Vec<KeyInfo>,
+}
+
+/// A key was revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRevokeReply {
+    /// Its name.
+    pub name: String,
+    /// Access tokens killed.
+    pub tokens: u32,
+}
+
+/// Audit lines and, if asked, the chain's verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditReply {
+    /// The JSON lines, oldest first.
+    pub lines: Vec<String>,
+    /// Present when `verify` was asked.
+    #[serde(default)]
+    pub verification: Option<AuditVerification>,
+}
+
+/// The result of checking the audit log's hash chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditVerification {
+    /// True when every line's `prev` matches the hash of the line before.
+    pub ok: bool,
+    /// Lines checked.
+    pub lines: u64,
+    /// The first problem found.
+    #[serde(default)]
+    pub error: Option<String>,
+}
