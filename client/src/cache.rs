@@ -1,0 +1,1 @@
+//! Access tokens per scope until expiry; secret values for a short TTL. SKELETON.

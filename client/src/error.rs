@@ -1,0 +1,122 @@
+//! `AuthError`: every way a client call fails, with the hub's error code kept intact.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use auth_hub_protocol::{ErrorCode, ErrorReply};
+
+/// Why a client call failed. Match on variants (or [`AuthError::code`]), never on messages.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// Policy or the owner refused the scope.
+    #[error("access denied to scope {scope}")]
+    AccessDenied {
+        /// The scope refused.
+        scope: String,
+        /// The command that would grant it.
+        command: Option<String>,
+    },
+    /// No decision came in time.
+    #[error("auth request timed out after {timeout:?}")]
+    Timeout {
+        /// How long the hub waited.
+        timeout: Duration,
+        /// The scope concerned.
+        scope: Option<String>,
+    },
+    /// The master key is unknown, revoked or expired.
+    #[error("invalid master token")]
+    InvalidMasterToken,
+    /// The access token is unknown, expired or revoked (the client retries once by itself).
+    #[error("invalid access token")]
+    InvalidAccessToken,
+    /// The token's scope does not cover the path or lacks the permission.
+    #[error("insufficient scope for {path}: have {have}, need {need}")]
+    InsufficientScope {
+        /// The path asked for.
+        path: String,
+        /// The scope held.
+        have: String,
+        /// The scope needed.
+        need: String,
+    },
+    /// No secret at that path.
+    #[error("secret not found: {path}")]
+    SecretNotFound {
+        /// The path.
+        path: String,
+    },
+    /// The hub's store failed, or the hub answered something this client cannot use.
+    #[error("auth backend error: {0}")]
+    BackendError(String),
+    /// The hub's store is locked.
+    #[error("auth store is locked: {0}")]
+    Locked(String),
+    /// The request was refused as malformed or not allowed for this key.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The hub speaks another protocol version.
+    #[error("unsupported protocol version: {0}")]
+    UnsupportedVersion(String),
+    /// No hub answers on the socket.
+    #[error("auth-hub is not reachable at {}: {source}", socket.display())]
+    Unreachable {
+        /// The socket tried.
+        socket: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No master key was found (no `AUTH_HUB_TOKEN`, nothing saved by `hyperforge auth login`).
+    #[error("no auth-hub key found: run `hyperforge auth login` or set AUTH_HUB_TOKEN")]
+    NoKey,
+    /// The connection broke or the peer sent something malformed.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+}
+
+impl AuthError {
+    /// The hub's error code this error came from, if any.
+    pub fn code(&self) -> Option<ErrorCode> {
+        Some(match self {
+            Self::AccessDenied { .. } => ErrorCode::Denied,
+            Self::Timeout { .. } => ErrorCode::Timeout,
+            Self::InvalidMasterToken => ErrorCode::InvalidMasterToken,
+            Self::InvalidAccessToken => ErrorCode::InvalidAccessToken,
+            Self::InsufficientScope { .. } => ErrorCode::InsufficientScope,
+            Self::SecretNotFound { .. } => ErrorCode::NotFound,
+            Self::BackendError(_) => ErrorCode::Backend,
+            Self::Locked(_) => ErrorCode::Locked,
+            Self::BadRequest(_) => ErrorCode::BadRequest,
+            Self::UnsupportedVersion(_) => ErrorCode::UnsupportedVersion,
+            Self::Unreachable { .. } | Self::NoKey | Self::Protocol(_) => return None,
+        })
+    }
+}
+
+impl From<ErrorReply> for AuthError {
+    fn from(reply: ErrorReply) -> Self {
+        match reply.code {
+            ErrorCode::Denied => {
+                Self::AccessDenied { scope: reply.scope.unwrap_or_default(), command: reply.command }
+            }
+            ErrorCode::Timeout => Self::Timeout {
+                timeout: Duration::from_millis(reply.timeout_ms.unwrap_or(0)),
+                scope: reply.scope,
+            },
+            ErrorCode::InvalidMasterToken => Self::InvalidMasterToken,
+            ErrorCode::InvalidAccessToken => Self::InvalidAccessToken,
+            ErrorCode::InsufficientScope => Self::InsufficientScope {
+                path: reply.path.unwrap_or_default(),
+                have: reply.have.unwrap_or_default(),
+                need: reply.scope.unwrap_or_default(),
+            },
+            ErrorCode::NotFound => Self::SecretNotFound { path: reply.path.unwrap_or_default() },
+            ErrorCode::BadRequest => Self::BadRequest(reply.message),
+            ErrorCode::UnsupportedVersion => Self::UnsupportedVersion(reply.message),
+            ErrorCode::Locked => Self::Locked(reply.message),
+            ErrorCode::Backend | ErrorCode::Unknown => Self::BackendError(reply.message),
+        }
+    }
+}

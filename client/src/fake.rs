@@ -1,0 +1,7 @@
+//! An in-memory `AuthClient` for consumers' unit tests. SKELETON.
+
+/// In-memory client.
+#[derive(Debug, Default)]
+pub struct FakeAuthClient {
+    _private: (),
+}

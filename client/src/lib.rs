@@ -1,0 +1,23 @@
+//! auth-hub-client: how hyperforge and any other tool get secrets from auth-hub.
+//!
+//! - [`AuthClient`]: the four operations a consumer needs, usable as `dyn AuthClient`.
+//! - [`HubClient`]: the Unix-socket client; one multiplexed connection, reconnect, access-token
+//!   cache until expiry, value cache for a short TTL, transparent re-request after a hub restart.
+//! - [`FakeAuthClient`]: an in-memory implementation for consumers' unit tests.
+//! - [`discover`]: where the socket and the master key are (`AUTH_HUB_SOCKET`, `AUTH_HUB_TOKEN`,
+//!   `AUTH_HUB_HOME`, defaults).
+
+pub mod auth_client;
+pub mod cache;
+pub mod discover;
+pub mod error;
+pub mod fake;
+pub mod socket;
+
+pub use auth_client::AuthClient;
+pub use error::AuthError;
+pub use fake::FakeAuthClient;
+pub use socket::{ClientOptions, HubClient};
+
+pub use auth_hub_protocol as protocol;
+pub use auth_hub_protocol::{Permissions, Secret, SecretPath, SecretScope, SecretValue};
