@@ -98,9 +98,10 @@ impl AuthError {
 impl From<ErrorReply> for AuthError {
     fn from(reply: ErrorReply) -> Self {
         match reply.code {
-            ErrorCode::Denied => {
-                Self::AccessDenied { scope: reply.scope.unwrap_or_default(), command: reply.command }
-            }
+            ErrorCode::Denied => Self::AccessDenied {
+                scope: reply.scope.unwrap_or_default(),
+                command: reply.command,
+            },
             ErrorCode::Timeout => Self::Timeout {
                 timeout: Duration::from_millis(reply.timeout_ms.unwrap_or(0)),
                 scope: reply.scope,
@@ -112,7 +113,9 @@ impl From<ErrorReply> for AuthError {
                 have: reply.have.unwrap_or_default(),
                 need: reply.scope.unwrap_or_default(),
             },
-            ErrorCode::NotFound => Self::SecretNotFound { path: reply.path.unwrap_or_default() },
+            ErrorCode::NotFound => Self::SecretNotFound {
+                path: reply.path.unwrap_or_default(),
+            },
             ErrorCode::BadRequest => Self::BadRequest(reply.message),
             ErrorCode::UnsupportedVersion => Self::UnsupportedVersion(reply.message),
             ErrorCode::Locked => Self::Locked(reply.message),

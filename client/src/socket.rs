@@ -6,7 +6,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use auth_hub_protocol::request::Request;
 use auth_hub_protocol::response::{PendingRequest, ScopeOutcome, SecretEntry};
-use auth_hub_protocol::{Event, MasterToken, Permissions, Response, Secret, SecretPath, SecretScope, Welcome};
+use auth_hub_protocol::{
+    Event, MasterToken, Permissions, Response, Secret, SecretPath, SecretScope, Welcome,
+};
 use tokio::sync::mpsc;
 
 use crate::auth_client::AuthClient;
@@ -121,7 +123,9 @@ impl HubClient {
     ///
     /// # Errors
     /// As [`HubClient::call`]; needs the owner key.
-    pub async fn watch_pending(&self) -> Result<(Vec<PendingRequest>, mpsc::Receiver<Event>), AuthError> {
+    pub async fn watch_pending(
+        &self,
+    ) -> Result<(Vec<PendingRequest>, mpsc::Receiver<Event>), AuthError> {
         unimplemented!("skeleton")
     }
 }

@@ -4,6 +4,7 @@
 //! foreground command, socket activation and tests all run the same code.
 
 pub mod audit;
+
 pub mod grants;
 pub mod keys;
 pub mod policy;

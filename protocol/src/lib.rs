@@ -10,6 +10,7 @@
 //!
 //! `docs/protocol.md` in the repository describes every message byte for byte.
 
+pub mod duration;
 pub mod error_code;
 pub mod event;
 pub mod frame;

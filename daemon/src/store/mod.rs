@@ -1,1 +1,3 @@
-//! SKELETON: store
+//! SKELETON: the SecretStore trait and its backends.
+
+pub mod atomic;
