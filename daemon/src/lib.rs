@@ -1,12 +1,82 @@
 //! auth-hub: the per-user daemon that owns master tokens, the scope-grant policy and the secrets.
 //!
-//! [`serve`] takes a bound listener, the hub's configuration and a shutdown future, so the
-//! foreground command, socket activation and tests all run the same code.
+//! [`serve`] takes a bound listener, an opened [`Hub`] and a shutdown future, so the foreground
+//! command, socket activation and in-process tests all run the same code.
 
+pub mod activation;
 pub mod audit;
-
+pub mod cli;
+pub mod connection;
+pub mod error;
 pub mod grants;
+pub mod handler;
+pub mod hub;
 pub mod keys;
+pub mod paths;
+pub mod peer;
 pub mod policy;
+pub mod server;
+pub mod session;
 pub mod store;
 pub mod tokens;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::net::UnixListener;
+
+pub use error::HubError;
+pub use hub::{Hub, HubOptions};
+pub use paths::HubPaths;
+
+/// How often buffered audit lines are made durable.
+const AUDIT_FLUSH_EVERY: Duration = Duration::from_millis(200);
+/// How often expired tokens and grants are dropped.
+const PURGE_EVERY: Duration = Duration::from_secs(30);
+
+/// Serves `listener` until `shutdown` completes: then stops accepting, fails pending approvals,
+/// lets requests in flight finish within a grace period, and flushes the audit log.
+///
+/// # Errors
+/// The final audit flush failed.
+pub async fn serve(listener: UnixListener, hub: Arc<Hub>, shutdown: impl Future<Output = ()>) -> Result<(), HubError> {
+    let housekeeping = tokio::spawn(housekeeping(hub.clone()));
+    let server = server::run(listener, hub.clone());
+    tokio::pin!(server);
+    tokio::select! {
+        () = &mut server => {}
+        () = shutdown => {
+            tracing::info!("shutting down");
+            hub.shutdown.cancel();
+            hub::lock(&hub.pending).cancel_all();
+            server.await;
+        }
+    }
+    hub.shutdown.cancel();
+    housekeeping.abort();
+    hub.audit.flush()?;
+    Ok(())
+}
+
+async fn housekeeping(hub: Arc<Hub>) {
+    let mut flush = tokio::time::interval(AUDIT_FLUSH_EVERY);
+    let mut purge = tokio::time::interval(PURGE_EVERY);
+    loop {
+        tokio::select! {
+            _ = flush.tick() => {
+                if let Err(error) = hub.audit.flush() {
+                    tracing::error!(%error, "cannot flush the audit log");
+                }
+            }
+            _ = purge.tick() => {
+                let now = Utc::now();
+                hub.tokens.write().unwrap_or_else(std::sync::PoisonError::into_inner).purge_expired(now);
+                if let Err(error) = hub::lock(&hub.grants).purge_expired(now) {
+                    tracing::error!(%error, "cannot drop expired grants");
+                }
+            }
+        }
+    }
+}

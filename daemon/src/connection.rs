@@ -1,0 +1,258 @@
+//! One client connection: the hello under a timeout, then a reader that decodes and dispatches,
+//! a writer fed by a bounded queue, and a cap on requests in flight. A slow client fills only its
+//! own queue; untrusted bytes are never logged.
+
+use std::sync::Arc;
+
+use auth_hub_protocol::frame::{decode_body, encode_body};
+use auth_hub_protocol::request::Request;
+use auth_hub_protocol::{
+    ErrorCode, ErrorReply, FrameCodec, Hello, HelloReply, RequestEnvelope, ResponseEnvelope, ResponseResult,
+    ServerMessage, Welcome, PROTOCOL_VERSION,
+};
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use tokio::net::unix::OwnedWriteHalf;
+use tokio::net::UnixStream;
+use tokio::sync::{broadcast, mpsc, Semaphore};
+use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::sync::CancellationToken;
+
+use crate::audit::AuditRecord;
+use crate::handler;
+use crate::hub::{lock, Hub};
+use crate::session::{Session, SessionKey};
+
+use auth_hub_protocol::response::PeerInfo;
+
+/// Frames waiting to be written to one client.
+const WRITE_QUEUE: usize = 64;
+/// Largest frame the hub writes (answers such as an audit tail can exceed a request's limit).
+const MAX_WRITE_FRAME: usize = 16 << 20;
+
+/// A connection from an accepted, uid-checked peer.
+pub struct Connection {
+    hub: Arc<Hub>,
+    stream: UnixStream,
+    peer: PeerInfo,
+}
+
+impl Connection {
+    /// Wraps an accepted stream.
+    pub fn new(hub: Arc<Hub>, stream: UnixStream, peer: PeerInfo) -> Self {
+        Self { hub, stream, peer }
+    }
+
+    /// Serves the connection until the client leaves or the hub shuts down.
+    pub async fn run(self) {
+        let Self { hub, stream, peer } = self;
+        let limits = hub.config().server.clone();
+        let (read_half, write_half) = stream.into_split();
+        let mut reader = FramedRead::new(read_half, FrameCodec::new(limits.max_frame));
+        let mut writer = FramedWrite::new(write_half, FrameCodec::new(MAX_WRITE_FRAME));
+
+        let Some(session) = handshake(&hub, &peer, &mut reader, &mut writer, limits.hello_timeout).await else {
+            return;
+        };
+
+        let (tx, rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
+        let writer_task = tokio::spawn(write_loop(writer, rx));
+        let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
+        let closed = CancellationToken::new();
+        let session = Arc::new(session);
+
+        loop {
+            let permit = tokio::select! {
+                permit = in_flight.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+                () = hub.shutdown.cancelled() => break,
+            };
+            let frame = tokio::select! {
+                frame = reader.next() => frame,
+                () = hub.shutdown.cancelled() => break,
+            };
+            let body = match frame {
+                None => {
+                    closed.cancel();
+                    break;
+                }
+                Some(Err(error)) => {
+                    tracing::debug!(%error, pid = ?peer.pid, "closing connection after a framing error");
+                    let reply = ErrorReply::new(ErrorCode::BadRequest, error.to_string());
+                    send(&tx, 0, ResponseResult::Error(reply)).await;
+                    closed.cancel();
+                    break;
+                }
+                Some(Ok(body)) => body,
+            };
+            let envelope: RequestEnvelope = match decode_body(&body) {
+                Ok(envelope) => envelope,
+                Err(error) => {
+                    let reply = ErrorReply::new(ErrorCode::BadRequest, error.to_string());
+                    send(&tx, 0, ResponseResult::Error(reply)).await;
+                    continue;
+                }
+            };
+            let RequestEnvelope { id, request } = envelope;
+            if matches!(request, Request::WatchPending(_)) && session.key.as_ref().is_some_and(|key| key.owner) {
+                spawn_event_forwarder(&hub, &tx, &closed);
+            }
+            if handler::is_quick(&request) {
+                let result = handler::dispatch(&hub, &session, &closed, request).await;
+                send(&tx, id, result).await;
+                drop(permit);
+            } else {
+                let (hub, session, tx, closed) = (hub.clone(), session.clone(), tx.clone(), closed.clone());
+                tokio::spawn(async move {
+                    let result = handler::dispatch(&hub, &session, &closed, request).await;
+                    send(&tx, id, result).await;
+                    drop(permit);
+                });
+            }
+        }
+        // Let requests in flight finish (the server bounds this with its grace period).
+        let _ = in_flight.acquire_many(limits.max_in_flight as u32).await;
+        closed.cancel();
+        drop(tx);
+        let _ = writer_task.await;
+    }
+}
+
+/// Reads the hello within the timeout, authenticates, and answers. `None` closes the connection.
+async fn handshake(
+    hub: &Hub,
+    peer: &PeerInfo,
+    reader: &mut FramedRead<tokio::net::unix::OwnedReadHalf, FrameCodec>,
+    writer: &mut FramedWrite<OwnedWriteHalf, FrameCodec>,
+    timeout: std::time::Duration,
+) -> Option<Session> {
+    let frame = match tokio::time::timeout(timeout, reader.next()).await {
+        Err(_) => {
+            tracing::debug!(pid = ?peer.pid, "no hello in time; closing");
+            return None;
+        }
+        Ok(None) => return None,
+        Ok(Some(Err(error))) => {
+            let reply = ErrorReply::new(ErrorCode::BadRequest, error.to_string());
+            reply_hello(writer, HelloReply::Error(reply)).await;
+            return None;
+        }
+        Ok(Some(Ok(body))) => body,
+    };
+    let hello: Hello = match decode_body(&frame) {
+        Ok(hello) => hello,
+        Err(error) => {
+            let reply = ErrorReply::new(ErrorCode::BadRequest, format!("expected a hello: {error}"));
+            reply_hello(writer, HelloReply::Error(reply)).await;
+            return None;
+        }
+    };
+    if hello.protocol_version != PROTOCOL_VERSION {
+        let reply = ErrorReply::new(
+            ErrorCode::UnsupportedVersion,
+            format!("this hub speaks protocol version {PROTOCOL_VERSION}, the client {}", hello.protocol_version),
+        );
+        reply_hello(writer, HelloReply::Error(reply)).await;
+        return None;
+    }
+    let client_name: String = hello.client_name.chars().take(64).collect();
+    let key = match &hello.master_token {
+        None => None,
+        Some(token) => {
+            let keys = lock(&hub.keys);
+            match keys.authenticate(token, chrono::Utc::now()) {
+                Ok(record) => Some(SessionKey { name: record.name.clone(), owner: record.owner }),
+                Err(error) => {
+                    drop(keys);
+                    tracing::info!(pid = ?peer.pid, reason = %error, "refused a hello with an invalid master token");
+                    let session = Session { peer: peer.clone(), client_name, key: None };
+                    hub.record(
+                        &session,
+                        AuditRecord { event: "hello", outcome: "invalid_master_token", ..Default::default() },
+                    );
+                    let reply = ErrorReply::new(ErrorCode::InvalidMasterToken, "invalid master token");
+                    reply_hello(writer, HelloReply::Error(reply)).await;
+                    return None;
+                }
+            }
+        }
+    };
+    let welcome = Welcome {
+        protocol_version: PROTOCOL_VERSION,
+        server_name: "auth-hub".into(),
+        server_version: env!("CARGO_PKG_VERSION").into(),
+        key_name: key.as_ref().map(|key| key.name.clone()),
+        owner: key.as_ref().is_some_and(|key| key.owner),
+        max_frame: u32::try_from(reader.decoder().max()).unwrap_or(u32::MAX),
+    };
+    if !reply_hello(writer, HelloReply::Welcome(welcome)).await {
+        return None;
+    }
+    Some(Session { peer: peer.clone(), client_name, key })
+}
+
+async fn reply_hello(writer: &mut FramedWrite<OwnedWriteHalf, FrameCodec>, reply: HelloReply) -> bool {
+    match encode_body(&reply) {
+        Ok(body) => writer.send(body).await.is_ok(),
+        Err(error) => {
+            tracing::error!(%error, "cannot encode a hello reply");
+            false
+        }
+    }
+}
+
+/// Queues a response; a client that went away is not an error.
+async fn send(tx: &mpsc::Sender<Bytes>, id: u64, result: ResponseResult) {
+    let message = ServerMessage::Response(ResponseEnvelope { id, result });
+    match encode_body(&message) {
+        Ok(body) => {
+            let _ = tx.send(body).await;
+        }
+        Err(error) => tracing::error!(%error, id, "cannot encode a response"),
+    }
+}
+
+/// Writes queued frames, flushing only when the queue is empty so bursts share one syscall.
+async fn write_loop(mut writer: FramedWrite<OwnedWriteHalf, FrameCodec>, mut rx: mpsc::Receiver<Bytes>) {
+    while let Some(body) = rx.recv().await {
+        if writer.feed(body).await.is_err() {
+            return;
+        }
+        while let Ok(body) = rx.try_recv() {
+            if writer.feed(body).await.is_err() {
+                return;
+            }
+        }
+        if writer.flush().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Forwards pending-request events to this connection until it closes.
+fn spawn_event_forwarder(hub: &Arc<Hub>, tx: &mpsc::Sender<Bytes>, closed: &CancellationToken) {
+    let mut events = hub.events.subscribe();
+    let (tx, closed) = (tx.clone(), closed.clone());
+    tokio::spawn(async move {
+        loop {
+            let event = tokio::select! {
+                event = events.recv() => event,
+                () = closed.cancelled() => return,
+            };
+            match event {
+                Ok(event) => {
+                    let Ok(body) = encode_body(&ServerMessage::Event(event)) else { continue };
+                    if tx.send(body).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "a pending-request watcher fell behind");
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+}

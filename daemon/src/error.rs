@@ -1,0 +1,120 @@
+//! The daemon's error type, and the one place where errors become wire `ErrorCode`s.
+
+use auth_hub_protocol::{ErrorCode, ErrorReply};
+
+use crate::audit::AuditError;
+use crate::grants::{GrantStoreError, PendingError};
+use crate::keys::KeyStoreError;
+use crate::policy::ConfigError;
+use crate::store::StoreError;
+
+/// Everything that can go wrong in the hub. Messages never contain a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HubError {
+    /// Policy or the owner refused a scope.
+    #[error("{message}")]
+    Denied {
+        /// The scope refused.
+        scope: String,
+        /// Why, for people.
+        message: String,
+    },
+    /// No decision in time.
+    #[error("no decision on {scope} within {waited_ms} ms")]
+    Timeout {
+        /// The scope.
+        scope: String,
+        /// How long the hub waited.
+        waited_ms: u64,
+    },
+    /// The hello's key is unknown, revoked, expired or malformed.
+    #[error("invalid master token")]
+    InvalidMasterToken,
+    /// The access token is unknown, expired, revoked, or another key's.
+    #[error("invalid or expired access token")]
+    InvalidAccessToken,
+    /// The token does not cover the path or lacks the permission.
+    #[error("access token for {have} does not allow {need} on {path}")]
+    InsufficientScope {
+        /// The path.
+        path: String,
+        /// The token's scope and permissions.
+        have: String,
+        /// What was needed.
+        need: String,
+    },
+    /// No secret there.
+    #[error("no secret at {path}")]
+    NotFound {
+        /// The path.
+        path: String,
+    },
+    /// Malformed, or not allowed for this key.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The operation needs the owner key.
+    #[error("{0} needs the owner key")]
+    OwnerRequired(&'static str),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Key records could not be changed.
+    #[error(transparent)]
+    Keys(#[from] KeyStoreError),
+    /// Grants could not be changed.
+    #[error(transparent)]
+    Grants(#[from] GrantStoreError),
+    /// Too many pending requests.
+    #[error(transparent)]
+    Pending(#[from] PendingError),
+    /// The audit log failed.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// The config file is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Directories, socket or other start-up problems.
+    #[error("{0}")]
+    Setup(String),
+    /// The hub is shutting down.
+    #[error("auth-hub is shutting down")]
+    ShuttingDown,
+}
+
+impl HubError {
+    /// The wire code for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Denied { .. } => ErrorCode::Denied,
+            Self::Timeout { .. } => ErrorCode::Timeout,
+            Self::InvalidMasterToken => ErrorCode::InvalidMasterToken,
+            Self::InvalidAccessToken => ErrorCode::InvalidAccessToken,
+            Self::InsufficientScope { .. } => ErrorCode::InsufficientScope,
+            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::BadRequest(_) | Self::OwnerRequired(_) | Self::Pending(_) | Self::Keys(_) => ErrorCode::BadRequest,
+            Self::Store(error) => error.code(),
+            Self::Grants(_) | Self::Audit(_) | Self::Config(_) | Self::Setup(_) | Self::ShuttingDown => {
+                ErrorCode::Backend
+            }
+        }
+    }
+
+    /// The error as the client will see it, with the context its code calls for.
+    pub fn to_reply(&self) -> ErrorReply {
+        match self {
+            Self::Denied { scope, message } => ErrorReply::denied(scope, message.clone()),
+            Self::Timeout { scope, waited_ms } => ErrorReply::timeout(scope, *waited_ms),
+            Self::InsufficientScope { path, have, need } => ErrorReply {
+                path: Some(path.clone()),
+                have: Some(have.clone()),
+                scope: Some(need.clone()),
+                ..ErrorReply::new(ErrorCode::InsufficientScope, self.to_string())
+            },
+            Self::NotFound { path } => {
+                ErrorReply { path: Some(path.clone()), ..ErrorReply::new(ErrorCode::NotFound, self.to_string()) }
+            }
+            other => ErrorReply::new(other.code(), other.to_string()),
+        }
+    }
+}

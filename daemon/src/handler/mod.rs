@@ -1,0 +1,66 @@
+//! Request handlers, one file per family: scopes (`scope.rs`), secrets (`secrets.rs`) and the
+//! owner's operations (`owner.rs`). [`dispatch`] routes a request and turns the outcome into a
+//! wire result; errors become error codes in `error.rs`, nowhere else.
+
+pub mod owner;
+pub mod scope;
+pub mod secrets;
+
+use std::sync::Arc;
+
+use auth_hub_protocol::request::Request;
+use auth_hub_protocol::{Response, ResponseResult};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::HubError;
+use crate::hub::Hub;
+use crate::session::Session;
+
+/// True for requests answered from memory without waiting, which the connection runs inline
+/// instead of spawning a task.
+pub fn is_quick(request: &Request) -> bool {
+    matches!(
+        request,
+        Request::GetSecret(_)
+            | Request::HasScope(_)
+            | Request::ListSecrets(_)
+            | Request::Status(_)
+            | Request::ListPending(_)
+            | Request::ListGrants(_)
+            | Request::ListKeys(_)
+            | Request::WatchPending(_)
+    )
+}
+
+/// Runs one request for a session. `closed` is cancelled when the client goes away, which ends
+/// any wait for an approval.
+pub async fn dispatch(hub: &Arc<Hub>, session: &Session, closed: &CancellationToken, request: Request) -> ResponseResult {
+    match route(hub, session, closed, request).await {
+        Ok(response) => ResponseResult::Ok(response),
+        Err(error) => ResponseResult::Error(error.to_reply()),
+    }
+}
+
+async fn route(hub: &Arc<Hub>, session: &Session, closed: &CancellationToken, request: Request) -> Result<Response, HubError> {
+    match request {
+        Request::RequestScope(request) => scope::request_scope(hub, session, closed, request).await,
+        Request::HasScope(request) => scope::has_scope(hub, session, &request),
+        Request::GetSecret(request) => secrets::get_secret(hub, session, &request),
+        Request::PutSecret(request) => secrets::put_secret(hub, session, request).await,
+        Request::ListSecrets(request) => secrets::list_secrets(hub, session, &request),
+        Request::DeleteSecret(request) => secrets::delete_secret(hub, session, request).await,
+        Request::Login(request) => owner::login(hub, session, &request),
+        Request::Status(_) => Ok(owner::status(hub, session)),
+        Request::ListPending(_) | Request::WatchPending(_) => owner::list_pending(hub, session),
+        Request::Grant(request) => owner::grant(hub, session, &request),
+        Request::Deny(request) => owner::deny(hub, session, &request),
+        Request::ListGrants(_) => owner::list_grants(hub, session),
+        Request::Revoke(request) => owner::revoke(hub, session, &request),
+        Request::CreateKey(request) => owner::create_key(hub, session, &request),
+        Request::ImportKey(request) => owner::import_key(hub, session, &request),
+        Request::ListKeys(_) => owner::list_keys(hub, session),
+        Request::RevokeKey(request) => owner::revoke_key(hub, session, &request),
+        Request::ReadAudit(request) => owner::read_audit(hub, session, &request).await,
+        _ => Err(HubError::BadRequest("this hub does not know that request".into())),
+    }
+}

@@ -1,0 +1,261 @@
+//! `request_scope` and `has_scope`: deciding whether a key gets an access token for a scope.
+//!
+//! For each scope asked: the owner's write-only requests are granted (the owner writes without a
+//! prompt); a service key's own pre-granted scopes, then the key's standing grants, then the
+//! policy decide. Scopes that need a prompt are parked together as one pending request, shown to
+//! the owner, and decided together or one by one; the client waits up to its `wait_ms`, capped by
+//! the hub's grant timeout.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_hub_protocol::request::{HasScope, RequestScope};
+use auth_hub_protocol::response::{HasScopeReply, PendingRequest, ScopeOutcome, ScopeOutcomes, ScopeResult, ScopeToken};
+use auth_hub_protocol::{
+    grant_command, ErrorCode, ErrorReply, Event, PendingOutcome, PendingResolved, Permissions, Response, SecretScope,
+};
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use crate::audit::AuditRecord;
+use crate::error::HubError;
+use crate::grants::Decision;
+use crate::hub::{lock, Hub};
+use crate::keys::KeyRecord;
+use crate::policy::Action;
+use crate::session::Session;
+
+/// Most scopes in one request.
+const MAX_SCOPES: usize = 64;
+/// Longest reason kept, in characters.
+const MAX_REASON: usize = 256;
+
+/// What can be decided without asking the owner.
+enum Immediate {
+    /// Granted; the token may not outlive this.
+    Allow(Option<DateTime<Utc>>),
+    /// Refused, with the reason.
+    Deny(String),
+    /// The owner must decide.
+    Prompt,
+}
+
+/// Handles `request_scope`.
+///
+/// # Errors
+/// Malformed requests, a keyless session, a revoked key, too many pending requests.
+pub async fn request_scope(
+    hub: &Arc<Hub>,
+    session: &Session,
+    closed: &CancellationToken,
+    request: RequestScope,
+) -> Result<Response, HubError> {
+    let key = live_key(hub, session)?;
+    if request.scopes.is_empty() || request.scopes.len() > MAX_SCOPES {
+        return Err(HubError::BadRequest(format!("request 1 to {MAX_SCOPES} scopes, not {}", request.scopes.len())));
+    }
+    if request.permissions.is_empty() {
+        return Err(HubError::BadRequest("request read or write permission (or both)".into()));
+    }
+    let config = hub.config();
+    let now = Utc::now();
+    let wanted: Vec<SecretScope> =
+        request.scopes.iter().map(|scope| scope.clone().with_permissions(request.permissions)).collect();
+    let mut results: Vec<Option<ScopeResult>> = vec![None; wanted.len()];
+    let mut to_prompt = Vec::new();
+    for (index, scope) in wanted.iter().enumerate() {
+        match decide_now(hub, &key, scope, now) {
+            Immediate::Allow(limit) => results[index] = Some(issue(hub, session, &key.name, scope, limit, now)),
+            Immediate::Deny(message) => results[index] = Some(refuse(hub, session, scope, message)),
+            Immediate::Prompt => to_prompt.push(index),
+        }
+    }
+
+    if !to_prompt.is_empty() {
+        let wait = Duration::from_millis(request.wait_ms).min(config.policy.grant_timeout);
+        if wait.is_zero() {
+            for &index in &to_prompt {
+                let message = format!(
+                    "{} needs the owner's approval and the request did not wait; run `{}`",
+                    wanted[index],
+                    grant_command(wanted[index].as_str())
+                );
+                results[index] = Some(refuse(hub, session, &wanted[index], message));
+            }
+        } else {
+            let scopes: Vec<SecretScope> = to_prompt.iter().map(|&index| wanted[index].clone()).collect();
+            let decisions = wait_for_owner(hub, session, closed, &key, scopes, &request, wait, now).await?;
+            for (&index, decision) in to_prompt.iter().zip(decisions) {
+                let scope = &wanted[index];
+                results[index] = Some(match decision {
+                    Some(Decision::Approved(_)) => issue(hub, session, &key.name, scope, None, Utc::now()),
+                    Some(Decision::Denied) => refuse(hub, session, scope, format!("the owner denied {scope}")),
+                    None if hub.shutdown.is_cancelled() => {
+                        ScopeResult::Error(ErrorReply::new(ErrorCode::Backend, "auth-hub is shutting down"))
+                    }
+                    None => {
+                        let waited = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                        record(hub, session, "scope_timeout", scope, "timeout");
+                        ScopeResult::Error(ErrorReply::timeout(scope.as_str(), waited))
+                    }
+                });
+            }
+        }
+    }
+
+    let outcomes = request
+        .scopes
+        .into_iter()
+        .zip(results)
+        .map(|(scope, result)| ScopeOutcome {
+            scope,
+            result: result.unwrap_or_else(|| {
+                ScopeResult::Error(ErrorReply::new(ErrorCode::Backend, "scope was not decided"))
+            }),
+        })
+        .collect();
+    Ok(Response::Scopes(ScopeOutcomes { outcomes }))
+}
+
+/// Handles `has_scope`: true when the scope would be granted now without a prompt.
+///
+/// # Errors
+/// A keyless session or a revoked key.
+pub fn has_scope(hub: &Hub, session: &Session, request: &HasScope) -> Result<Response, HubError> {
+    let key = live_key(hub, session)?;
+    let wanted = request.scope.clone().with_permissions(request.permissions);
+    let granted = matches!(decide_now(hub, &key, &wanted, Utc::now()), Immediate::Allow(_));
+    Ok(Response::HasScope(HasScopeReply { granted }))
+}
+
+/// The session's key record, checked live now (a service key may be revoked mid-session).
+fn live_key(hub: &Hub, session: &Session) -> Result<KeyRecord, HubError> {
+    let key = session.require_key()?;
+    lock(&hub.keys).get(&key.name, Utc::now()).cloned().ok_or(HubError::InvalidMasterToken)
+}
+
+fn decide_now(hub: &Hub, key: &KeyRecord, wanted: &SecretScope, now: DateTime<Utc>) -> Immediate {
+    if key.owner && wanted.permissions == Permissions::WRITE {
+        return Immediate::Allow(None);
+    }
+    if !key.owner && key.scopes.iter().any(|own| own.clone().with_permissions(key.permissions).allows(wanted)) {
+        return Immediate::Allow(key.expires_at);
+    }
+    if let Some(grant) = lock(&hub.grants).find(&key.name, wanted, now) {
+        return Immediate::Allow(grant.expires_at);
+    }
+    let config = hub.config();
+    let decision = config.policy.decide(&key.name, key.owner, wanted);
+    match decision.action {
+        Action::Allow => Immediate::Allow(None),
+        Action::Prompt => Immediate::Prompt,
+        Action::Deny => Immediate::Deny(match decision.rule {
+            Some(rule) => format!("{wanted} is denied by policy rule {}", rule + 1),
+            None if key.owner => format!("{wanted} is denied by the default policy"),
+            None => format!("key {} may not use {wanted}: it is outside the key's scopes", key.name),
+        }),
+    }
+}
+
+/// Parks the prompt-needing scopes as one pending request and waits for the owner, the timeout,
+/// the client leaving or shutdown. Returns one decision per scope (`None`: undecided).
+#[allow(clippy::too_many_arguments)]
+async fn wait_for_owner(
+    hub: &Hub,
+    session: &Session,
+    closed: &CancellationToken,
+    key: &KeyRecord,
+    scopes: Vec<SecretScope>,
+    request: &RequestScope,
+    wait: Duration,
+    now: DateTime<Utc>,
+) -> Result<Vec<Option<Decision>>, HubError> {
+    let count = scopes.len();
+    let mut pending = PendingRequest {
+        id: 0,
+        scopes,
+        permissions: request.permissions,
+        key_name: key.name.clone(),
+        client_name: session.client_name.clone(),
+        peer: session.peer.clone(),
+        reason: request.reason.chars().take(MAX_REASON).collect(),
+        created_at: now,
+        expires_at: now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX),
+    };
+    let (id, mut decided) = lock(&hub.pending).add(pending.clone())?;
+    pending.id = id;
+    for scope in &pending.scopes {
+        record(hub, session, "scope_pending", scope, "pending");
+    }
+    let _ = hub.events.send(Event::PendingAdded(pending));
+    tracing::info!(id, key = %key.name, "scope request waits for the owner");
+
+    let (decisions, outcome) = tokio::select! {
+        result = &mut decided => match result {
+            Ok(decisions) => {
+                let outcome = if decisions.iter().all(|d| matches!(d, Some(Decision::Approved(_)))) {
+                    PendingOutcome::Granted
+                } else {
+                    PendingOutcome::Denied
+                };
+                (decisions, outcome)
+            }
+            Err(_) => (vec![None; count], PendingOutcome::Cancelled),
+        },
+        () = tokio::time::sleep(wait) => (take_partial(hub, id, &mut decided, count), PendingOutcome::Timeout),
+        () = closed.cancelled() => (take_partial(hub, id, &mut decided, count), PendingOutcome::Cancelled),
+    };
+    let _ = hub.events.send(Event::PendingResolved(PendingResolved { id, outcome }));
+    Ok(decisions)
+}
+
+/// Removes a pending request that ran out of time, keeping whatever was decided already.
+fn take_partial(
+    hub: &Hub,
+    id: u64,
+    decided: &mut tokio::sync::oneshot::Receiver<Vec<Option<Decision>>>,
+    count: usize,
+) -> Vec<Option<Decision>> {
+    if let Some(partial) = lock(&hub.pending).remove(id) {
+        return partial;
+    }
+    // Decided in the same instant the wait ended: take the decision.
+    decided.try_recv().unwrap_or_else(|_| vec![None; count])
+}
+
+fn issue(
+    hub: &Hub,
+    session: &Session,
+    key_name: &str,
+    scope: &SecretScope,
+    limit: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> ScopeResult {
+    let mut ttl = hub.config().policy.token_ttl;
+    if let Some(limit) = limit {
+        ttl = ttl.min((limit - now).to_std().unwrap_or(Duration::ZERO));
+    }
+    if ttl.is_zero() {
+        return refuse(hub, session, scope, format!("the grant for {scope} has expired"));
+    }
+    let (access_token, expires_at) = hub
+        .tokens
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .issue(key_name, scope.clone(), ttl, now);
+    record(hub, session, "scope_granted", scope, "granted");
+    ScopeResult::Granted(ScopeToken { access_token, permissions: scope.permissions, expires_at })
+}
+
+fn refuse(hub: &Hub, session: &Session, scope: &SecretScope, message: String) -> ScopeResult {
+    record(hub, session, "scope_denied", scope, "denied");
+    ScopeResult::Error(ErrorReply::denied(scope.as_str(), message))
+}
+
+fn record(hub: &Hub, session: &Session, event: &str, scope: &SecretScope, outcome: &str) {
+    let detail = scope.permissions.to_string();
+    hub.record(
+        session,
+        AuditRecord { event, scope: Some(scope.as_str()), outcome, detail: Some(&detail), ..Default::default() },
+    );
+}

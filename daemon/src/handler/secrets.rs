@@ -1,0 +1,173 @@
+//! `get_secret`, `put_secret`, `list_secrets`, `delete_secret`: every read needs an access token
+//! for a scope covering the path; the owner key may write, delete and list without one.
+
+use std::sync::Arc;
+
+use auth_hub_protocol::request::{DeleteSecret, GetSecret, ListSecrets, PutSecret};
+use auth_hub_protocol::response::{Deleted, SecretEntry, SecretList, Written};
+use auth_hub_protocol::{AccessToken, Permissions, Response, Secret, SecretPath, SecretScope};
+use chrono::Utc;
+
+use crate::audit::AuditRecord;
+use crate::error::HubError;
+use crate::hub::Hub;
+use crate::session::Session;
+use crate::tokens::TokenError;
+
+/// Handles `get_secret`.
+///
+/// # Errors
+/// Token errors, `not_found`, store errors.
+pub fn get_secret(hub: &Hub, session: &Session, request: &GetSecret) -> Result<Response, HubError> {
+    let result = authorize(hub, session, &request.access_token, &request.path, Permissions::READ)
+        .and_then(|()| hub.store.get(&request.path).map_err(HubError::from))
+        .and_then(|found| found.ok_or_else(|| HubError::NotFound { path: request.path.to_string() }));
+    record(hub, session, "get_secret", &request.path, &result);
+    let stored = result?;
+    Ok(Response::Secret(Secret {
+        value: stored.value,
+        path: request.path.clone(),
+        created_at: Some(stored.meta.created_at),
+        updated_at: Some(stored.meta.updated_at),
+        version: stored.meta.version,
+    }))
+}
+
+/// Handles `put_secret`; returns once the value is durable.
+///
+/// # Errors
+/// Token or owner errors, store errors.
+pub async fn put_secret(hub: &Arc<Hub>, session: &Session, request: PutSecret) -> Result<Response, HubError> {
+    let PutSecret { access_token, path, value } = request;
+    let result = match authorize_write(hub, session, access_token.as_ref(), &path, "put_secret") {
+        Ok(()) => {
+            let (hub2, path2) = (hub.clone(), path.clone());
+            blocking(move || hub2.store.put(&path2, value).map_err(HubError::from)).await
+        }
+        Err(error) => Err(error),
+    };
+    record(hub, session, "put_secret", &path, &result);
+    let meta = result?;
+    Ok(Response::Written(Written { path, version: meta.version, updated_at: meta.updated_at }))
+}
+
+/// Handles `delete_secret`; returns once the deletion is durable.
+///
+/// # Errors
+/// Token or owner errors, `not_found`, store errors.
+pub async fn delete_secret(hub: &Arc<Hub>, session: &Session, request: DeleteSecret) -> Result<Response, HubError> {
+    let DeleteSecret { access_token, path } = request;
+    let result = match authorize_write(hub, session, access_token.as_ref(), &path, "delete_secret") {
+        Ok(()) => {
+            let (hub2, path2) = (hub.clone(), path.clone());
+            blocking(move || hub2.store.delete(&path2).map_err(HubError::from)).await.and_then(|existed| {
+                if existed {
+                    Ok(())
+                } else {
+                    Err(HubError::NotFound { path: path.to_string() })
+                }
+            })
+        }
+        Err(error) => Err(error),
+    };
+    record(hub, session, "delete_secret", &path, &result);
+    result?;
+    Ok(Response::Deleted(Deleted { path }))
+}
+
+/// Handles `list_secrets`: paths and metadata, never values.
+///
+/// # Errors
+/// A malformed prefix, token or owner errors, store errors.
+pub fn list_secrets(hub: &Hub, session: &Session, request: &ListSecrets) -> Result<Response, HubError> {
+    let key = session.require_key()?;
+    let prefix = request.prefix.trim_end_matches('/');
+    if !prefix.is_empty() {
+        SecretPath::parse(prefix).map_err(|error| HubError::BadRequest(format!("invalid prefix: {error}")))?;
+    }
+    let visible: Option<SecretScope> = match &request.access_token {
+        None if key.owner => None,
+        None => return Err(HubError::OwnerRequired("list_secrets without an access token")),
+        Some(token) => {
+            let tokens = hub.tokens.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let entry = tokens.lookup(token, Utc::now()).map_err(|_| HubError::InvalidAccessToken)?;
+            if entry.key_name != key.name {
+                return Err(HubError::InvalidAccessToken);
+            }
+            if !entry.scope.permissions.read {
+                return Err(HubError::InsufficientScope {
+                    path: prefix.to_owned(),
+                    have: format!("{} ({})", entry.scope, entry.scope.permissions),
+                    need: "read".into(),
+                });
+            }
+            Some(entry.scope.clone())
+        }
+    };
+    let entries = hub
+        .store
+        .list(prefix)?
+        .into_iter()
+        .filter(|meta| visible.as_ref().is_none_or(|scope| scope.covers_path(&meta.path)))
+        .map(|meta| SecretEntry {
+            path: meta.path,
+            version: meta.version,
+            created_at: meta.created_at,
+            updated_at: meta.updated_at,
+        })
+        .collect();
+    hub.record(
+        session,
+        AuditRecord { event: "list_secrets", path: Some(prefix), outcome: "ok", ..Default::default() },
+    );
+    Ok(Response::Secrets(SecretList { entries }))
+}
+
+/// Checks that `token` belongs to this session's key and allows `need` on `path`.
+fn authorize(
+    hub: &Hub,
+    session: &Session,
+    token: &AccessToken,
+    path: &SecretPath,
+    need: Permissions,
+) -> Result<(), HubError> {
+    let key = session.require_key()?;
+    let tokens = hub.tokens.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    match tokens.check(token, path, need, Utc::now()) {
+        Ok(entry) if entry.key_name == key.name => Ok(()),
+        Ok(_) | Err(TokenError::Invalid) => Err(HubError::InvalidAccessToken),
+        Err(TokenError::Insufficient { have, need }) => {
+            Err(HubError::InsufficientScope { path: path.to_string(), have, need })
+        }
+    }
+}
+
+/// Writes need a write token, or the owner key without one.
+fn authorize_write(
+    hub: &Hub,
+    session: &Session,
+    token: Option<&AccessToken>,
+    path: &SecretPath,
+    operation: &'static str,
+) -> Result<(), HubError> {
+    match token {
+        Some(token) => authorize(hub, session, token, path, Permissions::WRITE),
+        None => session.require_owner(operation).map(|_| ()),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, HubError> + Send + 'static,
+) -> Result<T, HubError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|_| Err(HubError::Setup("a store operation panicked".into())))
+}
+
+fn record<T>(hub: &Hub, session: &Session, event: &str, path: &SecretPath, result: &Result<T, HubError>) {
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(error) => error.code().as_str(),
+    };
+    hub.record(session, AuditRecord { event, path: Some(path.as_str()), outcome, ..Default::default() });
+}

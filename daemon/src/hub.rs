@@ -1,0 +1,150 @@
+//! The hub's shared state: every table the handlers read and change, each behind its own lock.
+//!
+//! Locks are `std::sync` and are never held across an `.await`; slow work (store writes) runs on
+//! the blocking pool.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::Instant;
+
+use auth_hub_protocol::Event;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::audit::{AuditLog, AuditRecord};
+use crate::error::HubError;
+use crate::grants::{GrantBook, PendingBook};
+use crate::keys::KeyRing;
+use crate::paths::HubPaths;
+use crate::policy::HubConfig;
+use crate::session::Session;
+use crate::store::{self, SecretStore, StoreKind, StoreOptions};
+use crate::tokens::TokenTable;
+
+/// Most pending requests at once, in all and per key.
+const MAX_PENDING: usize = 256;
+const MAX_PENDING_PER_KEY: usize = 32;
+/// Most access tokens held at once.
+const MAX_TOKENS: usize = 65_536;
+
+/// How a hub is opened.
+#[derive(Debug, Clone)]
+pub struct HubOptions {
+    /// Its files.
+    pub paths: HubPaths,
+    /// Overrides the config file's store backend (`--store memory`).
+    pub store: Option<StoreKind>,
+}
+
+/// Everything one hub owns.
+pub struct Hub {
+    /// Its files.
+    pub paths: HubPaths,
+    config: RwLock<Arc<HubConfig>>,
+    config_error: Mutex<Option<String>>,
+    /// API keys.
+    pub keys: Mutex<KeyRing>,
+    /// Standing grants.
+    pub grants: Mutex<GrantBook>,
+    /// Requests waiting for the owner.
+    pub pending: Mutex<PendingBook>,
+    /// Access tokens.
+    pub tokens: RwLock<TokenTable>,
+    /// Secret values.
+    pub store: Arc<dyn SecretStore>,
+    /// The audit trail.
+    pub audit: AuditLog,
+    /// Pending-request events for watchers.
+    pub events: broadcast::Sender<Event>,
+    /// When the hub started.
+    pub started: Instant,
+    /// Cancelled when the hub shuts down.
+    pub shutdown: CancellationToken,
+}
+
+impl Hub {
+    /// Opens every table from the hub's files. A missing file is an empty table; a corrupt one is
+    /// an error (nothing is overwritten). An invalid config file is an error at start-up.
+    ///
+    /// # Errors
+    /// Any [`HubError`] from the directories, config, store, keys, grants or audit log.
+    pub fn open(options: HubOptions) -> Result<Arc<Self>, HubError> {
+        let paths = options.paths;
+        paths.prepare()?;
+        let config = HubConfig::load(&paths.config_file)?;
+        let kind = options.store.unwrap_or(config.store.backend);
+        let store = store::open(
+            kind,
+            &StoreOptions {
+                dir: paths.store_dir().to_path_buf(),
+                key_source: config.store.key_source,
+                history: config.store.history,
+                keychain_id: paths.state_dir.display().to_string(),
+            },
+        )?;
+        let keys = KeyRing::load(&paths.keys_file())?;
+        let grants = GrantBook::load(&paths.grants_file())?;
+        let audit = AuditLog::open(&paths.audit_file())?;
+        let (events, _) = broadcast::channel(256);
+        Ok(Arc::new(Self {
+            config: RwLock::new(Arc::new(config)),
+            config_error: Mutex::new(None),
+            keys: Mutex::new(keys),
+            grants: Mutex::new(grants),
+            pending: Mutex::new(PendingBook::new(MAX_PENDING, MAX_PENDING_PER_KEY)),
+            tokens: RwLock::new(TokenTable::new(MAX_TOKENS)),
+            store,
+            audit,
+            events,
+            started: Instant::now(),
+            shutdown: CancellationToken::new(),
+            paths,
+        }))
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> Arc<HubConfig> {
+        self.config.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Re-reads the config file: a valid file replaces the settings, an invalid one keeps them
+    /// and is remembered for `status`.
+    pub fn reload_config(&self) {
+        match HubConfig::load(&self.paths.config_file) {
+            Ok(config) => {
+                *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
+                *lock(&self.config_error) = None;
+                tracing::info!(file = %self.paths.config_file.display(), "config reloaded");
+            }
+            Err(error) => {
+                tracing::error!(%error, "config file invalid; keeping the previous settings");
+                *lock(&self.config_error) = Some(error.to_string());
+            }
+        }
+    }
+
+    /// The last config load error, if the file in force is not the file on disk.
+    pub fn config_error(&self) -> Option<String> {
+        lock(&self.config_error).clone()
+    }
+
+    /// Appends to the audit trail; a failure is logged, never shown to the client.
+    pub fn record(&self, session: &Session, record: AuditRecord<'_>) {
+        let record = AuditRecord {
+            uid: Some(session.peer.uid),
+            pid: session.peer.pid,
+            exe: session.peer.exe.as_deref(),
+            key: session.key_name(),
+            client: Some(&session.client_name),
+            ..record
+        };
+        if let Err(error) = self.audit.append(&record) {
+            tracing::error!(%error, "cannot append to the audit log");
+        }
+    }
+}
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it (every table stays
+/// consistent because each change persists before the in-memory state is updated).
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,157 @@
+//! Where one hub keeps its files. `--home DIR` or `AUTH_HUB_HOME=DIR` puts everything under DIR so
+//! several hubs (and tests) never meet; otherwise the XDG locations are used.
+//!
+//! | what | with home DIR | default |
+//! |---|---|---|
+//! | config | `DIR/config.toml` | `$XDG_CONFIG_HOME/auth-hub/config.toml` |
+//! | state (store, keys, grants, audit) | `DIR/state/` | `$XDG_STATE_HOME/auth-hub/` |
+//! | socket | `DIR/auth-hub.sock` | `$XDG_RUNTIME_DIR/auth-hub/auth-hub.sock` |
+//!
+//! The client's `discover` module mirrors the socket rule; `AUTH_HUB_SOCKET` overrides it in both.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::HubError;
+
+/// Socket file name inside its directory.
+pub const SOCKET_NAME: &str = "auth-hub.sock";
+
+/// The resolved file layout of one hub.
+#[derive(Debug, Clone)]
+pub struct HubPaths {
+    /// The home directory, when one was given.
+    pub home: Option<PathBuf>,
+    /// The policy and settings file.
+    pub config_file: PathBuf,
+    /// Store, keys, grants and audit log.
+    pub state_dir: PathBuf,
+    /// The Unix socket.
+    pub socket: PathBuf,
+}
+
+impl HubPaths {
+    /// Resolves the layout from an explicit home (or `AUTH_HUB_HOME`) and socket (or
+    /// `AUTH_HUB_SOCKET`).
+    ///
+    /// # Errors
+    /// [`HubError::Setup`] when no home directory can be determined.
+    pub fn resolve(home: Option<PathBuf>, socket: Option<PathBuf>) -> Result<Self, HubError> {
+        let home = home.or_else(|| non_empty_env("AUTH_HUB_HOME").map(PathBuf::from));
+        let socket = socket.or_else(|| non_empty_env("AUTH_HUB_SOCKET").map(PathBuf::from));
+        if let Some(home) = home {
+            let home = absolute(&home)?;
+            return Ok(Self {
+                config_file: home.join("config.toml"),
+                state_dir: home.join("state"),
+                socket: socket.unwrap_or_else(|| home.join(SOCKET_NAME)),
+                home: Some(home),
+            });
+        }
+        let dirs = directories::ProjectDirs::from("", "", "auth-hub")
+            .ok_or_else(|| HubError::Setup("cannot determine the home directory; pass --home".into()))?;
+        let state_dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()).to_path_buf();
+        let socket = socket.unwrap_or_else(|| match non_empty_env("XDG_RUNTIME_DIR") {
+            Some(runtime) => PathBuf::from(runtime).join("auth-hub").join(SOCKET_NAME),
+            None => dirs.data_local_dir().join(SOCKET_NAME),
+        });
+        Ok(Self { home: None, config_file: dirs.config_dir().join("config.toml"), state_dir, socket })
+    }
+
+    /// Creates the state and socket directories (0700) and refuses a state directory that group
+    /// or others may write.
+    ///
+    /// # Errors
+    /// [`HubError::Setup`] naming the directory and the problem.
+    pub fn prepare(&self) -> Result<(), HubError> {
+        if let Some(home) = &self.home {
+            create_private_dir(home)?;
+        }
+        create_private_dir(&self.state_dir)?;
+        if let Some(dir) = self.socket.parent() {
+            create_private_dir(dir)?;
+        }
+        let mode = fs::metadata(&self.state_dir).map_err(|e| io_setup(&self.state_dir, e))?.mode();
+        if mode & 0o022 != 0 {
+            return Err(HubError::Setup(format!(
+                "state directory {} is writable by group or others (mode {:o}); run chmod 700 on it",
+                self.state_dir.display(),
+                mode & 0o777
+            )));
+        }
+        Ok(())
+    }
+
+    /// The file store's directory (the state directory).
+    pub fn store_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// API key records.
+    pub fn keys_file(&self) -> PathBuf {
+        self.state_dir.join("keys.json")
+    }
+
+    /// Standing grants.
+    pub fn grants_file(&self) -> PathBuf {
+        self.state_dir.join("grants.json")
+    }
+
+    /// The audit log.
+    pub fn audit_file(&self) -> PathBuf {
+        self.state_dir.join("audit.jsonl")
+    }
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, HubError> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    let cwd = std::env::current_dir().map_err(|e| io_setup(path, e))?;
+    Ok(cwd.join(path))
+}
+
+/// Creates `dir` (and parents) with mode 0700; an existing directory keeps its mode.
+fn create_private_dir(dir: &Path) -> Result<(), HubError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| io_setup(dir, e))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| io_setup(dir, e))
+}
+
+fn io_setup(path: &Path, error: io::Error) -> HubError {
+    HubError::Setup(format!("{}: {error}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_puts_everything_under_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = HubPaths::resolve(Some(dir.path().to_path_buf()), None).unwrap();
+        assert_eq!(paths.config_file, dir.path().join("config.toml"));
+        assert_eq!(paths.socket, dir.path().join(SOCKET_NAME));
+        assert!(paths.state_dir.starts_with(dir.path()));
+        paths.prepare().unwrap();
+        let mode = fs::metadata(&paths.state_dir).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+    }
+
+    #[test]
+    fn refuses_world_writable_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = HubPaths::resolve(Some(dir.path().to_path_buf()), None).unwrap();
+        paths.prepare().unwrap();
+        fs::set_permissions(&paths.state_dir, fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(matches!(paths.prepare(), Err(HubError::Setup(message)) if message.contains("writable")));
+    }
+}

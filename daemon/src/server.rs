@@ -1,0 +1,78 @@
+//! The accept loop: a cap on connections, peer credentials checked before the first frame, accept
+//! errors backed off rather than spun on, and an orderly shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::UnixListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::connection::Connection;
+use crate::hub::Hub;
+use crate::peer::{peer_info, uid_allowed};
+
+/// How long requests in flight may take to finish once shutdown starts.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Longest pause after repeated accept errors.
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Accepts connections until `hub.shutdown` is cancelled, then waits (within a grace period) for
+/// open connections to finish what they were doing.
+pub async fn run(listener: UnixListener, hub: Arc<Hub>) {
+    let limits = hub.config().server.clone();
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut connections = JoinSet::new();
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        // Wait for a free slot first, so a flood of connections waits in the kernel's backlog
+        // instead of in our memory.
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = hub.shutdown.cancelled() => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    backoff = Duration::from_millis(1);
+                    stream
+                }
+                Err(error) => {
+                    tracing::warn!(%error, ?backoff, "accept failed; backing off");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
+                    continue;
+                }
+            },
+            () = hub.shutdown.cancelled() => break,
+        };
+        let peer = match peer_info(&stream) {
+            Ok(peer) => peer,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read peer credentials; closing");
+                continue;
+            }
+        };
+        if !uid_allowed(peer.uid, &hub.config().server.allowed_uids) {
+            tracing::warn!(uid = peer.uid, pid = ?peer.pid, "refused a connection from another user");
+            continue;
+        }
+        let hub = hub.clone();
+        connections.spawn(async move {
+            Connection::new(hub, stream, peer).run().await;
+            drop(permit);
+        });
+        // Reap finished connections so the set does not grow without bound.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    tracing::info!(open = connections.len(), "stopped accepting; finishing requests in flight");
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+        tracing::warn!("grace period over; closing the remaining connections");
+        connections.shutdown().await;
+    }
+}

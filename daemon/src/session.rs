@@ -1,0 +1,53 @@
+//! A connection's identity after the hello: the peer process and the key it proved.
+
+use auth_hub_protocol::response::PeerInfo;
+
+use crate::error::HubError;
+
+/// The key a session authenticated with.
+#[derive(Debug, Clone)]
+pub struct SessionKey {
+    /// The key's name.
+    pub name: String,
+    /// True for the owner key.
+    pub owner: bool,
+}
+
+/// One connection's identity.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The peer process.
+    pub peer: PeerInfo,
+    /// The client program's name from its hello.
+    pub client_name: String,
+    /// The key, or `None` for a keyless session (status and login only).
+    pub key: Option<SessionKey>,
+}
+
+impl Session {
+    /// The key's name, if any.
+    pub fn key_name(&self) -> Option<&str> {
+        self.key.as_ref().map(|key| key.name.as_str())
+    }
+
+    /// The session's key, or an error for a keyless session.
+    ///
+    /// # Errors
+    /// [`HubError::InvalidMasterToken`] without a key.
+    pub fn require_key(&self) -> Result<&SessionKey, HubError> {
+        self.key.as_ref().ok_or(HubError::InvalidMasterToken)
+    }
+
+    /// The owner key, or an error naming the operation.
+    ///
+    /// # Errors
+    /// [`HubError::OwnerRequired`] for other keys, [`HubError::InvalidMasterToken`] without one.
+    pub fn require_owner(&self, operation: &'static str) -> Result<&SessionKey, HubError> {
+        let key = self.require_key()?;
+        if key.owner {
+            Ok(key)
+        } else {
+            Err(HubError::OwnerRequired(operation))
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Hostile input on the socket: oversized announced lengths, truncated frames, garbage, a hello
+//! that never comes, thousands of idle connections. Each gets an error or a closed connection;
+//! the hub keeps serving everyone else and its memory stays bounded.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use auth_hub_protocol::frame::{decode_body, encode, read_frame};
+use auth_hub_protocol::{Hello, HelloReply, DEFAULT_MAX_FRAME, PROTOCOL_VERSION};
+use auth_hub_tests::TestHub;
+
+const QUICK_HELLO: &str = "[server]\nhello_timeout = \"500ms\"\n";
+
+/// Reads until the hub closes the connection; panics if it stays open longer than `limit`.
+fn assert_closed_within(stream: &mut UnixStream, limit: Duration) {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let start = Instant::now();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return,
+            Ok(_) => continue,
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => return,
+            Err(error) => panic!("connection still open after {:?}: {error}", start.elapsed()),
+        }
+    }
+}
+
+fn hello_bytes() -> Vec<u8> {
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        client_name: "hostile".into(),
+        client_version: "0".into(),
+        master_token: None,
+    };
+    encode(&hello, DEFAULT_MAX_FRAME).unwrap()
+}
+
+/// The hub still answers a normal client.
+fn assert_serving(hub: &TestHub) {
+    hub.run(&["auth", "status"], None).assert_code(0);
+}
+
+#[test]
+fn oversized_announced_length_is_refused_without_allocating() {
+    let hub = TestHub::start("");
+    for prefix in [[0xff, 0xff, 0xff, 0xff], [0x00, 0x10, 0x00, 0x01], [0, 0, 0, 0]] {
+        let mut stream = UnixStream::connect(hub.socket()).unwrap();
+        stream.write_all(&prefix).unwrap();
+        // The hub answers with a bad_request hello error, then closes.
+        let reply = read_frame(&mut stream, DEFAULT_MAX_FRAME).unwrap().expect("an error reply");
+        let reply: HelloReply = decode_body(&reply).unwrap();
+        assert!(matches!(reply, HelloReply::Error(_)), "{reply:?}");
+        assert_closed_within(&mut stream, Duration::from_secs(5));
+    }
+    // The same after a successful hello.
+    let mut stream = UnixStream::connect(hub.socket()).unwrap();
+    stream.write_all(&hello_bytes()).unwrap();
+    read_frame(&mut stream, DEFAULT_MAX_FRAME).unwrap().expect("welcome");
+    stream.write_all(&[0x7f, 0xff, 0xff, 0xff]).unwrap();
+    assert_closed_within(&mut stream, Duration::from_secs(5));
+    assert_serving(&hub);
+    let (peak_kib, _) = hub.memory_kib();
+    assert!(peak_kib < 64 * 1024, "peak RSS {peak_kib} KiB");
+}
+
+#[test]
+fn truncated_frames_and_garbage_are_survived() {
+    let hub = TestHub::start(QUICK_HELLO);
+    // Truncated hello: announces 100 bytes, sends 10, hangs up.
+    let mut stream = UnixStream::connect(hub.socket()).unwrap();
+    stream.write_all(&[0, 0, 0, 100]).unwrap();
+    stream.write_all(&[0x81; 10]).unwrap();
+    drop(stream);
+    // Garbage of every shape.
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    for _ in 0..200 {
+        let mut stream = UnixStream::connect(hub.socket()).unwrap();
+        let len = (seed % 64) as usize + 1;
+        let mut bytes = vec![0u8; len + 4];
+        bytes[..4].copy_from_slice(&(len as u32).to_be_bytes());
+        for byte in &mut bytes[4..] {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            *byte = seed as u8;
+        }
+        let _ = stream.write_all(&bytes);
+        assert_closed_within(&mut stream, Duration::from_secs(5));
+    }
+    // Garbage after a valid hello gets an error response and the connection keeps working.
+    let mut stream = UnixStream::connect(hub.socket()).unwrap();
+    stream.write_all(&hello_bytes()).unwrap();
+    read_frame(&mut stream, DEFAULT_MAX_FRAME).unwrap().expect("welcome");
+    stream.write_all(&[0, 0, 0, 3, 0xc1, 0xc1, 0xc1]).unwrap();
+    let reply = read_frame(&mut stream, DEFAULT_MAX_FRAME).unwrap().expect("error response");
+    let message: auth_hub_protocol::ServerMessage = decode_body(&reply).unwrap();
+    match message {
+        auth_hub_protocol::ServerMessage::Response(response) => {
+            assert_eq!(response.id, 0);
+            assert!(matches!(response.result, auth_hub_protocol::ResponseResult::Error(_)));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_serving(&hub);
+}
+
+#[test]
+fn a_hello_that_never_comes_is_timed_out() {
+    let hub = TestHub::start(QUICK_HELLO);
+    let mut silent = UnixStream::connect(hub.socket()).unwrap();
+    let mut slow = UnixStream::connect(hub.socket()).unwrap();
+    // Slow-loris: one byte of the length prefix, then nothing.
+    slow.write_all(&[0]).unwrap();
+    assert_closed_within(&mut silent, Duration::from_secs(5));
+    assert_closed_within(&mut slow, Duration::from_secs(5));
+    assert_serving(&hub);
+}
+
+#[test]
+fn thousands_of_idle_connections_do_not_stop_service() {
+    raise_fd_limit(8192);
+    let hub = TestHub::start("");
+    hub.login();
+    hub.run(&["auth", "put", "cargo/token"], Some("v")).assert_code(0);
+    hub.run(&["auth", "grant", "cargo/*"], None).assert_code(0);
+    let idle: Vec<UnixStream> = (0..3000).map(|_| UnixStream::connect(hub.socket()).expect("connect")).collect();
+    let start = Instant::now();
+    let run = hub.run(&["auth", "get", "cargo/token"], None);
+    run.assert_code(0);
+    assert!(start.elapsed() < Duration::from_secs(5), "served in {:?}", start.elapsed());
+    let (peak_kib, _) = hub.memory_kib();
+    assert!(peak_kib < 64 * 1024, "peak RSS {peak_kib} KiB with {} idle connections", idle.len());
+    drop(idle);
+    assert_serving(&hub);
+}
+
+fn raise_fd_limit(want: u64) {
+    // SAFETY: getrlimit/setrlimit on our own process with a valid struct.
+    unsafe {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < want {
+            limit.rlim_cur = want.min(limit.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests: the real `auth-hub` and `hyperforge` binaries, one temporary hub per test.
+//! Modules follow the CLI verbs and the properties the issue judges.
+
+mod approval;
+mod client_library;
+mod crash;
+mod exec;
+mod hostile;
+mod keys;
+mod other_language;
+mod restart;
+mod secrets;
