@@ -1,0 +1,293 @@
+//! auth-hub-load: a load generator and the floors its figures are compared with.
+//!
+//! - `get`: N connections of the real client library doing closed-loop `get_secret` against a
+//!   running hub (access token cached, value not cached); prints latency percentiles,
+//!   throughput, errors by code and the hub's RSS.
+//! - `pingpong`: the floor for a round trip — a raw Unix-socket ping-pong of 64-byte messages
+//!   between two threads, pinned to chosen CPUs.
+//! - `echo-server` / `minimal`: the floor for a whole process — `minimal` starts, connects to
+//!   the echo server, does one 64-byte round trip and exits.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use auth_hub_client::{AuthClient, ClientOptions, HubClient, SecretPath};
+use auth_hub_protocol::MasterToken;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "auth-hub-load", about = "load generator and floors for auth-hub benchmarks")]
+struct Args {
+    #[command(subcommand)]
+    command: Mode,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// Closed-loop get_secret through the client library.
+    Get {
+        /// The hub's socket.
+        #[arg(long)]
+        socket: PathBuf,
+        /// The secret to read (its scope must be granted).
+        #[arg(long)]
+        path: String,
+        /// Concurrent connections, one client each.
+        #[arg(long, default_value_t = 1)]
+        connections: usize,
+        /// Requests in all, after warm-up.
+        #[arg(long, default_value_t = 100_000)]
+        requests: usize,
+        /// Warm-up requests per connection, not measured.
+        #[arg(long, default_value_t = 1_000)]
+        warmup: usize,
+        /// The hub's pid, to report its memory.
+        #[arg(long)]
+        hub_pid: Option<u32>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Raw Unix-socket ping-pong of 64-byte messages between two pinned threads.
+    Pingpong {
+        /// Round trips measured.
+        #[arg(long, default_value_t = 200_000)]
+        iterations: usize,
+        /// CPU of the echoing thread.
+        #[arg(long)]
+        server_cpu: Option<usize>,
+        /// CPU of the measuring thread.
+        #[arg(long)]
+        client_cpu: Option<usize>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Echo 64-byte messages on a Unix socket until killed.
+    EchoServer {
+        /// Where to listen.
+        #[arg(long)]
+        socket: PathBuf,
+    },
+    /// Start, connect to the echo server, one round trip, exit: the whole-process floor.
+    Minimal {
+        /// The echo server's socket.
+        #[arg(long)]
+        socket: PathBuf,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let result = match args.command {
+        Mode::Get { socket, path, connections, requests, warmup, hub_pid, json } => {
+            get(socket, &path, connections, requests, warmup, hub_pid, json)
+        }
+        Mode::Pingpong { iterations, server_cpu, client_cpu, json } => pingpong(iterations, server_cpu, client_cpu, json),
+        Mode::EchoServer { socket } => echo_server(&socket),
+        Mode::Minimal { socket } => minimal(&socket),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("auth-hub-load: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn get(
+    socket: PathBuf,
+    path: &str,
+    connections: usize,
+    requests: usize,
+    warmup: usize,
+    hub_pid: Option<u32>,
+    json: bool,
+) -> Result<()> {
+    let token = std::env::var("AUTH_HUB_TOKEN").map_err(|_| "set AUTH_HUB_TOKEN to a key that may read the path")?;
+    let path = SecretPath::parse(path)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rss_before = hub_pid.map(rss_kib);
+    let per_connection = requests.div_ceil(connections.max(1));
+    let (latencies, errors, elapsed) = runtime.block_on(async {
+        let mut clients = Vec::new();
+        for _ in 0..connections {
+            let client = HubClient::new(ClientOptions {
+                socket: socket.clone(),
+                master_token: Some(MasterToken::from(token.as_str())),
+                client_name: "auth-hub-load".into(),
+                client_version: env!("CARGO_PKG_VERSION").into(),
+                wait: Duration::ZERO,
+                secret_ttl: Duration::ZERO,
+                max_frame: auth_hub_protocol::DEFAULT_MAX_FRAME,
+                reason: "load test".into(),
+            });
+            for _ in 0..warmup {
+                client.get_secret(&path).await?;
+            }
+            clients.push(client);
+        }
+        let start = Instant::now();
+        let tasks: Vec<_> = clients
+            .into_iter()
+            .map(|client| {
+                let path = path.clone();
+                tokio::spawn(async move {
+                    let mut latencies = Vec::with_capacity(per_connection);
+                    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+                    for _ in 0..per_connection {
+                        let sent = Instant::now();
+                        match client.get_secret(&path).await {
+                            Ok(_) => latencies.push(sent.elapsed()),
+                            Err(error) => {
+                                let code = error.code().map_or("client", |code| code.as_str()).to_owned();
+                                *errors.entry(code).or_default() += 1;
+                            }
+                        }
+                    }
+                    (latencies, errors)
+                })
+            })
+            .collect();
+        let mut latencies = Vec::new();
+        let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+        for task in tasks {
+            let (mut some, errs) = task.await?;
+            latencies.append(&mut some);
+            for (code, n) in errs {
+                *errors.entry(code).or_default() += n;
+            }
+        }
+        Ok::<_, Box<dyn std::error::Error>>((latencies, errors, start.elapsed()))
+    })?;
+    let rss_after = hub_pid.map(rss_kib);
+    let stats = Stats::of(latencies);
+    let throughput = stats.count as f64 / elapsed.as_secs_f64();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "connections": connections, "requests": stats.count, "seconds": elapsed.as_secs_f64(),
+                "throughput": throughput, "p50_us": stats.p50, "p90_us": stats.p90, "p99_us": stats.p99,
+                "max_us": stats.max, "errors": errors, "hub_rss_kib_before": rss_before, "hub_rss_kib_after": rss_after,
+            })
+        );
+    } else {
+        println!(
+            "get_secret x{} over {connections} connection(s): {throughput:.0} req/s, p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, max {:.1} us, errors {errors:?}, hub RSS {:?} -> {:?} KiB",
+            stats.count, stats.p50, stats.p90, stats.p99, stats.max, rss_before, rss_after
+        );
+    }
+    Ok(())
+}
+
+fn pingpong(iterations: usize, server_cpu: Option<usize>, client_cpu: Option<usize>, json: bool) -> Result<()> {
+    let (mut client, mut server) = UnixStream::pair()?;
+    let echo = std::thread::spawn(move || {
+        if let Some(cpu) = server_cpu {
+            pin_to(cpu);
+        }
+        let mut buffer = [0u8; 64];
+        while server.read_exact(&mut buffer).is_ok() {
+            if server.write_all(&buffer).is_err() {
+                break;
+            }
+        }
+    });
+    if let Some(cpu) = client_cpu {
+        pin_to(cpu);
+    }
+    let mut buffer = [7u8; 64];
+    for _ in 0..1_000 {
+        client.write_all(&buffer)?;
+        client.read_exact(&mut buffer)?;
+    }
+    let mut latencies = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let sent = Instant::now();
+        client.write_all(&buffer)?;
+        client.read_exact(&mut buffer)?;
+        latencies.push(sent.elapsed());
+    }
+    drop(client);
+    let _ = echo.join();
+    let stats = Stats::of(latencies);
+    if json {
+        println!("{}", serde_json::json!({"iterations": stats.count, "p50_us": stats.p50, "p90_us": stats.p90, "p99_us": stats.p99}));
+    } else {
+        println!("ping-pong 64 B x{}: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us", stats.count, stats.p50, stats.p90, stats.p99);
+    }
+    Ok(())
+}
+
+fn echo_server(socket: &std::path::Path) -> Result<()> {
+    let _ = std::fs::remove_file(socket);
+    let listener = UnixListener::bind(socket)?;
+    for stream in listener.incoming() {
+        let mut stream = stream?;
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 64];
+            while stream.read_exact(&mut buffer).is_ok() {
+                if stream.write_all(&buffer).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+fn minimal(socket: &std::path::Path) -> Result<()> {
+    let mut stream = UnixStream::connect(socket)?;
+    let mut buffer = [1u8; 64];
+    stream.write_all(&buffer)?;
+    stream.read_exact(&mut buffer)?;
+    Ok(())
+}
+
+/// Latency percentiles in microseconds.
+struct Stats {
+    count: usize,
+    p50: f64,
+    p90: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl Stats {
+    fn of(mut latencies: Vec<Duration>) -> Self {
+        latencies.sort_unstable();
+        let at = |q: f64| {
+            if latencies.is_empty() {
+                return 0.0;
+            }
+            let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+            latencies[index].as_secs_f64() * 1e6
+        };
+        Self { count: latencies.len(), p50: at(0.50), p90: at(0.90), p99: at(0.99), max: at(1.0) }
+    }
+}
+
+fn pin_to(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is valid; CPU_SET and sched_setaffinity on the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status.lines().find(|line| line.starts_with("VmRSS:")).and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
