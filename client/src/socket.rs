@@ -286,7 +286,7 @@ impl Connection {
                 Some(Ok(body)) => match decode_body::<HelloReply>(&body) {
                     Ok(HelloReply::Welcome(welcome)) => Ok(welcome),
                     Ok(HelloReply::Error(reply)) => Err(AuthError::from(reply)),
-                    Err(e) => Err(protocol("malformed hello reply", e)),
+                    Err(e) => Err(protocol("malformed hello reply", redacted(&e))),
                 },
                 Some(Err(e)) => Err(protocol("cannot read the hello reply", e)),
                 None => Err(AuthError::Protocol(
@@ -353,14 +353,24 @@ impl Connection {
             id,
         };
         if self.outgoing.send(body).await.is_err() {
-            // The writer stopped; whether it stopped before our frame is unknowable only if it
-            // took it, and it did not.
+            // The writer stopped before taking the frame: nothing was sent.
             return Err(SendError::NotSent);
         }
         answered
             .await
             .map_err(|_| SendError::Lost(self.shared.closed_error()))
     }
+}
+
+/// A decode error's text cut before the first quoted value: serde quotes the string or variant
+/// name it could not use (`"…"` or `` `…` ``), and in a malformed response that might be a secret.
+fn redacted(error: &impl std::fmt::Display) -> String {
+    let mut text = error.to_string();
+    if let Some(quote) = text.find(['"', '`']) {
+        text.truncate(quote);
+        text.push('…');
+    }
+    text
 }
 
 fn protocol(what: &str, error: impl std::fmt::Display) -> AuthError {
@@ -396,7 +406,9 @@ async fn read_frames(
                 Some(Err(error)) => break format!("read failed: {error}"),
                 Some(Ok(body)) => match decode_body::<ServerMessage>(&body) {
                     Ok(message) => shared.dispatch(message),
-                    Err(error) => break format!("malformed message from the hub: {error}"),
+                    Err(error) => {
+                        break format!("malformed message from the hub: {}", redacted(&error))
+                    }
                 },
             },
         }
@@ -873,6 +885,15 @@ mod tests {
         assert!(
             matches!(error, AuthError::AccessDenied { scope, .. } if scope == "github/alice/*")
         );
+    }
+
+    #[test]
+    fn decode_errors_never_show_quoted_values() {
+        let body = auth_hub_protocol::frame::encode_body(&"ghp_verysecret").unwrap();
+        let error = decode_body::<ServerMessage>(&body).unwrap_err();
+        let shown = redacted(&error);
+        assert!(!shown.contains("verysecret"), "{shown}");
+        assert!(shown.starts_with("malformed message"), "{shown}");
     }
 
     #[test]
