@@ -369,6 +369,27 @@ mod tests {
     }
 
     #[test]
+    fn client_options_from_env_use_discovery_and_defaults() {
+        let env = Env::new();
+        env.set(HOME_VAR, "/srv/hub");
+        env.set(TOKEN_VAR, "TAUTH_ci--zenv\n");
+        let options = crate::ClientOptions::from_env("hyperforge", "1.2.3").unwrap();
+        assert_eq!(options.socket, Path::new("/srv/hub/auth-hub.sock"));
+        assert_eq!(options.master_token.unwrap().expose(), "TAUTH_ci--zenv");
+        assert_eq!(
+            (
+                options.client_name.as_str(),
+                options.client_version.as_str()
+            ),
+            ("hyperforge", "1.2.3")
+        );
+        assert_eq!(options.wait, std::time::Duration::from_secs(60));
+        assert_eq!(options.secret_ttl, std::time::Duration::from_secs(300));
+        assert_eq!(options.max_frame, auth_hub_protocol::DEFAULT_MAX_FRAME);
+        assert!(options.reason.is_empty());
+    }
+
+    #[test]
     fn loose_key_file_is_refused_with_the_fix() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("master.key");
