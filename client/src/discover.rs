@@ -1,21 +1,52 @@
-//! Where the hub's socket and the client's master key are. SKELETON: signatures fixed.
+//! Where the hub's socket and the client's master key are.
 //!
-//! Layout (must match the daemon's `paths.rs`):
-//! - `AUTH_HUB_HOME=DIR`: socket `DIR/auth-hub.sock`, saved key `DIR/client/master.key`.
-//! - otherwise: socket `$XDG_RUNTIME_DIR/auth-hub/auth-hub.sock` (fallback: the hub's state
-//!   directory), saved key in the OS keychain (service `auth-hub`, user `owner`) where one answers,
-//!   else `<config dir>/hyperforge/master.key` (0600).
-//! - `AUTH_HUB_SOCKET` overrides the socket; `AUTH_HUB_TOKEN` overrides the saved key.
+//! The layout must match the daemon's `paths.rs` exactly, or client and hub miss each other:
+//!
+//! | | socket | saved key |
+//! |---|---|---|
+//! | `AUTH_HUB_HOME=DIR` | `DIR/auth-hub.sock` | `DIR/client/master.key` |
+//! | `XDG_RUNTIME_DIR` set | `$XDG_RUNTIME_DIR/auth-hub/auth-hub.sock` | `<config dir>/hyperforge/master.key` |
+//! | neither | `<data local dir of auth-hub>/auth-hub.sock` | `<config dir>/hyperforge/master.key` |
+//!
+//! `AUTH_HUB_SOCKET` overrides the socket and a non-empty `AUTH_HUB_TOKEN` overrides the saved key
+//! (that is how CI and service accounts run). Empty variables count as unset.
+//!
+//! The client's key is a 0600 file in a 0700 directory, not an OS keychain entry: a keychain read
+//! is a D-Bus round trip (or a Security framework call) on every command, which costs more than
+//! the whole `hyperforge auth get` it would serve. The key file is refused when group or others
+//! can read it, as ssh refuses a private key with loose permissions.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
 use auth_hub_protocol::MasterToken;
+use directories::{BaseDirs, ProjectDirs};
+use zeroize::Zeroizing;
 
 use crate::error::AuthError;
 
+/// Overrides the socket path.
+pub const SOCKET_VAR: &str = "AUTH_HUB_SOCKET";
+/// Overrides the saved master key with the key's text.
+pub const TOKEN_VAR: &str = "AUTH_HUB_TOKEN";
+/// Puts the hub's socket and the client's saved key under one directory.
+pub const HOME_VAR: &str = "AUTH_HUB_HOME";
+/// The socket's file name.
+pub const SOCKET_NAME: &str = "auth-hub.sock";
+/// The saved key's file name.
+pub const KEY_FILE_NAME: &str = "master.key";
+
+/// A variable's value, or `None` when it is unset or empty.
+fn var(name: &str) -> Option<OsString> {
+    std::env::var_os(name).filter(|value| !value.is_empty())
+}
+
 /// The hub's home when `AUTH_HUB_HOME` is set.
 pub fn hub_home() -> Option<PathBuf> {
-    unimplemented!("skeleton")
+    var(HOME_VAR).map(PathBuf::from)
 }
 
 /// The socket to connect to.
@@ -23,15 +54,109 @@ pub fn hub_home() -> Option<PathBuf> {
 /// # Errors
 /// [`AuthError::BackendError`] when neither a variable nor a home directory gives one.
 pub fn socket_path() -> Result<PathBuf, AuthError> {
-    unimplemented!("skeleton")
+    if let Some(socket) = var(SOCKET_VAR) {
+        return Ok(PathBuf::from(socket));
+    }
+    if let Some(home) = hub_home() {
+        return Ok(home.join(SOCKET_NAME));
+    }
+    if let Some(runtime) = var("XDG_RUNTIME_DIR") {
+        return Ok(PathBuf::from(runtime).join("auth-hub").join(SOCKET_NAME));
+    }
+    ProjectDirs::from("", "", "auth-hub")
+        .map(|dirs| dirs.data_local_dir().join(SOCKET_NAME))
+        .ok_or_else(|| {
+            AuthError::BackendError(format!(
+                "cannot find the auth-hub socket: no home directory; set {SOCKET_VAR} or {HOME_VAR}"
+            ))
+        })
+}
+
+/// Where [`save_master_token`] writes the key and [`master_token`] reads it.
+///
+/// # Errors
+/// [`AuthError::BackendError`] when there is no `AUTH_HUB_HOME` and no home directory.
+pub fn key_file_path() -> Result<PathBuf, AuthError> {
+    if let Some(home) = hub_home() {
+        return Ok(home.join("client").join(KEY_FILE_NAME));
+    }
+    BaseDirs::new()
+        .map(|dirs| dirs.config_dir().join("hyperforge").join(KEY_FILE_NAME))
+        .ok_or_else(|| {
+            AuthError::BackendError(format!(
+                "cannot find the auth-hub key file: no home directory; set {TOKEN_VAR} or {HOME_VAR}"
+            ))
+        })
 }
 
 /// The master key: `AUTH_HUB_TOKEN`, else the saved key, else `None`.
 ///
 /// # Errors
-/// [`AuthError::BackendError`] when a saved key exists but cannot be read.
+/// [`AuthError::BackendError`] when a saved key exists but cannot be read, is empty, or is
+/// readable by group or others.
 pub fn master_token() -> Result<Option<MasterToken>, AuthError> {
-    unimplemented!("skeleton")
+    if let Some(token) = var(TOKEN_VAR) {
+        let Ok(text) = token.into_string() else {
+            return Err(AuthError::BackendError(format!(
+                "{TOKEN_VAR} is not valid UTF-8"
+            )));
+        };
+        return Ok(Some(trimmed(text)));
+    }
+    read_key_file(&key_file_path()?)
+}
+
+/// Reads a saved key file; `Ok(None)` when there is none.
+///
+/// # Errors
+/// [`AuthError::BackendError`] naming the file: unreadable, not UTF-8, empty, or readable by group
+/// or others.
+pub fn read_key_file(path: &Path) -> Result<Option<MasterToken>, AuthError> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(key_file_error("cannot open", path, &error)),
+    };
+    // Checked on the open file, so the mode checked is the mode of the file read.
+    let mode = file
+        .metadata()
+        .map_err(|error| key_file_error("cannot inspect", path, &error))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(AuthError::BackendError(format!(
+            "key file {} is accessible by group or others (mode {:04o}); run `chmod 600 {}`",
+            path.display(),
+            mode & 0o7777,
+            path.display()
+        )));
+    }
+    let mut text = Zeroizing::new(String::new());
+    file.read_to_string(&mut text)
+        .map_err(|error| key_file_error("cannot read", path, &error))?;
+    let token = trimmed(std::mem::take(&mut *text));
+    if token.is_empty() {
+        return Err(AuthError::BackendError(format!(
+            "key file {} is empty; run `hyperforge auth login` again or set {TOKEN_VAR}",
+            path.display()
+        )));
+    }
+    Ok(Some(token))
+}
+
+/// Drops one trailing newline (`\n` or `\r\n`) without copying the text.
+fn trimmed(mut text: String) -> MasterToken {
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    MasterToken::new(text)
+}
+
+fn key_file_error(what: &str, path: &Path, error: &io::Error) -> AuthError {
+    AuthError::BackendError(format!("{what} key file {}: {error}", path.display()))
 }
 
 /// Saves the owner key where [`master_token`] finds it; returns a description of where.
@@ -39,6 +164,263 @@ pub fn master_token() -> Result<Option<MasterToken>, AuthError> {
 /// # Errors
 /// [`AuthError::BackendError`] when it cannot be written.
 pub fn save_master_token(token: &MasterToken) -> Result<String, AuthError> {
-    let _ = token;
-    unimplemented!("skeleton")
+    let path = key_file_path()?;
+    write_key_file(&path, token)?;
+    Ok(format!("key file {}", path.display()))
+}
+
+/// Writes `token` to `path` atomically and durably: a 0600 temp file created beside it (the
+/// directory is created 0700 when missing), fsync, rename over `path`, fsync of the directory.
+///
+/// # Errors
+/// [`AuthError::BackendError`] naming the file.
+pub fn write_key_file(path: &Path, token: &MasterToken) -> Result<(), AuthError> {
+    let dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .ok_or_else(|| {
+            AuthError::BackendError(format!("key file {} has no directory", path.display()))
+        })?;
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|error| {
+            AuthError::BackendError(format!("cannot create {}: {error}", dir.display()))
+        })?;
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| KEY_FILE_NAME.to_owned());
+    let temp = dir.join(format!(
+        ".{file_name}.tmp-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    ));
+    let written = (|| -> io::Result<()> {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
+        let mut line = Zeroizing::new(String::with_capacity(token.len() + 1));
+        line.push_str(token.expose());
+        line.push('\n');
+        file.write_all(line.as_bytes())?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&temp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    written.map_err(|error| {
+        // Best effort: the temp file may not exist (create failed) or may be renamed already.
+        let _ = fs::remove_file(&temp);
+        key_file_error("cannot write", path, &error)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::{Mutex, MutexGuard};
+
+    use super::*;
+
+    /// Environment variables are process-wide: every test touching them holds this lock.
+    static ENV: Mutex<()> = Mutex::new(());
+
+    const VARS: [&str; 6] = [
+        SOCKET_VAR,
+        TOKEN_VAR,
+        HOME_VAR,
+        "XDG_RUNTIME_DIR",
+        "XDG_CONFIG_HOME",
+        "HOME",
+    ];
+
+    /// Holds the lock and restores every variable in [`VARS`] on drop.
+    struct Env {
+        saved: Vec<(&'static str, Option<OsString>)>,
+        _guard: MutexGuard<'static, ()>,
+    }
+
+    impl Env {
+        fn new() -> Self {
+            let guard = ENV.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let saved = VARS
+                .iter()
+                .map(|name| (*name, std::env::var_os(name)))
+                .collect();
+            for name in VARS {
+                std::env::remove_var(name);
+            }
+            Self {
+                saved,
+                _guard: guard,
+            }
+        }
+
+        fn set(&self, name: &str, value: impl AsRef<std::ffi::OsStr>) {
+            std::env::set_var(name, value);
+        }
+    }
+
+    impl Drop for Env {
+        fn drop(&mut self) {
+            for (name, value) in &self.saved {
+                match value {
+                    Some(value) => std::env::set_var(name, value),
+                    None => std::env::remove_var(name),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn socket_precedence() {
+        let env = Env::new();
+        let home = tempfile::tempdir().unwrap();
+        env.set("HOME", home.path());
+
+        let expected = ProjectDirs::from("", "", "auth-hub")
+            .unwrap()
+            .data_local_dir()
+            .join(SOCKET_NAME);
+        assert_eq!(socket_path().unwrap(), expected);
+
+        env.set("XDG_RUNTIME_DIR", "");
+        assert_eq!(socket_path().unwrap(), expected, "empty counts as unset");
+
+        env.set("XDG_RUNTIME_DIR", "/run/user/1000");
+        assert_eq!(
+            socket_path().unwrap(),
+            Path::new("/run/user/1000/auth-hub/auth-hub.sock")
+        );
+
+        env.set(HOME_VAR, "/srv/hub");
+        assert_eq!(socket_path().unwrap(), Path::new("/srv/hub/auth-hub.sock"));
+        assert_eq!(hub_home().unwrap(), Path::new("/srv/hub"));
+
+        env.set(SOCKET_VAR, "/tmp/other.sock");
+        assert_eq!(socket_path().unwrap(), Path::new("/tmp/other.sock"));
+    }
+
+    #[test]
+    fn key_file_precedence() {
+        let env = Env::new();
+        let home = tempfile::tempdir().unwrap();
+        env.set("HOME", home.path());
+        env.set("XDG_CONFIG_HOME", home.path().join("cfg"));
+        assert_eq!(
+            key_file_path().unwrap(),
+            home.path().join("cfg/hyperforge/master.key")
+        );
+        env.set(HOME_VAR, home.path().join("hub"));
+        assert_eq!(
+            key_file_path().unwrap(),
+            home.path().join("hub/client/master.key")
+        );
+    }
+
+    #[test]
+    fn saved_key_round_trips_with_private_modes() {
+        let env = Env::new();
+        let home = tempfile::tempdir().unwrap();
+        env.set(HOME_VAR, home.path().join("hub"));
+        assert!(master_token().unwrap().is_none(), "nothing saved yet");
+
+        let token = MasterToken::from("TAUTH_owner--zabc");
+        let saved = save_master_token(&token).unwrap();
+        let path = home.path().join("hub/client/master.key");
+        assert_eq!(saved, format!("key file {}", path.display()));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "TAUTH_owner--zabc\n");
+        let file_mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        let dir_mode = fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!((file_mode, dir_mode), (0o600, 0o700));
+        assert_eq!(master_token().unwrap().unwrap(), token);
+
+        // Saving again replaces the key and leaves no temp file behind.
+        save_master_token(&MasterToken::from("TAUTH_owner--znew")).unwrap();
+        assert_eq!(
+            master_token().unwrap().unwrap().expose(),
+            "TAUTH_owner--znew"
+        );
+        assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn token_variable_overrides_the_saved_key() {
+        let env = Env::new();
+        let home = tempfile::tempdir().unwrap();
+        env.set(HOME_VAR, home.path());
+        save_master_token(&MasterToken::from("TAUTH_owner--zsaved")).unwrap();
+        env.set(TOKEN_VAR, "");
+        assert_eq!(
+            master_token().unwrap().unwrap().expose(),
+            "TAUTH_owner--zsaved"
+        );
+        env.set(TOKEN_VAR, "TAUTH_ci--zenv");
+        assert_eq!(master_token().unwrap().unwrap().expose(), "TAUTH_ci--zenv");
+    }
+
+    #[test]
+    fn client_options_from_env_use_discovery_and_defaults() {
+        let env = Env::new();
+        env.set(HOME_VAR, "/srv/hub");
+        env.set(TOKEN_VAR, "TAUTH_ci--zenv\n");
+        let options = crate::ClientOptions::from_env("hyperforge", "1.2.3").unwrap();
+        assert_eq!(options.socket, Path::new("/srv/hub/auth-hub.sock"));
+        assert_eq!(options.master_token.unwrap().expose(), "TAUTH_ci--zenv");
+        assert_eq!(
+            (
+                options.client_name.as_str(),
+                options.client_version.as_str()
+            ),
+            ("hyperforge", "1.2.3")
+        );
+        assert_eq!(options.wait, std::time::Duration::from_secs(60));
+        assert_eq!(options.secret_ttl, std::time::Duration::from_secs(300));
+        assert_eq!(options.max_frame, auth_hub_protocol::DEFAULT_MAX_FRAME);
+        assert!(options.reason.is_empty());
+    }
+
+    #[test]
+    fn loose_key_file_is_refused_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        fs::write(&path, "TAUTH_owner--zabc\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let error = read_key_file(&path).unwrap_err().to_string();
+        assert!(error.contains("mode 0644"), "{error}");
+        assert!(
+            error.contains(&format!("chmod 600 {}", path.display())),
+            "{error}"
+        );
+        assert!(!error.contains("zabc"), "{error}");
+    }
+
+    #[test]
+    fn only_one_trailing_newline_is_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        for (text, expected) in [("k\n", "k"), ("k\r\n", "k"), ("k\n\n", "k\n"), ("k", "k")] {
+            let token = MasterToken::from(text);
+            write_key_file(&path, &token).unwrap();
+            // write_key_file adds one newline of its own.
+            let read = read_key_file(&path).unwrap().unwrap();
+            assert_eq!(read.expose(), text, "{text:?}");
+            assert_eq!(trimmed(text.to_owned()).expose(), expected, "{text:?}");
+        }
+        fs::write(&path, "\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(read_key_file(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("is empty"));
+    }
 }

@@ -6,6 +6,19 @@
 //! - [`FakeAuthClient`]: an in-memory implementation for consumers' unit tests.
 //! - [`discover`]: where the socket and the master key are (`AUTH_HUB_SOCKET`, `AUTH_HUB_TOKEN`,
 //!   `AUTH_HUB_HOME`, defaults).
+//!
+//! ```no_run
+//! use auth_hub_client::{AuthClient, AuthError, ClientOptions, HubClient, SecretPath};
+//!
+//! # async fn run() -> Result<(), AuthError> {
+//! let client = HubClient::new(ClientOptions::from_env("my-tool", env!("CARGO_PKG_VERSION"))?);
+//! let path = SecretPath::parse("github/alice/token").map_err(|e| AuthError::BadRequest(e.to_string()))?;
+//! // Asks for `github/alice/*` (waiting for approval if needed), then fetches the value.
+//! let token = client.get_secret(&path).await?;
+//! let _header = format!("Bearer {}", token.value.expose());
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod auth_client;
 pub mod cache;
