@@ -14,6 +14,8 @@ use tokio_util::codec::{Decoder, Encoder};
 
 /// Bytes in the length prefix.
 pub const LENGTH_BYTES: usize = 4;
+/// Deepest nesting of arrays and maps a body may have.
+pub const MAX_DEPTH: usize = 32;
 /// Default largest body: 1 MiB.
 pub const DEFAULT_MAX_FRAME: usize = 1 << 20;
 
@@ -71,14 +73,12 @@ pub fn encode<T: Serialize>(message: &T, max: usize) -> Result<Vec<u8>, FrameErr
 /// # Errors
 /// [`FrameError::Decode`] for anything that is not a `T` in MessagePack, trailing bytes included.
 pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, FrameError> {
+    check_nesting(body)?;
     let mut cursor = io::Cursor::new(body);
-    let message =
-        rmp_serde::from_read(&mut cursor).map_err(|e| FrameError::Decode(e.to_string()))?;
+    let message = rmp_serde::from_read(&mut cursor).map_err(|e| FrameError::Decode(e.to_string()))?;
     if cursor.position() != body.len() as u64 {
-        return Err(FrameError::Decode(format!(
-            "{} trailing bytes after the message",
-            body.len() as u64 - cursor.position()
-        )));
+        let trailing = body.len() as u64 - cursor.position();
+        return Err(FrameError::Decode(format!("{trailing} trailing bytes after the message")));
     }
     Ok(message)
 }
@@ -149,6 +149,68 @@ pub fn write_frame<T: Serialize>(
     max: usize,
 ) -> Result<(), FrameError> {
     writer.write_all(&encode(message, max)?)?;
+    Ok(())
+}
+
+/// Walks the MessagePack structure iteratively and refuses nesting deeper than [`MAX_DEPTH`]
+/// before serde recurses into it. rmp-serde's own depth limit does not cover values skipped as
+/// unknown fields, and in a debug build 1 KiB of nested arrays would overflow a worker's stack.
+fn check_nesting(body: &[u8]) -> Result<(), FrameError> {
+    let truncated = || FrameError::Decode("message ends inside a value".into());
+    let read_len = |pos: usize, width: usize| -> Result<u64, FrameError> {
+        let bytes = body.get(pos..pos + width).ok_or_else(truncated)?;
+        Ok(bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+    };
+    // Items still expected at each open level; the body itself is one item.
+    let mut open: Vec<u64> = vec![1];
+    let mut pos = 0usize;
+    while let Some(remaining) = open.last_mut() {
+        if *remaining == 0 {
+            open.pop();
+            continue;
+        }
+        *remaining -= 1;
+        let marker = *body.get(pos).ok_or_else(truncated)?;
+        pos += 1;
+        // (bytes of payload to skip, child items that follow)
+        let (skip, children): (u64, u64) = match marker {
+            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0),
+            0x80..=0x8f => (0, 2 * u64::from(marker & 0x0f)),
+            0x90..=0x9f => (0, u64::from(marker & 0x0f)),
+            0xa0..=0xbf => (u64::from(marker & 0x1f), 0),
+            0xcc | 0xd0 => (1, 0),
+            0xcd | 0xd1 => (2, 0),
+            0xca | 0xce | 0xd2 => (4, 0),
+            0xcb | 0xcf | 0xd3 => (8, 0),
+            0xd4 => (2, 0),
+            0xd5 => (3, 0),
+            0xd6 => (5, 0),
+            0xd7 => (9, 0),
+            0xd8 => (17, 0),
+            0xc4 | 0xd9 => (1 + read_len(pos, 1)?, 0),
+            0xc5 | 0xda => (2 + read_len(pos, 2)?, 0),
+            0xc6 | 0xdb => (4 + read_len(pos, 4)?, 0),
+            0xc7 => (2 + read_len(pos, 1)?, 0),
+            0xc8 => (3 + read_len(pos, 2)?, 0),
+            0xc9 => (5 + read_len(pos, 4)?, 0),
+            0xdc => (2, read_len(pos, 2)?),
+            0xdd => (4, read_len(pos, 4)?),
+            0xde => (2, 2 * read_len(pos, 2)?),
+            0xdf => (4, 2 * read_len(pos, 4)?),
+            0xc1 => return Err(FrameError::Decode("0xc1 is not a MessagePack marker".into())),
+        };
+        pos = usize::try_from(skip)
+            .ok()
+            .and_then(|skip| pos.checked_add(skip))
+            .filter(|&end| end <= body.len())
+            .ok_or_else(truncated)?;
+        if children > 0 {
+            if open.len() > MAX_DEPTH {
+                return Err(FrameError::Decode(format!("message nests deeper than {MAX_DEPTH} levels")));
+            }
+            open.push(children);
+        }
+    }
     Ok(())
 }
 
