@@ -15,7 +15,7 @@ use auth_hub_protocol::response::ScopeResult;
 use auth_hub_protocol::{Permissions, SecretPath, SecretScope, SecretValue};
 use clap::Args;
 
-use super::{announce_wait, connect, keyed_options, wait_for};
+use super::{announce_wait, connect_keyed, keyed_options, wait_for};
 use crate::commands::Context;
 use crate::error::CliError;
 
@@ -110,7 +110,7 @@ pub async fn run(_ctx: &Context, args: ExecArgs) -> Result<(), CliError> {
     options.wait = wait;
     // The connection closes at the end of this block, before the command starts.
     let values = {
-        let client = connect(options).await?;
+        let client = connect_keyed(options).await?;
         let scopes = scopes_of(&args.env);
         announce_wait(&client, &scopes, wait).await;
         if scopes.len() > 1 {

@@ -10,7 +10,7 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{announce_wait, connect, keyed_options, wait_for};
+use super::{announce_wait, connect_keyed, keyed_options, wait_for};
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::output;
@@ -59,7 +59,7 @@ pub async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
     let wait = wait_for(args.wait, args.no_wait);
     let mut options = keyed_options(format!("hyperforge auth get {}", args.path))?;
     options.wait = wait;
-    let client = connect(options).await?;
+    let client = connect_keyed(options).await?;
     announce_wait(&client, &[args.path.parent_scope()], wait).await;
     let secret = client.get_secret(&args.path).await?;
     if ctx.out.is_json() {

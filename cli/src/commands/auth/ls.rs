@@ -4,7 +4,7 @@ use auth_hub_protocol::response::SecretEntry;
 use clap::Args;
 use serde_json::{json, Value};
 
-use super::{connect, keyed_options};
+use super::{connect_keyed, keyed_options};
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::output;
@@ -22,7 +22,7 @@ pub struct LsArgs {
 /// # Errors
 /// A malformed prefix (2), no key (1), unreachable (5).
 pub async fn run(ctx: &Context, args: LsArgs) -> Result<(), CliError> {
-    let client = connect(keyed_options("hyperforge auth ls".into())?).await?;
+    let client = connect_keyed(keyed_options("hyperforge auth ls".into())?).await?;
     let entries = client.list_entries(&args.prefix).await?;
     if ctx.out.is_json() {
         ctx.out

@@ -113,14 +113,13 @@ pub(crate) fn options(
     })
 }
 
-/// Options with this machine's key (`AUTH_HUB_TOKEN`, else the saved key).
+/// Options with this machine's key (`AUTH_HUB_TOKEN`, else the saved key), or without one when
+/// there is none: [`connect_keyed`] then reports it, after checking that a hub answers.
 ///
 /// # Errors
-/// [`AuthError::NoKey`] (exit 1, with the login hint) when there is none; a failure when the
-/// saved key cannot be read.
+/// A failure when the saved key cannot be read.
 pub(crate) fn keyed_options(reason: String) -> Result<ClientOptions, CliError> {
-    let token = discover::master_token()?.ok_or(AuthError::NoKey)?;
-    options(Some(token), reason)
+    options(discover::master_token()?, reason)
 }
 
 /// Why connecting failed: the hub's answer (callers may match it), or starting a hub failed.
@@ -160,12 +159,28 @@ pub(crate) async fn connect(options: ClientOptions) -> Result<HubClient, Connect
     }
 }
 
+/// Connects with the key in `options` (from [`keyed_options`]). Without a key it still connects
+/// first, so that "no hub" (exit 5) wins over "no key" (exit 1): a script learns the first thing
+/// to fix, and the hub gets started for the `login` that follows.
+///
+/// # Errors
+/// Connection errors, then [`AuthError::NoKey`].
+pub(crate) async fn connect_keyed(options: ClientOptions) -> Result<HubClient, CliError> {
+    let has_key = options.master_token.is_some();
+    let client = connect(options).await?;
+    if has_key {
+        Ok(client)
+    } else {
+        Err(AuthError::NoKey.into())
+    }
+}
+
 /// Connects with this machine's key and sends one request (the owner's verbs).
 ///
 /// # Errors
 /// No key, connection errors, and the hub's error reply.
 pub(crate) async fn call(reason: &str, request: Request) -> Result<Response, CliError> {
-    let client = connect(keyed_options(reason.to_owned())?).await?;
+    let client = connect_keyed(keyed_options(reason.to_owned())?).await?;
     Ok(client.call(request).await?)
 }
 

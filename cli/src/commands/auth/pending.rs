@@ -16,7 +16,7 @@ use clap::Args;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::{call, connect, keyed_options, unexpected};
+use super::{call, connect_keyed, keyed_options, unexpected};
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::output;
@@ -310,7 +310,7 @@ impl Approver {
 
 /// `pending --watch`.
 async fn watch(ctx: &Context) -> Result<(), CliError> {
-    let client = connect(keyed_options("hyperforge auth pending --watch".into())?).await?;
+    let client = connect_keyed(keyed_options("hyperforge auth pending --watch".into())?).await?;
     let (initial, mut events) = client.watch_pending().await?;
     let interactive = io::stdin().is_terminal();
     let mut lines = interactive.then(read_lines);

@@ -13,7 +13,7 @@ use clap::Args;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::{announce_wait, connect, keyed_options};
+use super::{announce_wait, connect_keyed, keyed_options};
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::output;
@@ -47,7 +47,8 @@ pub async fn run(ctx: &Context, args: PutArgs) -> Result<(), CliError> {
     };
     let value = trim_value(&raw)?;
 
-    let client = connect(keyed_options(format!("hyperforge auth put {}", args.path))?).await?;
+    let client =
+        connect_keyed(keyed_options(format!("hyperforge auth put {}", args.path))?).await?;
     if !client.welcome().await?.owner {
         let scope = args
             .path

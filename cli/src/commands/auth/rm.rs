@@ -4,7 +4,7 @@ use auth_hub_protocol::SecretPath;
 use clap::Args;
 use serde_json::json;
 
-use super::{connect, keyed_options};
+use super::{connect_keyed, keyed_options};
 use crate::commands::Context;
 use crate::error::CliError;
 
@@ -21,7 +21,7 @@ pub struct RmArgs {
 /// # Errors
 /// Not found (4), denied (3), no key (1), unreachable (5).
 pub async fn run(ctx: &Context, args: RmArgs) -> Result<(), CliError> {
-    let client = connect(keyed_options(format!("hyperforge auth rm {}", args.path))?).await?;
+    let client = connect_keyed(keyed_options(format!("hyperforge auth rm {}", args.path))?).await?;
     client.delete_secret(&args.path).await?;
     if ctx.out.is_json() {
         ctx.out
