@@ -1,0 +1,95 @@
+//! `hyperforge auth get PATH`: print one secret's value, asking for its parent scope and waiting
+//! for the owner's approval when needed (`--wait`, `--no-wait`).
+
+use std::time::Duration;
+
+use auth_hub_client::AuthClient;
+use auth_hub_protocol::duration::parse_duration;
+use auth_hub_protocol::{Secret, SecretPath};
+use clap::Args;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{announce_wait, connect_keyed, keyed_options, wait_for};
+use crate::commands::Context;
+use crate::error::CliError;
+use crate::output;
+
+/// Arguments of `auth get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The secret, such as github/alice/token.
+    #[arg(value_name = "PATH")]
+    pub path: SecretPath,
+    /// How long to wait for approval (90, 90s, 5m); the hub caps it at its grant timeout.
+    #[arg(long, value_name = "SECS", value_parser = parse_duration, conflicts_with = "no_wait")]
+    pub wait: Option<Duration>,
+    /// Do not wait: if the scope needs approval, fail at once (exit 3).
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `--json` output of `get`: borrows the value, so it is written without another copy.
+#[derive(Serialize)]
+struct SecretJson<'a> {
+    path: &'a str,
+    value: &'a str,
+    version: u64,
+    created_at: Value,
+    updated_at: Value,
+}
+
+impl<'a> SecretJson<'a> {
+    fn new(secret: &'a Secret) -> Self {
+        Self {
+            path: secret.path.as_str(),
+            value: secret.value.expose(),
+            version: secret.version,
+            created_at: output::opt_time_json(secret.created_at),
+            updated_at: output::opt_time_json(secret.updated_at),
+        }
+    }
+}
+
+/// Runs `auth get`.
+///
+/// # Errors
+/// Denied or timed out (3), not found (4), unreachable (5), no key (1).
+pub async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
+    let wait = wait_for(args.wait, args.no_wait);
+    let mut options = keyed_options(format!("hyperforge auth get {}", args.path))?;
+    options.wait = wait;
+    let client = connect_keyed(options).await?;
+    announce_wait(&client, &[args.path.parent_scope()], wait).await;
+    let secret = client.get_secret(&args.path).await?;
+    if ctx.out.is_json() {
+        ctx.out.json(&SecretJson::new(&secret))
+    } else {
+        ctx.out.secret(secret.value.expose())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use auth_hub_protocol::SecretValue;
+    use chrono::DateTime;
+
+    use super::*;
+
+    #[test]
+    fn json_has_value_and_metadata() {
+        let secret = Secret {
+            value: SecretValue::from("line1\nline2"),
+            path: SecretPath::parse("npm/@acme-corp/token").expect("valid path"),
+            created_at: DateTime::from_timestamp(1_700_000_000, 0),
+            updated_at: None,
+            version: 3,
+        };
+        let json = serde_json::to_value(SecretJson::new(&secret)).expect("serializes");
+        assert_eq!(json["path"], "npm/@acme-corp/token");
+        assert_eq!(json["value"], "line1\nline2");
+        assert_eq!(json["version"], 3);
+        assert_eq!(json["created_at"], "2023-11-14T22:13:20Z");
+        assert_eq!(json["updated_at"], Value::Null);
+    }
+}

@@ -1,0 +1,93 @@
+//! `hyperforge auth key create NAME`: a service key with pre-granted scopes and an optional
+//! expiry. The key is printed once on stdout (the hub keeps only its hash); a note on stderr says
+//! it will not be shown again.
+
+use std::time::Duration;
+
+use auth_hub_protocol::duration::parse_duration;
+use auth_hub_protocol::key::validate_name;
+use auth_hub_protocol::request::CreateKey;
+use auth_hub_protocol::{Permissions, Request, Response, SecretScope};
+use chrono::Utc;
+use clap::Args;
+use serde_json::json;
+
+use super::key_json;
+use crate::commands::auth::{call, unexpected};
+use crate::commands::Context;
+use crate::error::CliError;
+use crate::output;
+
+/// Arguments of `auth key create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The key's name ([A-Za-z0-9._-], unique among live keys).
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// A scope the key may read without a prompt, such as cargo/* (repeatable).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<SecretScope>,
+    /// Allow writing under those scopes too.
+    #[arg(long)]
+    pub write: bool,
+    /// Stop working after this long (30d, 12h); never when absent.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub expires: Option<Duration>,
+}
+
+/// Runs `auth key create`.
+///
+/// # Errors
+/// A bad name or duration (2), not the owner key or a taken name (2), no key (1),
+/// unreachable (5).
+pub async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
+    validate_name(&args.name).map_err(|error| CliError::usage(error.to_string()))?;
+    let now = Utc::now();
+    let expires_at_ms = match args.expires {
+        None => None,
+        Some(duration) if duration.is_zero() => {
+            return Err(CliError::usage("--expires must be longer than 0"))
+        }
+        Some(duration) => {
+            let at = chrono::Duration::from_std(duration)
+                .ok()
+                .and_then(|d| now.checked_add_signed(d))
+                .ok_or_else(|| CliError::usage("--expires is too far in the future"))?;
+            Some(at.timestamp_millis())
+        }
+    };
+    let permissions = if args.write {
+        Permissions::READ_WRITE
+    } else {
+        Permissions::READ
+    };
+    let request = Request::CreateKey(CreateKey {
+        name: args.name.clone(),
+        scopes: args.scopes,
+        permissions,
+        expires_at_ms,
+    });
+    let created = match call(
+        &format!("hyperforge auth key create {}", args.name),
+        request,
+    )
+    .await?
+    {
+        Response::KeyCreated(created) => created,
+        other => return Err(unexpected("create_key", &other)),
+    };
+    let key = created
+        .key
+        .ok_or_else(|| CliError::failure("the hub created the key but did not send it"))?;
+    output::note(&format!(
+        "created key {}; it is shown only this once: store it now (for CI, as AUTH_HUB_TOKEN)",
+        created.info.name
+    ));
+    if ctx.out.is_json() {
+        let mut report = key_json(&created.info);
+        report["key"] = json!(key.expose());
+        ctx.out.json(&report)
+    } else {
+        ctx.out.secret(key.expose())
+    }
+}

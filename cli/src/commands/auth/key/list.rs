@@ -1,0 +1,92 @@
+//! `hyperforge auth key list`: every key, live and revoked, with its scopes — never a token.
+
+use auth_hub_protocol::request::ListKeys;
+use auth_hub_protocol::response::KeyInfo;
+use auth_hub_protocol::{Request, Response};
+use chrono::{DateTime, Utc};
+use clap::Args;
+use serde_json::Value;
+
+use super::{key_json, key_state};
+use crate::commands::auth::{call, unexpected};
+use crate::commands::Context;
+use crate::error::CliError;
+use crate::output;
+
+/// Arguments of `auth key list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {}
+
+/// Runs `auth key list`.
+///
+/// # Errors
+/// Not the owner key (2), no key (1), unreachable (5).
+pub async fn run(ctx: &Context, _args: ListArgs) -> Result<(), CliError> {
+    let keys = match call("hyperforge auth key list", Request::ListKeys(ListKeys {})).await? {
+        Response::Keys(list) => list.keys,
+        other => return Err(unexpected("list_keys", &other)),
+    };
+    if ctx.out.is_json() {
+        ctx.out
+            .json(&Value::Array(keys.iter().map(key_json).collect()))
+    } else {
+        ctx.out.line(&keys_table(&keys, Utc::now()))
+    }
+}
+
+/// The keys for people.
+fn keys_table(keys: &[KeyInfo], now: DateTime<Utc>) -> String {
+    let rows: Vec<Vec<String>> = keys
+        .iter()
+        .map(|info| {
+            let scopes: Vec<&str> = info.scopes.iter().map(|s| s.as_str()).collect();
+            vec![
+                info.name.clone(),
+                if info.owner { "owner" } else { "service" }.to_owned(),
+                key_state(info, now).to_owned(),
+                if scopes.is_empty() {
+                    "-".to_owned()
+                } else {
+                    scopes.join(" ")
+                },
+                info.permissions.to_string(),
+                output::time_human(info.created_at),
+                output::opt_time_human(info.expires_at),
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "name", "kind", "state", "scopes", "perm", "created", "expires",
+        ],
+        &rows,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use auth_hub_protocol::{Permissions, SecretScope};
+
+    use super::*;
+
+    #[test]
+    fn keys_show_state_and_never_a_token() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        let ci = KeyInfo {
+            name: "ci".into(),
+            owner: false,
+            scopes: vec![SecretScope::parse("cargo/*").expect("valid scope")],
+            permissions: Permissions::READ,
+            created_at: now,
+            expires_at: Some(now - chrono::Duration::seconds(1)),
+            revoked_at: None,
+        };
+        assert_eq!(key_state(&ci, now), "expired");
+        let json = key_json(&ci);
+        assert_eq!(json["name"], "ci");
+        assert_eq!(json["scopes"][0], "cargo/*");
+        assert!(json.get("key").is_none());
+        let table = keys_table(&[ci], now);
+        assert!(table.contains("ci    service  expired  cargo/*"), "{table}");
+    }
+}

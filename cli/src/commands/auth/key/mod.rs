@@ -1,0 +1,62 @@
+//! `hyperforge auth key`: service keys for CI and other programs — created with pre-granted
+//! scopes and an optional expiry, listed, revoked (which kills their tokens at once).
+
+pub mod create;
+pub mod list;
+pub mod revoke;
+
+use auth_hub_protocol::response::KeyInfo;
+use chrono::{DateTime, Utc};
+use clap::Subcommand;
+use serde_json::{json, Value};
+
+use crate::commands::Context;
+use crate::error::CliError;
+use crate::output;
+
+/// The `auth key` verbs.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a service key; prints it once on stdout.
+    Create(create::CreateArgs),
+    /// List keys, live and revoked (never their tokens).
+    List(list::ListArgs),
+    /// Revoke a service key and kill its access tokens.
+    Revoke(revoke::RevokeArgs),
+}
+
+/// Runs one `auth key` verb.
+///
+/// # Errors
+/// The verb's error.
+pub async fn run(ctx: &Context, command: KeyCommand) -> Result<(), CliError> {
+    match command {
+        KeyCommand::Create(args) => create::run(ctx, args).await,
+        KeyCommand::List(args) => list::run(ctx, args).await,
+        KeyCommand::Revoke(args) => revoke::run(ctx, args).await,
+    }
+}
+
+/// A key's record for `--json` (never its token).
+pub(crate) fn key_json(info: &KeyInfo) -> Value {
+    json!({
+        "name": info.name,
+        "owner": info.owner,
+        "scopes": info.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "permissions": info.permissions.to_string(),
+        "created_at": output::time_json(info.created_at),
+        "expires_at": output::opt_time_json(info.expires_at),
+        "revoked_at": output::opt_time_json(info.revoked_at),
+    })
+}
+
+/// `live`, `expired` or `revoked`.
+pub(crate) fn key_state(info: &KeyInfo, now: DateTime<Utc>) -> &'static str {
+    if info.revoked_at.is_some() {
+        "revoked"
+    } else if info.expires_at.is_some_and(|at| at <= now) {
+        "expired"
+    } else {
+        "live"
+    }
+}

@@ -1,0 +1,90 @@
+//! `hyperforge auth ls [PREFIX]`: secret paths with their version and last update, never values.
+
+use auth_hub_protocol::response::SecretEntry;
+use clap::Args;
+use serde_json::{json, Value};
+
+use super::{connect_keyed, keyed_options};
+use crate::commands::Context;
+use crate::error::CliError;
+use crate::output;
+
+/// Arguments of `auth ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Only paths below this whole-segment prefix, such as github/alice.
+    #[arg(value_name = "PREFIX", default_value = "")]
+    pub prefix: String,
+}
+
+/// Runs `auth ls`.
+///
+/// # Errors
+/// A malformed prefix (2), no key (1), unreachable (5).
+pub async fn run(ctx: &Context, args: LsArgs) -> Result<(), CliError> {
+    let client = connect_keyed(keyed_options("hyperforge auth ls".into())?).await?;
+    let entries = client.list_entries(&args.prefix).await?;
+    if ctx.out.is_json() {
+        ctx.out
+            .json(&Value::Array(entries.iter().map(entry_json).collect()))
+    } else if entries.is_empty() {
+        output::note("no secrets");
+        Ok(())
+    } else {
+        ctx.out.line(&entries_table(&entries))
+    }
+}
+
+/// One entry for `--json`.
+fn entry_json(entry: &SecretEntry) -> Value {
+    json!({
+        "path": entry.path.as_str(),
+        "version": entry.version,
+        "created_at": output::time_json(entry.created_at),
+        "updated_at": output::time_json(entry.updated_at),
+    })
+}
+
+/// The entries for people.
+fn entries_table(entries: &[SecretEntry]) -> String {
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|entry| {
+            vec![
+                entry.path.to_string(),
+                entry.version.to_string(),
+                output::time_human(entry.updated_at),
+            ]
+        })
+        .collect();
+    output::table(&["path", "version", "updated"], &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use auth_hub_protocol::SecretPath;
+    use chrono::DateTime;
+
+    use super::*;
+
+    #[test]
+    fn entries_render_without_values() {
+        let time = DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        let entry = SecretEntry {
+            path: SecretPath::parse("github/alice/token").expect("valid path"),
+            version: 2,
+            created_at: time,
+            updated_at: time,
+        };
+        let json = entry_json(&entry);
+        assert_eq!(json["path"], "github/alice/token");
+        assert_eq!(json["version"], 2);
+        assert_eq!(json["updated_at"], "2023-11-14T22:13:20Z");
+        let table = entries_table(&[entry]);
+        assert!(
+            table.starts_with("path                version  updated\n"),
+            "{table}"
+        );
+        assert!(table.contains("github/alice/token  2        "), "{table}");
+    }
+}

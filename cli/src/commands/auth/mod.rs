@@ -1,0 +1,290 @@
+//! `hyperforge auth`: how people and shell scripts use auth-hub. One file per verb, named like
+//! the request it sends (`Request::ListGrants` → `grants.rs`), plus the helpers they share:
+//! client options, connecting (and starting the hub when none answers), and waiting notes.
+
+pub mod audit;
+pub mod deny;
+pub mod exec;
+pub mod get;
+pub mod grant;
+pub mod grants;
+pub mod key;
+pub mod login;
+pub mod ls;
+pub mod pending;
+pub mod put;
+pub mod revoke;
+pub mod rm;
+pub mod status;
+
+use std::time::Duration;
+
+use auth_hub_client::{discover, AuthClient, AuthError, ClientOptions, HubClient};
+use auth_hub_protocol::{grant_command, MasterToken, Request, Response, SecretScope};
+use clap::Subcommand;
+
+use crate::commands::Context;
+use crate::daemon;
+use crate::error::CliError;
+use crate::output;
+
+/// The client name the hub shows to approvers and writes in its audit log.
+const CLIENT_NAME: &str = "hyperforge";
+/// How long a command waits for the owner's approval unless told otherwise. The hub caps any
+/// wait at its own grant timeout, which it does not report; 60 s is its default.
+const DEFAULT_WAIT: Duration = Duration::from_secs(60);
+
+/// The `auth` verbs.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Create the owner key and save it where hyperforge finds it.
+    Login(login::LoginArgs),
+    /// Show the hub's state and whether this machine's key works.
+    Status(status::StatusArgs),
+    /// Print a secret's value (asking for its scope and waiting for approval if needed).
+    Get(get::GetArgs),
+    /// Store a secret; the value is read from stdin, never from the command line.
+    Put(put::PutArgs),
+    /// List secret paths (never values).
+    Ls(ls::LsArgs),
+    /// Delete a secret.
+    Rm(rm::RmArgs),
+    /// Approve pending requests for a scope, or pre-grant it.
+    Grant(grant::GrantArgs),
+    /// Refuse pending requests for a scope.
+    Deny(deny::DenyArgs),
+    /// List requests waiting for approval, or approve them as they arrive (--watch).
+    Pending(pending::PendingArgs),
+    /// List standing grants.
+    Grants(grants::GrantsArgs),
+    /// Remove standing grants and kill the access tokens issued under them.
+    Revoke(revoke::RevokeArgs),
+    /// Run a command with secrets in its environment.
+    Exec(exec::ExecArgs),
+    /// Manage service keys (for CI and other programs).
+    #[command(subcommand)]
+    Key(key::KeyCommand),
+    /// Print (and verify) the audit log.
+    Audit(audit::AuditArgs),
+}
+
+/// Runs one `auth` verb.
+///
+/// # Errors
+/// The verb's error, which decides the exit code.
+pub async fn run(ctx: &Context, command: AuthCommand) -> Result<(), CliError> {
+    match command {
+        AuthCommand::Login(args) => login::run(ctx, args).await,
+        AuthCommand::Status(args) => status::run(ctx, args).await,
+        AuthCommand::Get(args) => get::run(ctx, args).await,
+        AuthCommand::Put(args) => put::run(ctx, args).await,
+        AuthCommand::Ls(args) => ls::run(ctx, args).await,
+        AuthCommand::Rm(args) => rm::run(ctx, args).await,
+        AuthCommand::Grant(args) => grant::run(ctx, args).await,
+        AuthCommand::Deny(args) => deny::run(ctx, args).await,
+        AuthCommand::Pending(args) => pending::run(ctx, args).await,
+        AuthCommand::Grants(args) => grants::run(ctx, args).await,
+        AuthCommand::Revoke(args) => revoke::run(ctx, args).await,
+        AuthCommand::Exec(args) => exec::run(ctx, args).await,
+        AuthCommand::Key(command) => key::run(ctx, command).await,
+        AuthCommand::Audit(args) => audit::run(ctx, args).await,
+    }
+}
+
+/// Client options for this process: the discovered socket, `master_token`, and `reason` shown to
+/// the owner with any scope request. Values are not cached (`secret_ttl` 0): a CLI process is
+/// one-shot.
+///
+/// # Errors
+/// A failure when no socket path can be derived.
+pub(crate) fn options(
+    master_token: Option<MasterToken>,
+    reason: String,
+) -> Result<ClientOptions, CliError> {
+    Ok(ClientOptions {
+        socket: discover::socket_path()?,
+        master_token,
+        client_name: CLIENT_NAME.to_owned(),
+        client_version: env!("CARGO_PKG_VERSION").to_owned(),
+        wait: DEFAULT_WAIT,
+        secret_ttl: Duration::ZERO,
+        max_frame: auth_hub_protocol::DEFAULT_MAX_FRAME,
+        reason,
+    })
+}
+
+/// Options with this machine's key (`AUTH_HUB_TOKEN`, else the saved key), or without one when
+/// there is none: [`connect_keyed`] then reports it, after checking that a hub answers.
+///
+/// # Errors
+/// A failure when the saved key cannot be read.
+pub(crate) fn keyed_options(reason: String) -> Result<ClientOptions, CliError> {
+    options(discover::master_token()?, reason)
+}
+
+/// Why connecting failed: the hub's answer (callers may match it), or starting a hub failed.
+#[derive(Debug)]
+pub(crate) enum ConnectError {
+    /// The hub refused the hello, or none answered and none was started.
+    Auth(AuthError),
+    /// No hub answered and starting one failed.
+    Start(CliError),
+}
+
+impl From<ConnectError> for CliError {
+    fn from(error: ConnectError) -> Self {
+        match error {
+            ConnectError::Auth(error) => error.into(),
+            ConnectError::Start(error) => error,
+        }
+    }
+}
+
+/// Connects and completes the hello. When no hub answers, starts one (unless autostart is off or
+/// a service manager owns it, see [`crate::daemon`]) and tries once more.
+///
+/// # Errors
+/// [`ConnectError`].
+pub(crate) async fn connect(options: ClientOptions) -> Result<HubClient, ConnectError> {
+    match HubClient::connect(options.clone()).await {
+        Err(AuthError::Unreachable { socket, source }) if daemon::may_autostart() => {
+            daemon::start(&socket, &source)
+                .await
+                .map_err(ConnectError::Start)?;
+            HubClient::connect(options)
+                .await
+                .map_err(ConnectError::Auth)
+        }
+        other => other.map_err(ConnectError::Auth),
+    }
+}
+
+/// Connects with the key in `options` (from [`keyed_options`]). Without a key it still connects
+/// first, so that "no hub" (exit 5) wins over "no key" (exit 1): a script learns the first thing
+/// to fix, and the hub gets started for the `login` that follows.
+///
+/// # Errors
+/// Connection errors, then [`AuthError::NoKey`].
+pub(crate) async fn connect_keyed(options: ClientOptions) -> Result<HubClient, CliError> {
+    let has_key = options.master_token.is_some();
+    let client = connect(options).await?;
+    if has_key {
+        Ok(client)
+    } else {
+        Err(AuthError::NoKey.into())
+    }
+}
+
+/// Connects with this machine's key and sends one request (the owner's verbs).
+///
+/// # Errors
+/// No key, connection errors, and the hub's error reply.
+pub(crate) async fn call(reason: &str, request: Request) -> Result<Response, CliError> {
+    let client = connect_keyed(keyed_options(reason.to_owned())?).await?;
+    Ok(client.call(request).await?)
+}
+
+/// The error for a successful reply of the wrong kind.
+pub(crate) fn unexpected(request: &str, response: &Response) -> CliError {
+    CliError::failure(format!(
+        "the hub answered {request} with an unexpected {} reply",
+        response_kind(response)
+    ))
+}
+
+/// A response's wire name, for messages (never its content, which may hold a secret).
+fn response_kind(response: &Response) -> &'static str {
+    match response {
+        Response::Scopes(_) => "scopes",
+        Response::Secret(_) => "secret",
+        Response::Written(_) => "written",
+        Response::Secrets(_) => "secrets",
+        Response::Deleted(_) => "deleted",
+        Response::HasScope(_) => "has_scope",
+        Response::KeyCreated(_) => "key_created",
+        Response::Status(_) => "status",
+        Response::Pending(_) => "pending",
+        Response::Granted(_) => "granted",
+        Response::Denied(_) => "denied",
+        Response::Grants(_) => "grants",
+        Response::Revoked(_) => "revoked",
+        Response::Keys(_) => "keys",
+        Response::KeyRevoked(_) => "key_revoked",
+        Response::Audit(_) => "audit",
+        _ => "unknown",
+    }
+}
+
+/// The note printed before waiting for approval of `scope`.
+pub(crate) fn waiting_note(scope: &SecretScope, wait: Duration) -> String {
+    // Round up, so a sub-second wait does not read "up to 0s".
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    format!(
+        "waiting for approval of {scope} (up to {secs}s): run `{}`",
+        grant_command(scope.as_str())
+    )
+}
+
+/// Before a request that may wait: tells the user, on stderr, about every scope that is not
+/// available now, with the command that grants it. Silent when not waiting.
+pub(crate) async fn announce_wait(client: &HubClient, scopes: &[SecretScope], wait: Duration) {
+    if wait.is_zero() {
+        return;
+    }
+    for scope in scopes {
+        if !client.has_scope(scope).await {
+            output::note(&waiting_note(scope, wait));
+        }
+    }
+}
+
+/// `--wait D` / `--no-wait` as a duration (the default when neither is given).
+pub(crate) fn wait_for(wait: Option<Duration>, no_wait: bool) -> Duration {
+    if no_wait {
+        Duration::ZERO
+    } else {
+        wait.unwrap_or(DEFAULT_WAIT)
+    }
+}
+
+/// Milliseconds for the wire, refusing values that do not fit.
+pub(crate) fn millis(duration: Duration, what: &str) -> Result<u64, CliError> {
+    u64::try_from(duration.as_millis()).map_err(|_| CliError::usage(format!("{what} is too long")))
+}
+
+/// "1 grant", "2 grants".
+pub(crate) fn plural(count: impl Into<u64>, one: &str, many: &str) -> String {
+    let count = count.into();
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_note_is_exact() {
+        let scope = SecretScope::parse("github/alice/*").expect("valid scope");
+        assert_eq!(
+            waiting_note(&scope, Duration::from_secs(60)),
+            "waiting for approval of github/alice/* (up to 60s): run `hyperforge auth grant github/alice/*`"
+        );
+        assert!(waiting_note(&scope, Duration::from_millis(1500)).contains("(up to 2s)"));
+    }
+
+    #[test]
+    fn wait_flags() {
+        assert_eq!(wait_for(None, false), DEFAULT_WAIT);
+        assert_eq!(wait_for(None, true), Duration::ZERO);
+        assert_eq!(
+            wait_for(Some(Duration::from_secs(5)), false),
+            Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn plurals() {
+        assert_eq!(plural(1u32, "grant", "grants"), "1 grant");
+        assert_eq!(plural(0u32, "grant", "grants"), "0 grants");
+    }
+}

@@ -1,0 +1,214 @@
+//! `hyperforge auth status`: the hub's state, and whether this machine's key works. Runs with or
+//! without a key: a missing or refused key falls back to a session without one.
+
+use std::time::Duration;
+
+use auth_hub_client::{discover, AuthError};
+use auth_hub_protocol::request::Status;
+use auth_hub_protocol::response::StatusReply;
+use auth_hub_protocol::{Request, Response};
+use clap::Args;
+use serde_json::Value;
+
+use super::{connect, options, unexpected, ConnectError};
+use crate::commands::Context;
+use crate::error::CliError;
+use crate::output;
+
+/// Arguments of `auth status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {}
+
+/// What this machine's key turned out to be.
+#[derive(Debug, Default)]
+struct KeyState {
+    /// A key was found (`AUTH_HUB_TOKEN` or saved).
+    saved: bool,
+    /// It came from `AUTH_HUB_TOKEN`.
+    from_env: bool,
+    /// The hub accepted it.
+    valid: bool,
+    /// It exists but could not be read.
+    error: Option<String>,
+}
+
+/// Runs `auth status`.
+///
+/// # Errors
+/// Hub unreachable (exit 5), or the hub's error.
+pub async fn run(ctx: &Context, _args: StatusArgs) -> Result<(), CliError> {
+    let reason = "hyperforge auth status".to_owned();
+    let mut key = KeyState {
+        from_env: std::env::var_os("AUTH_HUB_TOKEN").is_some_and(|v| !v.is_empty()),
+        ..KeyState::default()
+    };
+    let token = match discover::master_token() {
+        Ok(token) => token,
+        Err(error) => {
+            key.error = Some(error.to_string());
+            None
+        }
+    };
+    key.saved = token.is_some() || key.error.is_some();
+    let client = match token {
+        Some(token) => match connect(options(Some(token), reason.clone())?).await {
+            Ok(client) => {
+                key.valid = true;
+                client
+            }
+            Err(ConnectError::Auth(AuthError::InvalidMasterToken | AuthError::NoKey)) => {
+                connect(options(None, reason)?).await?
+            }
+            Err(error) => return Err(error.into()),
+        },
+        None => connect(options(None, reason)?).await?,
+    };
+    let status = match client.call(Request::Status(Status {})).await? {
+        Response::Status(status) => status,
+        other => return Err(unexpected("status", &other)),
+    };
+    if ctx.out.is_json() {
+        ctx.out.json(&status_json(&status, &key))
+    } else {
+        ctx.out.line(&status_text(&status, &key))
+    }
+}
+
+/// The status reply plus `key_saved` and `key_valid` (and `key_error` when unreadable).
+fn status_json(status: &StatusReply, key: &KeyState) -> Value {
+    let mut value =
+        serde_json::to_value(status).unwrap_or_else(|_| Value::Object(Default::default()));
+    if let Value::Object(map) = &mut value {
+        map.insert("key_saved".into(), Value::Bool(key.saved));
+        map.insert("key_valid".into(), Value::Bool(key.valid));
+        if let Some(error) = &key.error {
+            map.insert("key_error".into(), Value::String(error.clone()));
+        }
+    }
+    value
+}
+
+/// The status for people.
+fn status_text(status: &StatusReply, key: &KeyState) -> String {
+    let mut lines = vec![
+        format!(
+            "auth-hub {} (protocol {}), pid {}, up {}",
+            status.server_version,
+            status.protocol_version,
+            status.pid,
+            output::short_duration(Duration::from_millis(status.uptime_ms))
+        ),
+        format!("socket:   {}", status.socket),
+        format!("home:     {}", status.home),
+        format!(
+            "store:    {} (data key: {})",
+            status.store, status.key_source
+        ),
+        format!("policy:   {}", status.policy_file),
+    ];
+    if let Some(error) = &status.policy_error {
+        lines.push(format!(
+            "policy error: {error} (the previous policy stays in force)"
+        ));
+    }
+    lines.push(format!(
+        "keys: {}  grants: {}  pending: {}",
+        status.keys, status.grants, status.pending
+    ));
+    let source = if key.from_env {
+        "AUTH_HUB_TOKEN"
+    } else {
+        "saved key"
+    };
+    let key_line = if let Some(error) = &key.error {
+        format!("key:      cannot be read: {error}")
+    } else if key.valid {
+        let name = status.session_key.as_deref().unwrap_or("?");
+        let kind = if status.session_owner {
+            "owner"
+        } else {
+            "service key"
+        };
+        format!("key:      {name} ({kind}, from {source}, valid)")
+    } else if key.saved {
+        format!("key:      {source} is not valid here (unknown, revoked or expired)")
+    } else if status.has_owner {
+        "key:      none on this machine (set AUTH_HUB_TOKEN to use this hub)".to_owned()
+    } else {
+        "key:      none yet: run `hyperforge auth login`".to_owned()
+    };
+    lines.push(key_line);
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply() -> StatusReply {
+        StatusReply {
+            server_version: "0.1.0".into(),
+            protocol_version: 1,
+            pid: 42,
+            uptime_ms: 3_723_000,
+            socket: "/run/user/1000/auth-hub/auth-hub.sock".into(),
+            home: "/home/a/.local/state/auth-hub".into(),
+            store: "file".into(),
+            key_source: "keychain".into(),
+            policy_file: "/home/a/.config/auth-hub/config.toml".into(),
+            policy_error: Some("line 3: unknown action".into()),
+            keys: 2,
+            grants: 1,
+            pending: 0,
+            has_owner: true,
+            session_key: Some("owner".into()),
+            session_owner: true,
+        }
+    }
+
+    #[test]
+    fn json_adds_key_fields_to_the_reply() {
+        let key = KeyState {
+            saved: true,
+            valid: true,
+            ..KeyState::default()
+        };
+        let json = status_json(&reply(), &key);
+        assert_eq!(json["has_owner"], true);
+        assert_eq!(json["key_saved"], true);
+        assert_eq!(json["key_valid"], true);
+        assert_eq!(json["server_version"], "0.1.0");
+        assert!(json.get("key_error").is_none());
+    }
+
+    #[test]
+    fn text_shows_policy_error_and_key() {
+        let key = KeyState {
+            saved: true,
+            valid: true,
+            ..KeyState::default()
+        };
+        let text = status_text(&reply(), &key);
+        assert!(
+            text.starts_with("auth-hub 0.1.0 (protocol 1), pid 42, up 1h 2m\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("policy error: line 3: unknown action"),
+            "{text}"
+        );
+        assert!(
+            text.contains("key:      owner (owner, from saved key, valid)"),
+            "{text}"
+        );
+        let none = status_text(
+            &StatusReply {
+                has_owner: false,
+                session_key: None,
+                ..reply()
+            },
+            &KeyState::default(),
+        );
+        assert!(none.contains("run `hyperforge auth login`"), "{none}");
+    }
+}

@@ -1,0 +1,288 @@
+//! The CLI's one error type: what went wrong, the exit code it means, and a hint saying what to
+//! run next.
+//!
+//! Exit codes are the same for every command so scripts can branch on them (`DESIGN.md`):
+//! 0 success, 1 failure, 2 usage or config error, 3 access denied or approval timed out,
+//! 4 secret not found, 5 hub unreachable. Every [`AuthError`] is mapped here, in one place.
+
+use std::fmt;
+use std::io;
+use std::process::ExitCode;
+
+use auth_hub_client::AuthError;
+use auth_hub_protocol::grant_command;
+
+/// The hint for every "you have no usable key" error.
+const LOGIN_HINT: &str = "run `hyperforge auth login`";
+
+/// What kind of failure, which decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Anything else that failed (exit 1).
+    Failure,
+    /// Bad arguments, a malformed path or value, a config problem (exit 2).
+    Usage,
+    /// Access denied, or no approval in time (exit 3).
+    Denied,
+    /// No secret at that path (exit 4).
+    NotFound,
+    /// No hub answers (exit 5).
+    Unreachable,
+    /// Standard output was closed by its reader (`hyperforge … | head`): end quietly (exit 0).
+    BrokenPipe,
+}
+
+impl ErrorKind {
+    /// The process exit code for this kind.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::BrokenPipe => 0,
+            Self::Failure => 1,
+            Self::Usage => 2,
+            Self::Denied => 3,
+            Self::NotFound => 4,
+            Self::Unreachable => 5,
+        }
+    }
+}
+
+/// A failed command: the message, its kind (and so its exit code), and an optional hint.
+///
+/// Messages never contain a secret value or a key: they are built from paths, scopes, names and
+/// the hub's own (secret-free) messages.
+#[derive(Debug)]
+pub struct CliError {
+    kind: ErrorKind,
+    message: String,
+    hint: Option<String>,
+}
+
+impl CliError {
+    /// An error of `kind`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// A failure (exit 1).
+    pub fn failure(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Failure, message)
+    }
+
+    /// A usage or config error (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Usage, message)
+    }
+
+    /// Adds (or replaces) the hint.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message, without the `error: ` prefix.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The hint, if any.
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
+    /// The process exit code.
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.kind().exit_code())
+    }
+
+    /// The text printed on standard error: `error: …` and, if there is one, `hint: …`. Empty for
+    /// a closed output pipe, which ends quietly.
+    pub fn report(&self) -> String {
+        if self.kind() == ErrorKind::BrokenPipe {
+            return String::new();
+        }
+        match self.hint() {
+            Some(hint) => format!("error: {}\nhint: {hint}\n", self.message()),
+            None => format!("error: {}\n", self.message()),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// Output errors: a closed pipe ends quietly, anything else is a failure.
+impl From<io::Error> for CliError {
+    fn from(error: io::Error) -> Self {
+        if error.kind() == io::ErrorKind::BrokenPipe {
+            Self::new(ErrorKind::BrokenPipe, "standard output closed")
+        } else {
+            Self::failure(format!("cannot write output: {error}"))
+        }
+    }
+}
+
+/// The hint for a refused or timed-out scope: the hub's own command when it sent one.
+fn grant_hint(scope: Option<&str>, command: Option<&str>) -> Option<String> {
+    match (command, scope) {
+        (Some(command), _) if !command.is_empty() => Some(format!("run: {command}")),
+        (_, Some(scope)) if !scope.is_empty() => Some(format!("run: {}", grant_command(scope))),
+        _ => None,
+    }
+}
+
+impl From<AuthError> for CliError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::AccessDenied { scope, command } => {
+                let hint = grant_hint(Some(&scope), command.as_deref());
+                let error = Self::new(ErrorKind::Denied, format!("access denied to scope {scope}"));
+                match hint {
+                    Some(hint) => error.with_hint(hint),
+                    None => error,
+                }
+            }
+            AuthError::Timeout { timeout, scope } => {
+                let what = scope.as_deref().unwrap_or("the request");
+                let error = Self::new(
+                    ErrorKind::Denied,
+                    format!(
+                        "no approval for {what} within {}",
+                        auth_hub_protocol::duration::format_duration(timeout)
+                    ),
+                );
+                match grant_hint(scope.as_deref(), None) {
+                    Some(hint) => error.with_hint(hint),
+                    None => error,
+                }
+            }
+            AuthError::SecretNotFound { path } => {
+                Self::new(ErrorKind::NotFound, format!("secret not found: {path}")).with_hint(
+                    format!("store one with `hyperforge auth put {path}` (value on stdin)"),
+                )
+            }
+            error @ AuthError::Unreachable { .. } => {
+                Self::new(ErrorKind::Unreachable, error.to_string()).with_hint(
+                    "start it with `auth-hub serve`, or check AUTH_HUB_SOCKET / AUTH_HUB_HOME",
+                )
+            }
+            AuthError::InvalidMasterToken => {
+                Self::failure("the auth-hub key in use is unknown, revoked or expired")
+                    .with_hint(LOGIN_HINT)
+            }
+            AuthError::NoKey => Self::failure(
+                "no auth-hub key found (AUTH_HUB_TOKEN is not set and no key is saved)",
+            )
+            .with_hint(LOGIN_HINT),
+            AuthError::BadRequest(message) => Self::usage(message),
+            AuthError::InsufficientScope { path, have, need } => Self::failure(format!(
+                "insufficient scope for {path}: have {have}, need {need}"
+            ))
+            .with_hint(format!("run: {} --write", grant_command(&need))),
+            other => Self::failure(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn code(error: AuthError) -> u8 {
+        CliError::from(error).kind().exit_code()
+    }
+
+    #[test]
+    fn every_auth_error_has_its_exit_code() {
+        assert_eq!(
+            code(AuthError::AccessDenied {
+                scope: "a/*".into(),
+                command: None
+            }),
+            3
+        );
+        assert_eq!(
+            code(AuthError::Timeout {
+                timeout: Duration::from_secs(60),
+                scope: Some("a/*".into())
+            }),
+            3
+        );
+        assert_eq!(code(AuthError::SecretNotFound { path: "a/b".into() }), 4);
+        assert_eq!(
+            code(AuthError::Unreachable {
+                socket: "/nowhere".into(),
+                source: io::Error::from(io::ErrorKind::NotFound)
+            }),
+            5
+        );
+        assert_eq!(code(AuthError::InvalidMasterToken), 1);
+        assert_eq!(code(AuthError::NoKey), 1);
+        assert_eq!(code(AuthError::BadRequest("owner key required".into())), 2);
+        assert_eq!(code(AuthError::InvalidAccessToken), 1);
+        assert_eq!(
+            code(AuthError::InsufficientScope {
+                path: "a/b".into(),
+                have: "a/*".into(),
+                need: "a/*".into()
+            }),
+            1
+        );
+        assert_eq!(code(AuthError::BackendError("disk".into())), 1);
+        assert_eq!(code(AuthError::Locked("no key".into())), 1);
+        assert_eq!(code(AuthError::UnsupportedVersion("2".into())), 1);
+        assert_eq!(code(AuthError::Protocol("eof".into())), 1);
+    }
+
+    #[test]
+    fn denied_hints_at_the_grant_command() {
+        let error = CliError::from(AuthError::AccessDenied {
+            scope: "github/alice/*".into(),
+            command: Some("hyperforge auth grant github/alice/*".into()),
+        });
+        assert_eq!(
+            error.report(),
+            "error: access denied to scope github/alice/*\n\
+             hint: run: hyperforge auth grant github/alice/*\n"
+        );
+        // Without the hub's command, the hint is built from the scope.
+        let error = CliError::from(AuthError::Timeout {
+            timeout: Duration::from_secs(2),
+            scope: Some("cargo/*".into()),
+        });
+        assert_eq!(error.message(), "no approval for cargo/* within 2s");
+        assert_eq!(error.hint(), Some("run: hyperforge auth grant cargo/*"));
+    }
+
+    #[test]
+    fn key_errors_hint_at_login() {
+        for error in [AuthError::NoKey, AuthError::InvalidMasterToken] {
+            assert_eq!(CliError::from(error).hint(), Some(LOGIN_HINT));
+        }
+    }
+
+    #[test]
+    fn broken_pipe_is_quiet_success() {
+        let error = CliError::from(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert_eq!(error.kind().exit_code(), 0);
+        assert_eq!(error.report(), "");
+        let other = CliError::from(io::Error::other("disk full"));
+        assert_eq!(other.kind().exit_code(), 1);
+    }
+}
