@@ -165,6 +165,12 @@ pub struct Deleted {
 pub struct HasScopeReply {
     /// True when policy, a standing grant or the key's own scopes allow it now.
     pub granted: bool,
+    /// True when a `request_scope` would wait for the owner (false: granted or denied at once).
+    #[serde(default)]
+    pub needs_approval: bool,
+    /// The hub's grant timeout: the longest a `request_scope` waits, in milliseconds.
+    #[serde(default)]
+    pub grant_timeout_ms: u64,
 }
 
 /// A new key; its text is shown this once and never stored by the hub.
