@@ -1,1 +1,876 @@
-//! SKELETON: keys
+//! API keys (master tokens) as the hub stores them: a name, a role, pre-granted scopes and a
+//! SHA-256 hash of the key's secret bytes — never the key itself.
+//!
+//! The [`KeyRing`] owns `keys.json` (a versioned JSON object, mode 0600, replaced atomically). Every
+//! mutation is persisted before it returns; when persisting fails the in-memory change is rolled
+//! back, so memory and disk never disagree. Revoking a key only marks it, keeping the record for the
+//! audit trail. Hashes are compared in constant time.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use auth_hub_protocol::response::KeyInfo;
+use auth_hub_protocol::{ApiKey, KeyError, MasterToken, Permissions, SecretScope};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::store::atomic::write_atomic;
+
+/// Domain separator hashed before a key's token bytes, so these hashes are never confused with
+/// any other SHA-256 in the hub.
+const HASH_DOMAIN: &[u8] = b"auth-hub/key/v1\0";
+/// The `version` written to and accepted from `keys.json`.
+pub const KEY_FILE_VERSION: u32 = 1;
+/// Mode of `keys.json`.
+const FILE_MODE: u32 = 0o600;
+
+/// One API key as stored: everything but the key's text, which only its holder knows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRecord {
+    /// The key's name, the part after `TAUTH_` (or `melt.…` for an imported legacy key).
+    pub name: String,
+    /// True for the owner key, the only key that may approve, deny, revoke or manage keys.
+    pub owner: bool,
+    /// Lowercase hex of `sha256(b"auth-hub/key/v1\0" ‖ token bytes)`.
+    pub hash: String,
+    /// Scopes the key may use without asking (each carries [`KeyRecord::permissions`]).
+    #[serde(default)]
+    pub scopes: Vec<SecretScope>,
+    /// Rights under [`KeyRecord::scopes`].
+    #[serde(default)]
+    pub permissions: Permissions,
+    /// When the key was created or imported.
+    pub created_at: DateTime<Utc>,
+    /// When the key stops working, if ever.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the key was revoked, if it was.
+    #[serde(default)]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl KeyRecord {
+    /// What may be shown about the key.
+    pub fn info(&self) -> KeyInfo {
+        KeyInfo {
+            name: self.name.clone(),
+            owner: self.owner,
+            scopes: self.scopes.clone(),
+            permissions: self.permissions,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            revoked_at: self.revoked_at,
+        }
+    }
+
+    /// True when the key is neither revoked nor expired at `now`.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|expiry| now < expiry)
+    }
+
+    /// True when the key's own pre-granted scopes cover `wanted` and its permissions include
+    /// `wanted`'s.
+    pub fn allows(&self, wanted: &SecretScope) -> bool {
+        self.permissions.includes(wanted.permissions)
+            && self.scopes.iter().any(|scope| scope.covers_scope(wanted))
+    }
+
+    /// True when `presented` (a hex hash) equals this record's hash, compared in constant time.
+    fn hash_matches(&self, presented: &str) -> bool {
+        self.hash.as_bytes().ct_eq(presented.as_bytes()).into()
+    }
+}
+
+/// Why `keys.json` could not be read or changed, or a key could not be created, imported or
+/// revoked. Never contains a key's text.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyStoreError {
+    /// The keys file exists but could not be read.
+    #[error("cannot read keys file {}: {source}", path.display())]
+    Read {
+        /// The keys file.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The keys file is not valid JSON of the expected shape.
+    #[error("keys file {} is corrupt: {source}", path.display())]
+    Corrupt {
+        /// The keys file.
+        path: PathBuf,
+        /// The parse error, with line and column.
+        source: serde_json::Error,
+    },
+    /// The keys file was written by a newer (or unknown) version of the hub.
+    #[error("keys file {} has version {version}, this hub reads version {KEY_FILE_VERSION}", path.display())]
+    UnsupportedVersion {
+        /// The keys file.
+        path: PathBuf,
+        /// The version found.
+        version: u32,
+    },
+    /// A record in the keys file breaks an invariant.
+    #[error("keys file {} has an invalid record for key {name:?}: {reason}", path.display())]
+    InvalidRecord {
+        /// The keys file.
+        path: PathBuf,
+        /// The record's key name.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The keys could not be encoded.
+    #[error("cannot encode keys: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// The keys file could not be written; nothing was changed.
+    #[error("cannot write keys file {}: {source}", path.display())]
+    Write {
+        /// The keys file.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The name is not a valid key name.
+    #[error(transparent)]
+    InvalidName(KeyError),
+    /// A live owner key already exists.
+    #[error("an owner key already exists ({name:?})")]
+    OwnerExists {
+        /// The existing owner key's name.
+        name: String,
+    },
+    /// A live key already has this name.
+    #[error("a key named {name:?} already exists")]
+    NameTaken {
+        /// The name.
+        name: String,
+    },
+    /// An imported key's secret is already stored under another live key.
+    #[error("this key is already stored as {name:?}")]
+    AlreadyImported {
+        /// The name it is stored under.
+        name: String,
+    },
+    /// No unrevoked key has this name.
+    #[error("no key named {name:?}")]
+    NotFound {
+        /// The name.
+        name: String,
+    },
+    /// The owner key cannot be revoked like a service key.
+    #[error("{name:?} is the owner key and cannot be revoked")]
+    OwnerNotRevocable {
+        /// The owner key's name.
+        name: String,
+    },
+}
+
+/// Why a master token was not accepted. The daemon answers every variant with
+/// `invalid_master_token`; the variants exist for the log and the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyAuthError {
+    /// The text is not an API key.
+    #[error("malformed master token: {0}")]
+    Malformed(KeyError),
+    /// No key has this name.
+    #[error("no key named {name:?}")]
+    Unknown {
+        /// The name the token carried.
+        name: String,
+    },
+    /// The key was revoked.
+    #[error("key {name:?} was revoked")]
+    Revoked {
+        /// The key's name.
+        name: String,
+    },
+    /// The key has expired.
+    #[error("key {name:?} has expired")]
+    Expired {
+        /// The key's name.
+        name: String,
+    },
+    /// The name is known but the token's secret does not match.
+    #[error("wrong secret for key {name:?}")]
+    Mismatch {
+        /// The name the token carried.
+        name: String,
+    },
+}
+
+/// The on-disk shape of `keys.json`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+    version: u32,
+    keys: Vec<KeyRecord>,
+}
+
+/// Read first, so a newer file is reported as such rather than as corrupt.
+#[derive(Deserialize)]
+struct VersionOnly {
+    version: u32,
+}
+
+/// All API keys, backed by `keys.json`.
+#[derive(Debug)]
+pub struct KeyRing {
+    path: PathBuf,
+    records: Vec<KeyRecord>,
+}
+
+impl KeyRing {
+    /// Loads the keys file at `path`; a missing file gives an empty ring that will be created on
+    /// the first change.
+    ///
+    /// # Errors
+    /// [`KeyStoreError::Read`], [`KeyStoreError::Corrupt`] (with line and column),
+    /// [`KeyStoreError::UnsupportedVersion`] or [`KeyStoreError::InvalidRecord`].
+    pub fn load(path: &Path) -> Result<Self, KeyStoreError> {
+        let text = match fs::read(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                return Ok(Self {
+                    path: path.to_owned(),
+                    records: Vec::new(),
+                })
+            }
+            Err(source) => {
+                return Err(KeyStoreError::Read {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
+        };
+        let corrupt = |source| KeyStoreError::Corrupt {
+            path: path.to_owned(),
+            source,
+        };
+        let VersionOnly { version } = serde_json::from_slice(&text).map_err(corrupt)?;
+        if version != KEY_FILE_VERSION {
+            return Err(KeyStoreError::UnsupportedVersion {
+                path: path.to_owned(),
+                version,
+            });
+        }
+        let file: KeyFile = serde_json::from_slice(&text).map_err(corrupt)?;
+        let mut records = file.keys;
+        for record in &mut records {
+            validate_record(path, record)?;
+            let permissions = record.permissions;
+            for scope in &mut record.scopes {
+                scope.permissions = permissions;
+            }
+        }
+        let ring = Self {
+            path: path.to_owned(),
+            records,
+        };
+        ring.check_single_owner(path)?;
+        Ok(ring)
+    }
+
+    /// Checks the key named in `token` and returns its record when the token is valid at `now`.
+    ///
+    /// # Errors
+    /// [`KeyAuthError::Malformed`] when the text is not an API key; [`KeyAuthError::Unknown`],
+    /// [`KeyAuthError::Revoked`], [`KeyAuthError::Expired`] or [`KeyAuthError::Mismatch`]
+    /// otherwise.
+    pub fn authenticate(
+        &self,
+        token: &MasterToken,
+        now: DateTime<Utc>,
+    ) -> Result<&KeyRecord, KeyAuthError> {
+        let key = ApiKey::parse(token.expose()).map_err(KeyAuthError::Malformed)?;
+        let name = key.name();
+        let presented = hash_token(&key);
+        let mut known = false;
+        // Check every record of that name, so the time taken does not depend on which matches.
+        let mut live_match = None;
+        let mut dead_match = None;
+        for record in self.records.iter().filter(|record| record.name == name) {
+            known = true;
+            if record.hash_matches(&presented) {
+                if record.is_live(now) {
+                    live_match = Some(record);
+                } else {
+                    dead_match = Some(record);
+                }
+            }
+        }
+        if let Some(record) = live_match {
+            return Ok(record);
+        }
+        let name = name.to_owned();
+        match dead_match {
+            Some(record) if record.revoked_at.is_some() => Err(KeyAuthError::Revoked { name }),
+            Some(_) => Err(KeyAuthError::Expired { name }),
+            None if known => Err(KeyAuthError::Mismatch { name }),
+            None => Err(KeyAuthError::Unknown { name }),
+        }
+    }
+
+    /// True when an owner key exists and is not revoked.
+    pub fn has_owner(&self) -> bool {
+        self.owner().is_some()
+    }
+
+    /// The owner key, unless there is none (or it was revoked).
+    pub fn owner(&self) -> Option<&KeyRecord> {
+        self.records
+            .iter()
+            .find(|record| record.owner && record.revoked_at.is_none())
+    }
+
+    /// Creates the owner key, returning its text (shown once) and its info.
+    ///
+    /// # Errors
+    /// [`KeyStoreError::OwnerExists`], [`KeyStoreError::NameTaken`],
+    /// [`KeyStoreError::InvalidName`], or a write error (nothing changed).
+    pub fn create_owner(
+        &mut self,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(MasterToken, KeyInfo), KeyStoreError> {
+        if let Some(owner) = self.owner() {
+            return Err(KeyStoreError::OwnerExists {
+                name: owner.name.clone(),
+            });
+        }
+        self.create(name, true, Vec::new(), Permissions::default(), None, now)
+    }
+
+    /// Creates a service key with pre-granted `scopes` and an optional expiry, returning its text
+    /// (shown once) and its info.
+    ///
+    /// # Errors
+    /// [`KeyStoreError::NameTaken`] when a live key has the name, [`KeyStoreError::InvalidName`],
+    /// or a write error (nothing changed).
+    pub fn create_service(
+        &mut self,
+        name: &str,
+        scopes: Vec<SecretScope>,
+        permissions: Permissions,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(MasterToken, KeyInfo), KeyStoreError> {
+        self.create(name, false, scopes, permissions, expires_at, now)
+    }
+
+    /// Stores an existing key (such as a legacy `MELT_` key, named `melt.…`) as a service key.
+    ///
+    /// # Errors
+    /// [`KeyStoreError::NameTaken`], [`KeyStoreError::AlreadyImported`], or a write error
+    /// (nothing changed).
+    pub fn import(
+        &mut self,
+        key: &ApiKey,
+        scopes: Vec<SecretScope>,
+        permissions: Permissions,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<KeyInfo, KeyStoreError> {
+        self.check_name_free(key.name(), now)?;
+        let hash = hash_token(key);
+        if let Some(existing) = self
+            .records
+            .iter()
+            .find(|record| record.is_live(now) && record.hash_matches(&hash))
+        {
+            return Err(KeyStoreError::AlreadyImported {
+                name: existing.name.clone(),
+            });
+        }
+        let record = new_record(key, hash, false, scopes, permissions, expires_at, now);
+        let info = record.info();
+        self.records.push(record);
+        if let Err(error) = self.persist() {
+            self.records.pop();
+            return Err(error);
+        }
+        Ok(info)
+    }
+
+    /// Revokes every unrevoked key named `name` (there is at most one live one), keeping the
+    /// records for the audit trail. Returns the revoked key's info.
+    ///
+    /// # Errors
+    /// [`KeyStoreError::NotFound`], [`KeyStoreError::OwnerNotRevocable`], or a write error
+    /// (nothing changed).
+    pub fn revoke(&mut self, name: &str, now: DateTime<Utc>) -> Result<KeyInfo, KeyStoreError> {
+        let targets: Vec<usize> = self
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, record)| record.name == name && record.revoked_at.is_none())
+            .map(|(index, _)| index)
+            .collect();
+        if targets.is_empty() {
+            return Err(KeyStoreError::NotFound {
+                name: name.to_owned(),
+            });
+        }
+        if targets.iter().any(|&index| self.records[index].owner) {
+            return Err(KeyStoreError::OwnerNotRevocable {
+                name: name.to_owned(),
+            });
+        }
+        for &index in &targets {
+            self.records[index].revoked_at = Some(now);
+        }
+        if let Err(error) = self.persist() {
+            for &index in &targets {
+                self.records[index].revoked_at = None;
+            }
+            return Err(error);
+        }
+        // Prefer the key that was live; otherwise the most recent one.
+        let shown = targets
+            .iter()
+            .copied()
+            .find(|&index| {
+                self.records[index]
+                    .expires_at
+                    .is_none_or(|expiry| now < expiry)
+            })
+            .or(targets.last().copied())
+            .unwrap_or_default();
+        Ok(self.records[shown].info())
+    }
+
+    /// The live key named `name`.
+    pub fn get(&self, name: &str, now: DateTime<Utc>) -> Option<&KeyRecord> {
+        self.records
+            .iter()
+            .find(|record| record.name == name && record.is_live(now))
+    }
+
+    /// Every key, including revoked and expired ones, sorted by name (then creation).
+    pub fn list(&self) -> Vec<KeyInfo> {
+        let mut records: Vec<&KeyRecord> = self.records.iter().collect();
+        records.sort_by(|a, b| {
+            a.name
+                .cmp(&b.name)
+                .then_with(|| a.created_at.cmp(&b.created_at))
+        });
+        records.into_iter().map(KeyRecord::info).collect()
+    }
+
+    /// How many keys are live at `now`.
+    pub fn live_count(&self, now: DateTime<Utc>) -> usize {
+        self.records
+            .iter()
+            .filter(|record| record.is_live(now))
+            .count()
+    }
+
+    /// The keys file this ring persists to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn create(
+        &mut self,
+        name: &str,
+        owner: bool,
+        scopes: Vec<SecretScope>,
+        permissions: Permissions,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(MasterToken, KeyInfo), KeyStoreError> {
+        let key = ApiKey::generate(name).map_err(KeyStoreError::InvalidName)?;
+        self.check_name_free(name, now)?;
+        let record = new_record(
+            &key,
+            hash_token(&key),
+            owner,
+            scopes,
+            permissions,
+            expires_at,
+            now,
+        );
+        let info = record.info();
+        self.records.push(record);
+        if let Err(error) = self.persist() {
+            self.records.pop();
+            return Err(error);
+        }
+        Ok((key.to_master_token(), info))
+    }
+
+    fn check_name_free(&self, name: &str, now: DateTime<Utc>) -> Result<(), KeyStoreError> {
+        if self
+            .records
+            .iter()
+            .any(|record| record.name == name && record.is_live(now))
+        {
+            return Err(KeyStoreError::NameTaken {
+                name: name.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_single_owner(&self, path: &Path) -> Result<(), KeyStoreError> {
+        let mut owners = self
+            .records
+            .iter()
+            .filter(|record| record.owner && record.revoked_at.is_none());
+        if let (Some(_), Some(second)) = (owners.next(), owners.next()) {
+            return Err(KeyStoreError::InvalidRecord {
+                path: path.to_owned(),
+                name: second.name.clone(),
+                reason: "a second unrevoked owner key",
+            });
+        }
+        Ok(())
+    }
+
+    fn persist(&self) -> Result<(), KeyStoreError> {
+        let file = KeyFile {
+            version: KEY_FILE_VERSION,
+            keys: self.records.clone(),
+        };
+        let bytes = serde_json::to_vec_pretty(&file).map_err(KeyStoreError::Encode)?;
+        write_atomic(&self.path, &bytes, FILE_MODE).map_err(|source| KeyStoreError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+fn new_record(
+    key: &ApiKey,
+    hash: String,
+    owner: bool,
+    scopes: Vec<SecretScope>,
+    permissions: Permissions,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> KeyRecord {
+    KeyRecord {
+        name: key.name().to_owned(),
+        owner,
+        hash,
+        scopes: scopes
+            .into_iter()
+            .map(|scope| scope.with_permissions(permissions))
+            .collect(),
+        permissions,
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+    }
+}
+
+/// Lowercase hex of `sha256(b"auth-hub/key/v1\0" ‖ token bytes)`.
+fn hash_token(key: &ApiKey) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(HASH_DOMAIN);
+    hasher.update(key.token_bytes());
+    hex::encode(hasher.finalize())
+}
+
+fn validate_record(path: &Path, record: &KeyRecord) -> Result<(), KeyStoreError> {
+    let invalid = |reason| KeyStoreError::InvalidRecord {
+        path: path.to_owned(),
+        name: record.name.chars().take(64).collect(),
+        reason,
+    };
+    if auth_hub_protocol::key::validate_name(&record.name).is_err() {
+        return Err(invalid("the name is not a valid key name"));
+    }
+    let hex_ok = record.hash.len() == 64
+        && record
+            .hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !hex_ok {
+        return Err(invalid("the hash is not 64 lowercase hex digits"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + seconds, 0)
+            .single()
+            .expect("valid test timestamp")
+    }
+
+    fn scope(pattern: &str) -> SecretScope {
+        SecretScope::parse(pattern).expect("valid test scope")
+    }
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("keys.json");
+        Fixture { _dir: dir, path }
+    }
+
+    fn legacy_text(byte: u8) -> String {
+        format!(
+            "MELT_/acme/app--prod.token--z{}",
+            bs58::encode([byte; 24]).into_string()
+        )
+    }
+
+    #[test]
+    fn create_and_authenticate_round_trip() {
+        let fx = fixture();
+        let mut ring = KeyRing::load(&fx.path).expect("empty ring");
+        assert!(!ring.has_owner());
+        let (token, info) = ring.create_owner("owner", at(0)).expect("owner created");
+        assert!(info.owner);
+        assert!(ring.has_owner());
+        let record = ring.authenticate(&token, at(1)).expect("authenticates");
+        assert_eq!(record.name, "owner");
+        assert!(record.owner);
+        let (ci, info) = ring
+            .create_service(
+                "ci",
+                vec![scope("cargo/*")],
+                Permissions::READ,
+                Some(at(100)),
+                at(0),
+            )
+            .expect("service created");
+        assert!(!info.owner);
+        let record = ring.authenticate(&ci, at(1)).expect("ci authenticates");
+        assert_eq!(record.name, "ci");
+        assert!(record.allows(&scope("cargo/token")));
+        assert!(!record.allows(&scope("npm/token")));
+        assert!(!record.allows(&scope("cargo/token").with_permissions(Permissions::WRITE)));
+        assert_eq!(ring.live_count(at(1)), 2);
+    }
+
+    #[test]
+    fn second_owner_refused() {
+        let fx = fixture();
+        let mut ring = KeyRing::load(&fx.path).expect("empty ring");
+        ring.create_owner("owner", at(0)).expect("owner created");
+        assert!(matches!(
+            ring.create_owner("other", at(1)),
+            Err(KeyStoreError::OwnerExists { name }) if name == "owner"
+        ));
+    }
+
+    #[test]
+    fn wrong_token_with_right_name_fails() {
+        let fx = fixture();
+        let mut ring = KeyRing::load(&fx.path).expect("empty ring");
+        ring.create_owner("owner", at(0)).expect("owner created");
+        let forged = ApiKey::generate("owner").expect("key").to_master_token();
+        assert_eq!(
+            ring.authenticate(&forged, at(1)).map(|r| r.name.clone()),
+            Err(KeyAuthError::Mismatch {
+                name: "owner".into()
+            })
+        );
+        let stranger = ApiKey::generate("nobody").expect("key").to_master_token();
+        assert!(matches!(
+            ring.authenticate(&stranger, at(1)),
+            Err(KeyAuthError::Unknown { .. })
+        ));
+        assert!(matches!(
+            ring.authenticate(&MasterToken::from("TAUTH_owner--zzz0"), at(1)),
+            Err(KeyAuthError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn revoked_and_expired_keys_fail() {
+        let fx = fixture();
+        let mut ring = KeyRing::load(&fx.path).expect("empty ring");
+        let (owner, _) = ring.create_owner("owner", at(0)).expect("owner");
+        let (ci, _) = ring
+            .create_service("ci", vec![], Permissions::READ, None, at(0))
+            .expect("ci");
+        let (short, _) = ring
+            .create_service("short", vec![], Permissions::READ, Some(at(10)), at(0))
+            .expect("short");
+        assert!(ring.authenticate(&short, at(9)).is_ok());
+        assert!(matches!(
+            ring.authenticate(&short, at(10)),
+            Err(KeyAuthError::Expired { .. })
+        ));
+        let info = ring.revoke("ci", at(5)).expect("revoked");
+        assert_eq!(info.revoked_at, Some(at(5)));
+        assert!(matches!(
+            ring.authenticate(&ci, at(6)),
+            Err(KeyAuthError::Revoked { .. })
+        ));
+        assert!(ring.get("ci", at(6)).is_none());
+        assert!(matches!(
+            ring.revoke("ci", at(7)),
+            Err(KeyStoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            ring.revoke("ghost", at(7)),
+            Err(KeyStoreError::NotFound { .. })
+        ));
+        assert!(matches!(
+            ring.revoke("owner", at(7)),
+            Err(KeyStoreError::OwnerNotRevocable { .. })
+        ));
+        assert!(ring.authenticate(&owner, at(8)).is_ok());
+        // Revoked records stay listed for the audit trail.
+        let names: Vec<String> = ring.list().into_iter().map(|k| k.name).collect();
+        assert_eq!(names, ["ci", "owner", "short"]);
+        assert_eq!(ring.live_count(at(11)), 1);
+    }
+
+    #[test]
+    fn duplicate_live_name_refused_and_freed_by_revoke() {
+        let fx = fixture();
+        let mut ring = KeyRing::load(&fx.path).expect("empty ring");
+        let (old, _) = ring
+            .create_service("ci", vec![], Permissions::READ, None, at(0))
+            .expect("ci");
+        assert!(matches!(
+            ring.create_service("ci", vec![], Permissions::READ, None, at(1)),
+            Err(KeyStoreError::NameTaken { .. })
+        ));
+        ring.revoke("ci", at(2)).expect("revoked");
+        let (new, _) = ring
+            .create_service("ci", vec![], Permissions::READ, None, at(3))
+            .expect("name free again");
+        assert!(ring.authenticate(&new, at(4)).is_ok());
+        assert!(matches!(
+            ring.authenticate(&old, at(4)),
+            Err(KeyAuthError::Revoked { .. })
+        ));
+        assert!(matches!(
+            ring.create_service("bad name", vec![], Permissions::READ, None, at(5)),
+            Err(KeyStoreError::InvalidName(_))
+        ));
+    }
+
+    #[test]
+    fn reload_keeps_everything() {
+        let fx = fixture();
+        let mut ring = KeyRing::load(&fx.path).expect("empty ring");
+        let (owner, _) = ring.create_owner("owner", at(0)).expect("owner");
+        let (ci, _) = ring
+            .create_service(
+                "ci",
+                vec![scope("github/acme/*"), scope("cargo/token")],
+                Permissions::READ_WRITE,
+                Some(at(1000)),
+                at(1),
+            )
+            .expect("ci");
+        ring.create_service("gone", vec![], Permissions::READ, None, at(2))
+            .expect("gone");
+        ring.revoke("gone", at(3)).expect("revoked");
+        let before = ring.list();
+        drop(ring);
+
+        let ring = KeyRing::load(&fx.path).expect("reloads");
+        assert_eq!(ring.list(), before);
+        assert!(ring.authenticate(&owner, at(4)).is_ok());
+        let record = ring.authenticate(&ci, at(4)).expect("ci");
+        assert_eq!(record.scopes[0].permissions, Permissions::READ_WRITE);
+        assert!(record.allows(&scope("github/acme/x").with_permissions(Permissions::WRITE)));
+        assert!(ring.get("gone", at(4)).is_none());
+        let mode = fs::metadata(&fx.path).expect("metadata").permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn keys_file_never_contains_the_token() {
+        let fx = fixture();
+        let mut ring = KeyRing::load(&fx.path).expect("empty ring");
+        let (owner, _) = ring.create_owner("owner", at(0)).expect("owner");
+        let legacy = ApiKey::parse(&legacy_text(3)).expect("legacy key");
+        ring.import(&legacy, vec![], Permissions::READ, None, at(0))
+            .expect("imported");
+        let text = fs::read_to_string(&fx.path).expect("keys file");
+        let secret = owner.expose().rsplit_once("--").expect("separator").1;
+        assert!(!text.contains(secret));
+        assert!(!text.contains(&legacy_text(3)["MELT_/acme/app--prod.token--".len()..]));
+        assert!(!format!("{ring:?}").contains(secret));
+    }
+
+    #[test]
+    fn legacy_import_authenticates_with_melt_text() {
+        let fx = fixture();
+        let mut ring = KeyRing::load(&fx.path).expect("empty ring");
+        let legacy = ApiKey::parse(&legacy_text(7)).expect("legacy key");
+        let info = ring
+            .import(
+                &legacy,
+                vec![scope("npm/*")],
+                Permissions::READ,
+                None,
+                at(0),
+            )
+            .expect("imported");
+        assert_eq!(info.name, "melt.acme.app.prod.token");
+        let record = ring
+            .authenticate(&MasterToken::new(legacy_text(7)), at(1))
+            .expect("melt text authenticates");
+        assert_eq!(record.name, "melt.acme.app.prod.token");
+        assert!(!record.owner);
+        assert!(matches!(
+            ring.authenticate(&MasterToken::new(legacy_text(8)), at(1)),
+            Err(KeyAuthError::Mismatch { .. })
+        ));
+        assert!(matches!(
+            ring.import(&legacy, vec![], Permissions::READ, None, at(2)),
+            Err(KeyStoreError::NameTaken { .. })
+        ));
+    }
+
+    #[test]
+    fn failed_write_rolls_back() {
+        let fx = fixture();
+        let missing_dir = fx.path.join("no-such-dir").join("keys.json");
+        let mut ring = KeyRing::load(&missing_dir).expect("missing file is empty");
+        assert!(matches!(
+            ring.create_owner("owner", at(0)),
+            Err(KeyStoreError::Write { .. })
+        ));
+        assert!(!ring.has_owner());
+        assert!(ring.list().is_empty());
+    }
+
+    #[test]
+    fn corrupt_and_future_files_refused_precisely() {
+        let fx = fixture();
+        fs::write(&fx.path, b"{\"version\": 1, \"keys\": [}").expect("write");
+        let error = KeyRing::load(&fx.path).expect_err("corrupt");
+        assert!(matches!(error, KeyStoreError::Corrupt { .. }));
+        assert!(error.to_string().contains("line 1"), "{error}");
+        fs::write(&fx.path, b"{\"version\": 2, \"keys\": \"whatever\"}").expect("write");
+        assert!(matches!(
+            KeyRing::load(&fx.path),
+            Err(KeyStoreError::UnsupportedVersion { version: 2, .. })
+        ));
+        let bad_hash = r#"{"version":1,"keys":[{"name":"x","owner":false,"hash":"abc",
+            "created_at":"2024-01-01T00:00:00Z"}]}"#;
+        fs::write(&fx.path, bad_hash).expect("write");
+        assert!(matches!(
+            KeyRing::load(&fx.path),
+            Err(KeyStoreError::InvalidRecord { .. })
+        ));
+    }
+}

@@ -1,1 +1,365 @@
-//! SKELETON: tokens
+//! Access tokens: short-lived opaque values the hub issues for one scope, held only in memory.
+//!
+//! A token is `hat_` followed by the base58 encoding of 32 random bytes. The [`TokenTable`] keys
+//! its entries by the SHA-256 of the token text, so the table never holds a usable token and a
+//! lookup's timing reveals nothing about one. A daemon restart forgets every token; clients simply
+//! ask again. The table has a size cap: when full it drops expired tokens, then the ones closest to
+//! expiry.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use auth_hub_protocol::{AccessToken, Permissions, SecretPath, SecretScope};
+use chrono::{DateTime, TimeDelta, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+/// Prefix of every access token, so a leaked one is recognisable.
+pub const TOKEN_PREFIX: &str = "hat_";
+/// Random bytes in an access token.
+const TOKEN_BYTES: usize = 32;
+/// Default cap on live tokens.
+pub const DEFAULT_MAX_TOKENS: usize = 65_536;
+
+/// What an access token is bound to.
+#[derive(Debug, Clone)]
+pub struct TokenEntry {
+    /// The key it was issued to.
+    pub key_name: String,
+    /// The scope it covers, with the permissions it carries.
+    pub scope: SecretScope,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why an access token was not accepted. Never contains the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The token is unknown, revoked or expired.
+    #[error("access token is unknown or expired")]
+    Invalid,
+    /// The token is valid but does not cover the path or lacks a permission.
+    #[error("access token for {have} does not allow this request, which needs {need}")]
+    Insufficient {
+        /// The token's scope pattern and permissions, such as `github/alice/* (read)`.
+        have: String,
+        /// The scope pattern the request needs: the path's parent scope, such as `github/bob/*`.
+        need: String,
+    },
+}
+
+/// The live access tokens, by hash.
+#[derive(Debug)]
+pub struct TokenTable {
+    entries: HashMap<[u8; 32], TokenEntry>,
+    max_tokens: usize,
+}
+
+impl Default for TokenTable {
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_TOKENS)
+    }
+}
+
+impl TokenTable {
+    /// An empty table holding at most `max_tokens` tokens (at least one).
+    pub fn new(max_tokens: usize) -> Self {
+        Self {
+            entries: HashMap::new(),
+            max_tokens: max_tokens.max(1),
+        }
+    }
+
+    /// Issues a token for `key_name` under `scope` (with its permissions) that lives for `ttl`.
+    /// Returns the token and its expiry.
+    pub fn issue(
+        &mut self,
+        key_name: &str,
+        scope: SecretScope,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> (AccessToken, DateTime<Utc>) {
+        let expires_at = TimeDelta::from_std(ttl)
+            .ok()
+            .and_then(|delta| now.checked_add_signed(delta))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        self.make_room(now);
+        let mut bytes = Zeroizing::new([0u8; TOKEN_BYTES]);
+        rand::rngs::OsRng.fill_bytes(bytes.as_mut());
+        let encoded = Zeroizing::new(bs58::encode(bytes.as_ref()).into_string());
+        let token = AccessToken::new(format!("{TOKEN_PREFIX}{}", encoded.as_str()));
+        self.entries.insert(
+            digest(&token),
+            TokenEntry {
+                key_name: key_name.to_owned(),
+                scope,
+                expires_at,
+            },
+        );
+        (token, expires_at)
+    }
+
+    /// The entry of a token that may `need` on `path` at `now`.
+    ///
+    /// # Errors
+    /// [`TokenError::Invalid`] for an unknown or expired token; [`TokenError::Insufficient`] when
+    /// its scope does not cover `path` or its permissions do not include `need`.
+    pub fn check(
+        &self,
+        token: &AccessToken,
+        path: &SecretPath,
+        need: Permissions,
+        now: DateTime<Utc>,
+    ) -> Result<&TokenEntry, TokenError> {
+        let entry = self.lookup(token, now)?;
+        if entry.scope.covers_path(path) && entry.scope.permissions.includes(need) {
+            Ok(entry)
+        } else {
+            Err(TokenError::Insufficient {
+                have: format!("{} ({})", entry.scope, entry.scope.permissions),
+                need: path.parent_scope().to_string(),
+            })
+        }
+    }
+
+    /// The entry of a token that is live at `now`.
+    ///
+    /// # Errors
+    /// [`TokenError::Invalid`] for an unknown or expired token.
+    pub fn lookup(
+        &self,
+        token: &AccessToken,
+        now: DateTime<Utc>,
+    ) -> Result<&TokenEntry, TokenError> {
+        self.entries
+            .get(&digest(token))
+            .filter(|entry| now < entry.expires_at)
+            .ok_or(TokenError::Invalid)
+    }
+
+    /// Kills every token issued to `key_name`. Returns how many.
+    pub fn revoke_key(&mut self, key_name: &str) -> usize {
+        self.remove_where(|entry| entry.key_name == key_name)
+    }
+
+    /// Kills every token whose scope `scope` covers, of `key` only when given. Returns how many.
+    pub fn revoke_scope(&mut self, scope: &SecretScope, key: Option<&str>) -> usize {
+        self.remove_where(|entry| {
+            key.is_none_or(|key| entry.key_name == key) && scope.covers_scope(&entry.scope)
+        })
+    }
+
+    /// Drops tokens expired at `now`. Returns how many.
+    pub fn purge_expired(&mut self, now: DateTime<Utc>) -> usize {
+        self.remove_where(|entry| entry.expires_at <= now)
+    }
+
+    /// Tokens held, including expired ones not yet purged.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no token is held.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn remove_where(&mut self, mut doomed: impl FnMut(&TokenEntry) -> bool) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|_, entry| !doomed(entry));
+        before - self.entries.len()
+    }
+
+    /// Frees at least one slot when the table is full.
+    fn make_room(&mut self, now: DateTime<Utc>) {
+        if self.entries.len() < self.max_tokens {
+            return;
+        }
+        self.purge_expired(now);
+        while self.entries.len() >= self.max_tokens {
+            let soonest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, entry)| entry.expires_at)
+                .map(|(hash, _)| *hash);
+            match soonest {
+                Some(hash) => {
+                    self.entries.remove(&hash);
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+fn digest(token: &AccessToken) -> [u8; 32] {
+    Sha256::digest(token.expose().as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + seconds, 0)
+            .single()
+            .expect("valid test timestamp")
+    }
+
+    fn scope(pattern: &str, permissions: Permissions) -> SecretScope {
+        SecretScope::parse(pattern)
+            .expect("valid test scope")
+            .with_permissions(permissions)
+    }
+
+    fn path(text: &str) -> SecretPath {
+        SecretPath::parse(text).expect("valid test path")
+    }
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn token_shape_and_lookup() {
+        let mut table = TokenTable::new(8);
+        let (token, expires) =
+            table.issue("ci", scope("cargo/*", Permissions::READ), MINUTE, at(0));
+        assert!(token.expose().starts_with(TOKEN_PREFIX));
+        assert!(token.expose().len() > 40);
+        assert_eq!(expires, at(60));
+        let entry = table.lookup(&token, at(1)).expect("live");
+        assert_eq!(entry.key_name, "ci");
+        assert!(matches!(
+            table.lookup(&AccessToken::from("hat_nope"), at(1)),
+            Err(TokenError::Invalid)
+        ));
+        let (other, _) = table.issue("ci", scope("cargo/*", Permissions::READ), MINUTE, at(0));
+        assert_ne!(other, token);
+        assert!(!format!("{table:?}").contains(token.expose()));
+    }
+
+    #[test]
+    fn scope_is_segment_wise() {
+        let mut table = TokenTable::new(8);
+        let (token, _) = table.issue(
+            "owner",
+            scope("github/alice/*", Permissions::READ),
+            MINUTE,
+            at(0),
+        );
+        let read = Permissions::READ;
+        assert!(table
+            .check(&token, &path("github/alice/token"), read, at(1))
+            .is_ok());
+        assert!(table
+            .check(&token, &path("github/alice/ci/token"), read, at(1))
+            .is_ok());
+        assert_eq!(
+            table
+                .check(&token, &path("github/alicex/token"), read, at(1))
+                .map(|e| e.key_name.clone()),
+            Err(TokenError::Insufficient {
+                have: "github/alice/* (read)".into(),
+                need: "github/alicex/*".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn write_only_token_cannot_read() {
+        let mut table = TokenTable::new(8);
+        let (token, _) = table.issue("ci", scope("npm/*", Permissions::WRITE), MINUTE, at(0));
+        let target = path("npm/token");
+        assert!(table
+            .check(&token, &target, Permissions::WRITE, at(1))
+            .is_ok());
+        assert!(matches!(
+            table.check(&token, &target, Permissions::READ, at(1)),
+            Err(TokenError::Insufficient { .. })
+        ));
+        assert!(matches!(
+            table.check(&token, &target, Permissions::READ_WRITE, at(1)),
+            Err(TokenError::Insufficient { .. })
+        ));
+    }
+
+    #[test]
+    fn tokens_expire() {
+        let mut table = TokenTable::new(8);
+        let (token, _) = table.issue("ci", scope("cargo/*", Permissions::READ), MINUTE, at(0));
+        let target = path("cargo/token");
+        assert!(table
+            .check(&token, &target, Permissions::READ, at(59))
+            .is_ok());
+        assert!(matches!(
+            table.check(&token, &target, Permissions::READ, at(60)),
+            Err(TokenError::Invalid)
+        ));
+        assert_eq!(table.len(), 1);
+        assert_eq!(table.purge_expired(at(60)), 1);
+        assert!(table.is_empty());
+        let (forever, expires) = table.issue(
+            "ci",
+            scope("cargo/*", Permissions::READ),
+            Duration::MAX,
+            at(0),
+        );
+        assert_eq!(expires, DateTime::<Utc>::MAX_UTC);
+        assert!(table.lookup(&forever, at(1_000_000)).is_ok());
+    }
+
+    #[test]
+    fn revoke_key_kills_at_once() {
+        let mut table = TokenTable::new(8);
+        let (a, _) = table.issue("ci", scope("cargo/*", Permissions::READ), MINUTE, at(0));
+        let (b, _) = table.issue("ci", scope("npm/*", Permissions::READ), MINUTE, at(0));
+        let (c, _) = table.issue("owner", scope("npm/*", Permissions::READ), MINUTE, at(0));
+        assert_eq!(table.revoke_key("ci"), 2);
+        assert!(table.lookup(&a, at(1)).is_err());
+        assert!(table.lookup(&b, at(1)).is_err());
+        assert!(table.lookup(&c, at(1)).is_ok());
+    }
+
+    #[test]
+    fn revoke_scope_kills_covered_tokens() {
+        let mut table = TokenTable::new(8);
+        let read = Permissions::READ;
+        let (alice, _) = table.issue("ci", scope("github/alice/*", read), MINUTE, at(0));
+        let (alice_ci, _) = table.issue("ci", scope("github/alice/ci/*", read), MINUTE, at(0));
+        let (alicex, _) = table.issue("ci", scope("github/alicex/*", read), MINUTE, at(0));
+        let (owner, _) = table.issue("owner", scope("github/alice/*", read), MINUTE, at(0));
+        assert_eq!(
+            table.revoke_scope(&scope("github/alice/*", read), Some("ci")),
+            2
+        );
+        assert!(table.lookup(&alice, at(1)).is_err());
+        assert!(table.lookup(&alice_ci, at(1)).is_err());
+        assert!(table.lookup(&alicex, at(1)).is_ok());
+        assert!(table.lookup(&owner, at(1)).is_ok());
+        assert_eq!(table.revoke_scope(&scope("*", read), None), 2);
+        assert!(table.is_empty());
+    }
+
+    #[test]
+    fn cap_purges_expired_then_evicts_soonest() {
+        let mut table = TokenTable::new(3);
+        let read = Permissions::READ;
+        let (old, _) = table.issue("a", scope("x/*", read), Duration::from_secs(10), at(0));
+        let (soon, _) = table.issue("a", scope("x/*", read), Duration::from_secs(100), at(0));
+        let (late, _) = table.issue("a", scope("x/*", read), Duration::from_secs(900), at(0));
+        // Full: the expired one goes first.
+        let (fourth, _) = table.issue("a", scope("x/*", read), Duration::from_secs(500), at(20));
+        assert_eq!(table.len(), 3);
+        assert!(table.lookup(&old, at(5)).is_err());
+        assert!(table.lookup(&soon, at(21)).is_ok());
+        // Full and nothing expired: the soonest-expiring goes.
+        let (fifth, _) = table.issue("a", scope("x/*", read), Duration::from_secs(500), at(21));
+        assert_eq!(table.len(), 3);
+        assert!(table.lookup(&soon, at(22)).is_err());
+        for token in [&late, &fourth, &fifth] {
+            assert!(table.lookup(token, at(22)).is_ok());
+        }
+    }
+}
