@@ -4,18 +4,19 @@
 
 use std::sync::Arc;
 
-use auth_hub_protocol::frame::{decode_body, encode_body};
+use auth_hub_protocol::frame::{decode_body, encode, encode_body};
 use auth_hub_protocol::request::Request;
 use auth_hub_protocol::{
     ErrorCode, ErrorReply, FrameCodec, Hello, HelloReply, RequestEnvelope, ResponseEnvelope, ResponseResult,
     ServerMessage, Welcome, PROTOCOL_VERSION,
 };
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::UnixStream;
 use tokio::sync::{broadcast, mpsc, Semaphore};
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::AuditRecord;
@@ -25,6 +26,8 @@ use crate::session::{Session, SessionKey};
 
 use auth_hub_protocol::response::PeerInfo;
 
+/// Initial read buffer of a connection.
+const READ_BUFFER: usize = 64;
 /// Frames waiting to be written to one client.
 const WRITE_QUEUE: usize = 64;
 /// Largest frame the hub writes (answers such as an audit tail can exceed a request's limit).
@@ -48,8 +51,10 @@ impl Connection {
         let Self { hub, stream, peer } = self;
         let limits = hub.config().server.clone();
         let (read_half, write_half) = stream.into_split();
-        let mut reader = FramedRead::new(read_half, FrameCodec::new(limits.max_frame));
-        let mut writer = FramedWrite::new(write_half, FrameCodec::new(MAX_WRITE_FRAME));
+        // Buffers start tiny and grow with the frames that arrive, so thousands of idle
+        // connections cost little memory.
+        let mut reader = FramedRead::with_capacity(read_half, FrameCodec::new(limits.max_frame), READ_BUFFER);
+        let mut writer = write_half;
 
         let Some(session) = handshake(&hub, &peer, &mut reader, &mut writer, limits.hello_timeout).await else {
             return;
@@ -125,7 +130,7 @@ async fn handshake(
     hub: &Hub,
     peer: &PeerInfo,
     reader: &mut FramedRead<tokio::net::unix::OwnedReadHalf, FrameCodec>,
-    writer: &mut FramedWrite<OwnedWriteHalf, FrameCodec>,
+    writer: &mut OwnedWriteHalf,
     timeout: std::time::Duration,
 ) -> Option<Session> {
     let frame = match tokio::time::timeout(timeout, reader.next()).await {
@@ -193,9 +198,9 @@ async fn handshake(
     Some(Session { peer: peer.clone(), client_name, key })
 }
 
-async fn reply_hello(writer: &mut FramedWrite<OwnedWriteHalf, FrameCodec>, reply: HelloReply) -> bool {
-    match encode_body(&reply) {
-        Ok(body) => writer.send(body).await.is_ok(),
+async fn reply_hello(writer: &mut OwnedWriteHalf, reply: HelloReply) -> bool {
+    match encode(&reply, MAX_WRITE_FRAME) {
+        Ok(frame) => writer.write_all(&frame).await.is_ok(),
         Err(error) => {
             tracing::error!(%error, "cannot encode a hello reply");
             false
@@ -214,21 +219,34 @@ async fn send(tx: &mpsc::Sender<Bytes>, id: u64, result: ResponseResult) {
     }
 }
 
-/// Writes queued frames, flushing only when the queue is empty so bursts share one syscall.
-async fn write_loop(mut writer: FramedWrite<OwnedWriteHalf, FrameCodec>, mut rx: mpsc::Receiver<Bytes>) {
+/// Writes queued frames; everything queued at once goes out in one write, so bursts share a
+/// syscall. The batch buffer is reused, and released when a large answer inflated it.
+async fn write_loop(mut writer: OwnedWriteHalf, mut rx: mpsc::Receiver<Bytes>) {
+    let mut batch = Vec::new();
     while let Some(body) = rx.recv().await {
-        if writer.feed(body).await.is_err() {
-            return;
-        }
+        append_frame(&mut batch, &body);
         while let Ok(body) = rx.try_recv() {
-            if writer.feed(body).await.is_err() {
-                return;
-            }
+            append_frame(&mut batch, &body);
         }
-        if writer.flush().await.is_err() {
+        if writer.write_all(&batch).await.is_err() {
             return;
+        }
+        batch.clear();
+        if batch.capacity() > 64 * 1024 {
+            batch = Vec::new();
         }
     }
+}
+
+fn append_frame(batch: &mut Vec<u8>, body: &[u8]) {
+    // Bodies come from encode_body and are far below MAX_WRITE_FRAME except for a hostile
+    // amount of audit data, which read_audit caps; refuse rather than wrap the length.
+    let Ok(len) = u32::try_from(body.len()) else {
+        tracing::error!(len = body.len(), "response too large to frame; dropped");
+        return;
+    };
+    batch.extend_from_slice(&len.to_be_bytes());
+    batch.extend_from_slice(body);
 }
 
 /// Forwards pending-request events to this connection until it closes.

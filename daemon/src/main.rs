@@ -24,6 +24,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> Result<(), HubError> {
+    raise_fd_limit();
     let paths = HubPaths::resolve(args.home, args.socket)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -64,4 +65,19 @@ fn init_tracing() {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
+}
+
+/// Raises the soft limit on open files to the hard limit: every client holds a connection, and
+/// the default soft limit (often 1024) would turn a busy machine into refused connections.
+fn raise_fd_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit on this process with a valid, initialised struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                tracing::warn!("cannot raise the open-file limit");
+            }
+        }
+    }
 }

@@ -19,7 +19,8 @@ pub mod status;
 
 use std::time::Duration;
 
-use auth_hub_client::{discover, AuthClient, AuthError, ClientOptions, HubClient};
+use auth_hub_client::{discover, AuthError, ClientOptions, HubClient};
+use auth_hub_protocol::request::HasScope;
 use auth_hub_protocol::{grant_command, MasterToken, Request, Response, SecretScope};
 use clap::Subcommand;
 
@@ -232,8 +233,15 @@ pub(crate) async fn announce_wait(client: &HubClient, scopes: &[SecretScope], wa
         return;
     }
     for scope in scopes {
-        if !client.has_scope(scope).await {
-            output::note(&waiting_note(scope, wait));
+        let request = Request::HasScope(HasScope { scope: scope.clone(), permissions: scope.permissions });
+        // Only a request that will really wait for the owner gets the note, with the wait the
+        // hub will actually allow; granted or refused scopes are answered at once anyway.
+        if let Ok(Response::HasScope(reply)) = client.call(request).await {
+            if reply.needs_approval {
+                let hub_limit = Duration::from_millis(reply.grant_timeout_ms);
+                let wait = if hub_limit.is_zero() { wait } else { wait.min(hub_limit) };
+                output::note(&waiting_note(scope, wait));
+            }
         }
     }
 }
