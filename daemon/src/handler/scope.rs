@@ -124,8 +124,12 @@ pub async fn request_scope(
 pub fn has_scope(hub: &Hub, session: &Session, request: &HasScope) -> Result<Response, HubError> {
     let key = live_key(hub, session)?;
     let wanted = request.scope.clone().with_permissions(request.permissions);
-    let granted = matches!(decide_now(hub, &key, &wanted, Utc::now()), Immediate::Allow(_));
-    Ok(Response::HasScope(HasScopeReply { granted }))
+    let decision = decide_now(hub, &key, &wanted, Utc::now());
+    Ok(Response::HasScope(HasScopeReply {
+        granted: matches!(decision, Immediate::Allow(_)),
+        needs_approval: matches!(decision, Immediate::Prompt),
+        grant_timeout_ms: u64::try_from(hub.config().policy.grant_timeout.as_millis()).unwrap_or(u64::MAX),
+    }))
 }
 
 /// The session's key record, checked live now (a service key may be revoked mid-session).
@@ -249,7 +253,12 @@ fn issue(
 
 fn refuse(hub: &Hub, session: &Session, scope: &SecretScope, message: String) -> ScopeResult {
     record(hub, session, "scope_denied", scope, "denied");
-    ScopeResult::Error(ErrorReply::denied(scope.as_str(), message))
+    let mut reply = ErrorReply::denied(scope.as_str(), message);
+    // A grant without --key goes to the owner key; a service key needs its own.
+    if let Some(key) = session.key.as_ref().filter(|key| !key.owner) {
+        reply.command = Some(format!("{} --key {}", grant_command(scope.as_str()), key.name));
+    }
+    ScopeResult::Error(reply)
 }
 
 fn record(hub: &Hub, session: &Session, event: &str, scope: &SecretScope, outcome: &str) {
