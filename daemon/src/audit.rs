@@ -1,1 +1,656 @@
-//! SKELETON: audit
+//! The audit log: one JSON line per decision or access, hash-chained so that tampering shows.
+//!
+//! ```text
+//! {"seq":1,"time":"2025-01-02T03:04:05.678Z","event":"get_secret","uid":1000,…,"outcome":"ok","prev":"000…0"}
+//! ```
+//!
+//! Fields appear in a fixed order: `seq` (from 1), `time` (RFC 3339 UTC, milliseconds), the
+//! record's fields that are set ([`AuditRecord`]), then `prev`: the lowercase hex SHA-256 of the
+//! previous line's bytes without its newline ([`CHAIN_START`] for the first line). Editing,
+//! removing or reordering lines breaks the chain at the first line after the change, which
+//! [`AuditLog::verify`] reports by number. The chain cannot tell that lines were cut from the end;
+//! that needs the last hash kept elsewhere.
+//!
+//! Records carry who asked for what and the outcome — never a secret value. Appends are buffered;
+//! the daemon calls [`AuditLog::flush`] every ~200 ms, after decisions, and at shutdown, so a crash
+//! loses at most the last unflushed lines, and a line torn by a crash is cut off on the next open.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use auth_hub_protocol::response::AuditVerification;
+use chrono::{SecondsFormat, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// The `prev` of the first line: 64 zeros.
+pub const CHAIN_START: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Bytes read at a time when scanning the file backwards.
+const CHUNK: u64 = 8192;
+
+/// One audited event. Only the fields that are `Some` appear in the line.
+#[derive(Debug, Default, Serialize)]
+pub struct AuditRecord<'a> {
+    /// What happened, such as `hello`, `get_secret`, `grant`.
+    pub event: &'a str,
+    /// The peer's user id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    /// The peer's process id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+    /// The peer's executable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exe: Option<&'a str>,
+    /// The API key's name (never the key itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<&'a str>,
+    /// The client's self-declared name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<&'a str>,
+    /// The scope concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<&'a str>,
+    /// The secret path concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<&'a str>,
+    /// How it ended, such as `ok`, `denied`, `not_found`.
+    pub outcome: &'a str,
+    /// Anything else worth keeping; never a secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<&'a str>,
+}
+
+/// A line as written: sequence, time, the record's fields, link to the previous line.
+#[derive(Serialize)]
+struct Line<'r, 'a> {
+    seq: u64,
+    time: &'r str,
+    #[serde(flatten)]
+    record: &'r AuditRecord<'a>,
+    prev: &'r str,
+}
+
+/// Why the audit log could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// Reading or writing the log failed.
+    #[error("cannot access audit log {path}: {source}")]
+    Io {
+        /// The log file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The log's last line cannot continue the chain.
+    #[error("audit log {path} is damaged: {reason}")]
+    Corrupt {
+        /// The log file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A record could not be encoded as JSON.
+    #[error("cannot encode an audit record: {source}")]
+    Encode {
+        /// The underlying error.
+        source: serde_json::Error,
+    },
+}
+
+/// The open audit log. Shared by every connection (`Send + Sync`); appends are serialized.
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    writer: BufWriter<File>,
+    /// Sequence number of the last line.
+    seq: u64,
+    /// Hash of the last line, hex.
+    prev: String,
+    /// Reused encoding buffer.
+    line: Vec<u8>,
+}
+
+impl AuditLog {
+    /// Opens the log at `path` for appending, creating it (0600) if needed, and recovers the last
+    /// line's sequence number and hash. A torn last line (no trailing newline, left by a crash) is
+    /// cut off and the cut made durable.
+    ///
+    /// # Errors
+    /// [`AuditError::Io`] if the file cannot be opened, read or repaired;
+    /// [`AuditError::Corrupt`] if the last complete line is not an audit record.
+    pub fn open(path: &Path) -> Result<Self, AuditError> {
+        let io_error = |source| AuditError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io_error)?;
+        let mut end = file.metadata().map_err(io_error)?.len();
+        if end > 0 && read_range(&file, end - 1, end).map_err(io_error)? != b"\n" {
+            let cut = last_newline_before(&file, end)
+                .map_err(io_error)?
+                .map_or(0, |at| at + 1);
+            file.set_len(cut).map_err(io_error)?;
+            file.sync_all().map_err(io_error)?;
+            tracing::warn!(log = %path.display(), removed = end - cut, "cut a torn line from the end of the audit log");
+            end = cut;
+        }
+        let (seq, prev) = if end == 0 {
+            (0, CHAIN_START.to_owned())
+        } else {
+            let start = last_newline_before(&file, end - 1)
+                .map_err(io_error)?
+                .map_or(0, |at| at + 1);
+            let line = read_range(&file, start, end - 1).map_err(io_error)?;
+            let seq = serde_json::from_slice::<serde_json::Value>(&line)
+                .ok()
+                .and_then(|value| value.get("seq").and_then(serde_json::Value::as_u64))
+                .ok_or_else(|| AuditError::Corrupt {
+                    path: path.to_owned(),
+                    reason: "the last line is not an audit record with a \"seq\"".to_owned(),
+                })?;
+            (seq, hash_hex(&line))
+        };
+        Ok(Self {
+            path: path.to_owned(),
+            inner: Mutex::new(Inner {
+                writer: BufWriter::new(file),
+                seq,
+                prev,
+                line: Vec::with_capacity(512),
+            }),
+        })
+    }
+
+    /// The log file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn io_error(&self, source: io::Error) -> AuditError {
+        AuditError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Appends `record` as the next line of the chain, into the buffer; [`flush`](Self::flush)
+    /// makes it durable.
+    ///
+    /// # Errors
+    /// Encoding failed, or the buffer was full and writing it out failed.
+    pub fn append(&self, record: &AuditRecord<'_>) -> Result<(), AuditError> {
+        let time = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let seq = inner.seq + 1;
+        inner.line.clear();
+        serde_json::to_writer(
+            &mut inner.line,
+            &Line {
+                seq,
+                time: &time,
+                record,
+                prev: &inner.prev,
+            },
+        )
+        .map_err(|source| AuditError::Encode { source })?;
+        let hash = hash_hex(&inner.line);
+        inner.line.push(b'\n');
+        inner
+            .writer
+            .write_all(&inner.line)
+            .map_err(|e| self.io_error(e))?;
+        inner.seq = seq;
+        inner.prev = hash;
+        Ok(())
+    }
+
+    /// Writes out the buffer and waits until the data is on disk (`fdatasync`).
+    ///
+    /// # Errors
+    /// Writing or syncing failed.
+    pub fn flush(&self) -> Result<(), AuditError> {
+        let mut inner = self.lock();
+        flush_inner(&mut inner).map_err(|e| self.io_error(e))
+    }
+
+    /// Flushes, then returns the last `limit` lines (all when `limit` is 0), oldest first.
+    ///
+    /// # Errors
+    /// Flushing or reading failed.
+    pub fn tail(&self, limit: usize) -> Result<Vec<String>, AuditError> {
+        let (file, end) = {
+            let mut inner = self.lock();
+            flush_inner(&mut inner).map_err(|e| self.io_error(e))?;
+            let file = inner.writer.get_ref();
+            let end = file.metadata().map_err(|e| self.io_error(e))?.len();
+            (file.try_clone().map_err(|e| self.io_error(e))?, end)
+        };
+        let bytes = read_tail(&file, end, limit).map_err(|e| self.io_error(e))?;
+        let mut lines: Vec<String> = bytes
+            .split(|byte| *byte == b'\n')
+            .map(|line| String::from_utf8_lossy(line).into_owned())
+            .collect();
+        // The text ends with a newline, so the last piece is empty.
+        lines.pop();
+        if limit > 0 && lines.len() > limit {
+            lines.drain(..lines.len() - limit);
+        }
+        Ok(lines)
+    }
+
+    /// Checks the chain of the log at `path`: every line parses, has `seq` equal to its line
+    /// number and `prev` equal to the hash of the line before. Reports the first problem as
+    /// `line N: …`.
+    ///
+    /// # Errors
+    /// Only if the file cannot be read; a broken chain is `ok: false`, not an error.
+    pub fn verify(path: &Path) -> Result<AuditVerification, AuditError> {
+        let io_error = |source| AuditError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let mut reader = BufReader::new(File::open(path).map_err(io_error)?);
+        let mut prev = CHAIN_START.to_owned();
+        let mut number = 0u64;
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line).map_err(io_error)? == 0 {
+                break;
+            }
+            number += 1;
+            if let Err(problem) = check_line(&mut line, number, &prev) {
+                return Ok(AuditVerification {
+                    ok: false,
+                    lines: number,
+                    error: Some(format!("line {number}: {problem}")),
+                });
+            }
+            prev = hash_hex(&line);
+        }
+        Ok(AuditVerification {
+            ok: true,
+            lines: number,
+            error: None,
+        })
+    }
+}
+
+/// Checks one line (with its newline, which is removed) against its number and the previous hash.
+fn check_line(line: &mut Vec<u8>, number: u64, prev: &str) -> Result<(), String> {
+    if line.pop() != Some(b'\n') {
+        return Err("incomplete line (no trailing newline)".to_owned());
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(line).map_err(|e| format!("not valid JSON: {e}"))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| "not a JSON object".to_owned())?;
+    match object.get("prev").and_then(serde_json::Value::as_str) {
+        Some(found) if found == prev => {}
+        Some(_) if number == 1 => {
+            return Err(
+                "prev is not the chain start (64 zeros): the beginning of the log was altered or removed"
+                    .to_owned(),
+            )
+        }
+        Some(_) => {
+            return Err(format!(
+                "prev does not match the hash of line {}: a line was altered, removed or reordered",
+                number - 1
+            ))
+        }
+        None => return Err("no \"prev\" field".to_owned()),
+    }
+    match object.get("seq").and_then(serde_json::Value::as_u64) {
+        Some(seq) if seq == number => Ok(()),
+        Some(seq) => Err(format!("seq is {seq}, expected {number}")),
+        None => Err("no \"seq\" field".to_owned()),
+    }
+}
+
+fn flush_inner(inner: &mut Inner) -> io::Result<()> {
+    inner.writer.flush()?;
+    inner.writer.get_ref().sync_data()
+}
+
+fn hash_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Bytes `start..end` of `file`.
+fn read_range(file: &File, start: u64, end: u64) -> io::Result<Vec<u8>> {
+    let len = usize::try_from(end - start)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "line too long"))?;
+    let mut buffer = vec![0u8; len];
+    file.read_exact_at(&mut buffer, start)?;
+    Ok(buffer)
+}
+
+/// Offset of the last `\n` before `end`, scanning backwards.
+fn last_newline_before(file: &File, end: u64) -> io::Result<Option<u64>> {
+    let mut chunk_end = end;
+    while chunk_end > 0 {
+        let chunk_start = chunk_end.saturating_sub(CHUNK);
+        let chunk = read_range(file, chunk_start, chunk_end)?;
+        if let Some(at) = chunk.iter().rposition(|byte| *byte == b'\n') {
+            return Ok(Some(chunk_start + at as u64));
+        }
+        chunk_end = chunk_start;
+    }
+    Ok(None)
+}
+
+/// The end of `file` up to `end`, holding at least its last `limit` whole lines (all if 0).
+fn read_tail(file: &File, end: u64, limit: usize) -> io::Result<Vec<u8>> {
+    if limit == 0 {
+        return read_range(file, 0, end);
+    }
+    let mut chunks = Vec::new();
+    let mut newlines = 0usize;
+    let mut chunk_end = end;
+    while chunk_end > 0 {
+        let chunk_start = chunk_end.saturating_sub(CHUNK);
+        let chunk = read_range(file, chunk_start, chunk_end)?;
+        newlines += chunk.iter().filter(|byte| **byte == b'\n').count();
+        chunks.push(chunk);
+        chunk_end = chunk_start;
+        // `limit` lines end in `limit` newlines; one more marks where the first of them starts.
+        if newlines > limit {
+            break;
+        }
+    }
+    Ok(chunks.into_iter().rev().flatten().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::Arc;
+    use std::thread;
+
+    use super::*;
+
+    fn record<'a>(event: &'a str, path: Option<&'a str>) -> AuditRecord<'a> {
+        AuditRecord {
+            event,
+            uid: Some(1000),
+            pid: Some(4242),
+            exe: Some("/usr/bin/hyperforge"),
+            key: Some("laptop"),
+            path,
+            outcome: "ok",
+            ..AuditRecord::default()
+        }
+    }
+
+    fn write_log(path: &Path, count: usize) {
+        let log = AuditLog::open(path).unwrap();
+        for i in 0..count {
+            let secret_path = format!("github/org{i}/token");
+            log.append(&record("get_secret", Some(&secret_path)))
+                .unwrap();
+        }
+        log.flush().unwrap();
+    }
+
+    fn lines(path: &Path) -> Vec<String> {
+        fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn write_lines(path: &Path, lines: &[String]) {
+        let mut text = lines.join("\n");
+        text.push('\n');
+        fs::write(path, text).unwrap();
+    }
+
+    fn failing_line(path: &Path) -> u64 {
+        let verification = AuditLog::verify(path).unwrap();
+        assert!(!verification.ok);
+        let error = verification.error.unwrap();
+        let number = error
+            .strip_prefix("line ")
+            .and_then(|rest| rest.split(':').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no line number in {error:?}"));
+        assert_eq!(number, verification.lines);
+        number
+    }
+
+    #[test]
+    fn line_format_and_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let log = AuditLog::open(&path).unwrap();
+        log.append(&AuditRecord {
+            event: "hello",
+            uid: Some(1000),
+            client: Some("cli \"quoted\"\nnewline"),
+            outcome: "ok",
+            ..AuditRecord::default()
+        })
+        .unwrap();
+        log.append(&record("get_secret", Some("a/b"))).unwrap();
+        log.flush().unwrap();
+        let lines = lines(&path);
+        assert_eq!(lines.len(), 2);
+        let first = &lines[0];
+        assert!(first.starts_with("{\"seq\":1,\"time\":\""), "{first}");
+        assert!(first.contains("Z\",\"event\":\"hello\",\"uid\":1000,\"client\":"));
+        assert!(first.ends_with(&format!("\"outcome\":\"ok\",\"prev\":\"{CHAIN_START}\"}}")));
+        assert!(!first.contains("\"pid\""), "None fields are left out");
+        let time = first.split("\"time\":\"").nth(1).unwrap();
+        assert_eq!(time.find('Z'), Some(23), "millisecond precision: {time}");
+        assert!(lines[1].ends_with(&format!("\"prev\":\"{}\"}}", hash_hex(first.as_bytes()))));
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let verification = AuditLog::verify(&path).unwrap();
+        assert_eq!(
+            verification,
+            AuditVerification {
+                ok: true,
+                lines: 2,
+                error: None
+            }
+        );
+    }
+
+    #[test]
+    fn editing_any_byte_is_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        write_log(&path, 5);
+        let original = lines(&path);
+        let edited_path = dir.path().join("edited.log");
+        // Every byte of every line but the last: the next line's link catches it, if the line
+        // itself does not already fail to parse.
+        for (index, line) in original.iter().enumerate().take(original.len() - 1) {
+            let number = index as u64 + 1;
+            for at in 0..line.len() {
+                let mut bytes = line.clone().into_bytes();
+                bytes[at] = if bytes[at] == b'x' { b'y' } else { b'x' };
+                let mut edited = original.clone();
+                edited[index] = String::from_utf8(bytes).unwrap();
+                write_lines(&edited_path, &edited);
+                let failing = failing_line(&edited_path);
+                assert!(
+                    failing == number || failing == number + 1,
+                    "edit of line {number} byte {at} reported at line {failing}"
+                );
+            }
+        }
+        // The last line's own fields are still checked.
+        let mut edited = original.clone();
+        edited[4] = edited[4].replacen("\"seq\":5", "\"seq\":6", 1);
+        write_lines(&edited_path, &edited);
+        assert_eq!(failing_line(&edited_path), 5);
+    }
+
+    #[test]
+    fn deleting_or_reordering_is_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        write_log(&path, 5);
+        let original = lines(&path);
+        let edited_path = dir.path().join("edited.log");
+
+        let mut deleted = original.clone();
+        deleted.remove(2);
+        write_lines(&edited_path, &deleted);
+        assert_eq!(failing_line(&edited_path), 3);
+
+        let mut first_gone = original.clone();
+        first_gone.remove(0);
+        write_lines(&edited_path, &first_gone);
+        assert_eq!(failing_line(&edited_path), 1);
+        let error = AuditLog::verify(&edited_path).unwrap().error.unwrap();
+        assert!(error.contains("chain start"), "{error}");
+
+        let mut swapped = original.clone();
+        swapped.swap(1, 3);
+        write_lines(&edited_path, &swapped);
+        assert_eq!(failing_line(&edited_path), 2);
+
+        let mut garbage = original.clone();
+        garbage.insert(3, "not json".to_owned());
+        write_lines(&edited_path, &garbage);
+        assert_eq!(failing_line(&edited_path), 4);
+        let error = AuditLog::verify(&edited_path).unwrap().error.unwrap();
+        assert!(error.starts_with("line 4: not valid JSON"), "{error}");
+    }
+
+    #[test]
+    fn reopen_continues_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        write_log(&path, 3);
+        write_log(&path, 2);
+        let verification = AuditLog::verify(&path).unwrap();
+        assert!(verification.ok, "{verification:?}");
+        assert_eq!(verification.lines, 5);
+        assert!(lines(&path)[4].starts_with("{\"seq\":5,"));
+    }
+
+    #[test]
+    fn torn_tail_is_repaired() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        write_log(&path, 3);
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"seq\":4,\"time\":\"2025-").unwrap();
+        drop(file);
+        assert_eq!(failing_line(&path), 4);
+        let log = AuditLog::open(&path).unwrap();
+        assert_eq!(lines(&path).len(), 3);
+        log.append(&record("put_secret", Some("a/b"))).unwrap();
+        assert_eq!(log.tail(0).unwrap().len(), 4);
+        let verification = AuditLog::verify(&path).unwrap();
+        assert!(verification.ok, "{verification:?}");
+        assert_eq!(verification.lines, 4);
+
+        // A file that is nothing but a torn line becomes empty, and starts the chain again.
+        fs::write(&path, b"{\"seq\":1,").unwrap();
+        let log = AuditLog::open(&path).unwrap();
+        log.append(&record("hello", None)).unwrap();
+        log.flush().unwrap();
+        assert!(AuditLog::verify(&path).unwrap().ok);
+    }
+
+    #[test]
+    fn unusable_last_line_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        fs::write(&path, b"hello world\n").unwrap();
+        assert!(matches!(
+            AuditLog::open(&path),
+            Err(AuditError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn tail_returns_the_last_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let log = AuditLog::open(&path).unwrap();
+        assert!(log.tail(5).unwrap().is_empty());
+        // Long enough to span several read chunks.
+        let detail = "d".repeat(700);
+        for i in 0..100 {
+            let event = format!("event{i}");
+            log.append(&AuditRecord {
+                event: &event,
+                detail: Some(&detail),
+                outcome: "ok",
+                ..AuditRecord::default()
+            })
+            .unwrap();
+        }
+        let last = log.tail(3).unwrap();
+        assert_eq!(last.len(), 3);
+        assert!(last[0].contains("\"event97\""));
+        assert!(last[2].contains("\"event99\""));
+        assert!(last[2].starts_with("{\"seq\":100,"));
+        assert_eq!(log.tail(0).unwrap().len(), 100);
+        assert_eq!(log.tail(1000).unwrap().len(), 100);
+        assert_eq!(log.tail(12).unwrap().len(), 12);
+    }
+
+    #[test]
+    fn concurrent_appends_keep_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let log = Arc::new(AuditLog::open(&path).unwrap());
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let log = Arc::clone(&log);
+                thread::spawn(move || {
+                    for i in 0..200 {
+                        let p = format!("t{t}/s{i}");
+                        log.append(&record("get_secret", Some(&p))).unwrap();
+                        if i == 50 || i == 150 {
+                            log.flush().unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        log.flush().unwrap();
+        let verification = AuditLog::verify(&path).unwrap();
+        assert!(verification.ok, "{verification:?}");
+        assert_eq!(verification.lines, 1600);
+    }
+}

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use auth_hub_protocol::frame::{decode_body, encode, encode_body};
 use auth_hub_protocol::request::Request;
 use auth_hub_protocol::{
-    ErrorCode, ErrorReply, FrameCodec, Hello, HelloReply, RequestEnvelope, ResponseEnvelope, ResponseResult,
-    ServerMessage, Welcome, PROTOCOL_VERSION,
+    ErrorCode, ErrorReply, FrameCodec, Hello, HelloReply, RequestEnvelope, ResponseEnvelope,
+    ResponseResult, ServerMessage, Welcome, PROTOCOL_VERSION,
 };
 use bytes::Bytes;
 use futures::StreamExt;
@@ -53,10 +53,13 @@ impl Connection {
         let (read_half, write_half) = stream.into_split();
         // Buffers start tiny and grow with the frames that arrive, so thousands of idle
         // connections cost little memory.
-        let mut reader = FramedRead::with_capacity(read_half, FrameCodec::new(limits.max_frame), READ_BUFFER);
+        let mut reader =
+            FramedRead::with_capacity(read_half, FrameCodec::new(limits.max_frame), READ_BUFFER);
         let mut writer = write_half;
 
-        let Some(session) = handshake(&hub, &peer, &mut reader, &mut writer, limits.hello_timeout).await else {
+        let Some(session) =
+            handshake(&hub, &peer, &mut reader, &mut writer, limits.hello_timeout).await
+        else {
             return;
         };
 
@@ -101,7 +104,9 @@ impl Connection {
                 }
             };
             let RequestEnvelope { id, request } = envelope;
-            if matches!(request, Request::WatchPending(_)) && session.key.as_ref().is_some_and(|key| key.owner) {
+            if matches!(request, Request::WatchPending(_))
+                && session.key.as_ref().is_some_and(|key| key.owner)
+            {
                 spawn_event_forwarder(&hub, &tx, &closed);
             }
             if handler::is_quick(&request) {
@@ -109,7 +114,8 @@ impl Connection {
                 send(&tx, id, result).await;
                 drop(permit);
             } else {
-                let (hub, session, tx, closed) = (hub.clone(), session.clone(), tx.clone(), closed.clone());
+                let (hub, session, tx, closed) =
+                    (hub.clone(), session.clone(), tx.clone(), closed.clone());
                 tokio::spawn(async move {
                     let result = handler::dispatch(&hub, &session, &closed, request).await;
                     send(&tx, id, result).await;
@@ -149,7 +155,8 @@ async fn handshake(
     let hello: Hello = match decode_body(&frame) {
         Ok(hello) => hello,
         Err(error) => {
-            let reply = ErrorReply::new(ErrorCode::BadRequest, format!("expected a hello: {error}"));
+            let reply =
+                ErrorReply::new(ErrorCode::BadRequest, format!("expected a hello: {error}"));
             reply_hello(writer, HelloReply::Error(reply)).await;
             return None;
         }
@@ -157,7 +164,10 @@ async fn handshake(
     if hello.protocol_version != PROTOCOL_VERSION {
         let reply = ErrorReply::new(
             ErrorCode::UnsupportedVersion,
-            format!("this hub speaks protocol version {PROTOCOL_VERSION}, the client {}", hello.protocol_version),
+            format!(
+                "this hub speaks protocol version {PROTOCOL_VERSION}, the client {}",
+                hello.protocol_version
+            ),
         );
         reply_hello(writer, HelloReply::Error(reply)).await;
         return None;
@@ -166,18 +176,32 @@ async fn handshake(
     let key = match &hello.master_token {
         None => None,
         Some(token) => {
-            let keys = lock(&hub.keys);
-            match keys.authenticate(token, chrono::Utc::now()) {
-                Ok(record) => Some(SessionKey { name: record.name.clone(), owner: record.owner }),
+            let authenticated =
+                lock(&hub.keys)
+                    .authenticate(token, chrono::Utc::now())
+                    .map(|record| SessionKey {
+                        name: record.name.clone(),
+                        owner: record.owner,
+                    });
+            match authenticated {
+                Ok(key) => Some(key),
                 Err(error) => {
-                    drop(keys);
                     tracing::info!(pid = ?peer.pid, reason = %error, "refused a hello with an invalid master token");
-                    let session = Session { peer: peer.clone(), client_name, key: None };
+                    let session = Session {
+                        peer: peer.clone(),
+                        client_name,
+                        key: None,
+                    };
                     hub.record(
                         &session,
-                        AuditRecord { event: "hello", outcome: "invalid_master_token", ..Default::default() },
+                        AuditRecord {
+                            event: "hello",
+                            outcome: "invalid_master_token",
+                            ..Default::default()
+                        },
                     );
-                    let reply = ErrorReply::new(ErrorCode::InvalidMasterToken, "invalid master token");
+                    let reply =
+                        ErrorReply::new(ErrorCode::InvalidMasterToken, "invalid master token");
                     reply_hello(writer, HelloReply::Error(reply)).await;
                     return None;
                 }
@@ -195,7 +219,11 @@ async fn handshake(
     if !reply_hello(writer, HelloReply::Welcome(welcome)).await {
         return None;
     }
-    Some(Session { peer: peer.clone(), client_name, key })
+    Some(Session {
+        peer: peer.clone(),
+        client_name,
+        key,
+    })
 }
 
 async fn reply_hello(writer: &mut OwnedWriteHalf, reply: HelloReply) -> bool {
@@ -261,7 +289,9 @@ fn spawn_event_forwarder(hub: &Arc<Hub>, tx: &mpsc::Sender<Bytes>, closed: &Canc
             };
             match event {
                 Ok(event) => {
-                    let Ok(body) = encode_body(&ServerMessage::Event(event)) else { continue };
+                    let Ok(body) = encode_body(&ServerMessage::Event(event)) else {
+                        continue;
+                    };
                     if tx.send(body).await.is_err() {
                         return;
                     }

@@ -92,11 +92,15 @@ impl HubError {
             Self::InvalidAccessToken => ErrorCode::InvalidAccessToken,
             Self::InsufficientScope { .. } => ErrorCode::InsufficientScope,
             Self::NotFound { .. } => ErrorCode::NotFound,
-            Self::BadRequest(_) | Self::OwnerRequired(_) | Self::Pending(_) | Self::Keys(_) => ErrorCode::BadRequest,
-            Self::Store(error) => error.code(),
-            Self::Grants(_) | Self::Audit(_) | Self::Config(_) | Self::Setup(_) | Self::ShuttingDown => {
-                ErrorCode::Backend
+            Self::BadRequest(_) | Self::OwnerRequired(_) | Self::Pending(_) | Self::Keys(_) => {
+                ErrorCode::BadRequest
             }
+            Self::Store(error) => error.code(),
+            Self::Grants(_)
+            | Self::Audit(_)
+            | Self::Config(_)
+            | Self::Setup(_)
+            | Self::ShuttingDown => ErrorCode::Backend,
         }
     }
 
@@ -111,9 +115,10 @@ impl HubError {
                 scope: Some(need.clone()),
                 ..ErrorReply::new(ErrorCode::InsufficientScope, self.to_string())
             },
-            Self::NotFound { path } => {
-                ErrorReply { path: Some(path.clone()), ..ErrorReply::new(ErrorCode::NotFound, self.to_string()) }
-            }
+            Self::NotFound { path } => ErrorReply {
+                path: Some(path.clone()),
+                ..ErrorReply::new(ErrorCode::NotFound, self.to_string())
+            },
             other => ErrorReply::new(other.code(), other.to_string()),
         }
     }

@@ -103,7 +103,10 @@ impl Hub {
 
     /// The settings in force.
     pub fn config(&self) -> Arc<HubConfig> {
-        self.config.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Re-reads the config file: a valid file replaces the settings, an invalid one keeps them

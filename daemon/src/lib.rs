@@ -41,7 +41,11 @@ const PURGE_EVERY: Duration = Duration::from_secs(30);
 ///
 /// # Errors
 /// The final audit flush failed.
-pub async fn serve(listener: UnixListener, hub: Arc<Hub>, shutdown: impl Future<Output = ()>) -> Result<(), HubError> {
+pub async fn serve(
+    listener: UnixListener,
+    hub: Arc<Hub>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), HubError> {
     let housekeeping = tokio::spawn(housekeeping(hub.clone()));
     let server = server::run(listener, hub.clone());
     tokio::pin!(server);

@@ -50,14 +50,23 @@ impl HubPaths {
                 home: Some(home),
             });
         }
-        let dirs = directories::ProjectDirs::from("", "", "auth-hub")
-            .ok_or_else(|| HubError::Setup("cannot determine the home directory; pass --home".into()))?;
-        let state_dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()).to_path_buf();
+        let dirs = directories::ProjectDirs::from("", "", "auth-hub").ok_or_else(|| {
+            HubError::Setup("cannot determine the home directory; pass --home".into())
+        })?;
+        let state_dir = dirs
+            .state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .to_path_buf();
         let socket = socket.unwrap_or_else(|| match non_empty_env("XDG_RUNTIME_DIR") {
             Some(runtime) => PathBuf::from(runtime).join("auth-hub").join(SOCKET_NAME),
             None => dirs.data_local_dir().join(SOCKET_NAME),
         });
-        Ok(Self { home: None, config_file: dirs.config_dir().join("config.toml"), state_dir, socket })
+        Ok(Self {
+            home: None,
+            config_file: dirs.config_dir().join("config.toml"),
+            state_dir,
+            socket,
+        })
     }
 
     /// Creates the state and socket directories (0700) and refuses a state directory that group
@@ -73,7 +82,9 @@ impl HubPaths {
         if let Some(dir) = self.socket.parent() {
             create_private_dir(dir)?;
         }
-        let mode = fs::metadata(&self.state_dir).map_err(|e| io_setup(&self.state_dir, e))?.mode();
+        let mode = fs::metadata(&self.state_dir)
+            .map_err(|e| io_setup(&self.state_dir, e))?
+            .mode();
         if mode & 0o022 != 0 {
             return Err(HubError::Setup(format!(
                 "state directory {} is writable by group or others (mode {:o}); run chmod 700 on it",
@@ -122,7 +133,11 @@ fn create_private_dir(dir: &Path) -> Result<(), HubError> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| io_setup(dir, e))?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| io_setup(dir, e))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| io_setup(dir, e))
 }
 
@@ -152,6 +167,8 @@ mod tests {
         let paths = HubPaths::resolve(Some(dir.path().to_path_buf()), None).unwrap();
         paths.prepare().unwrap();
         fs::set_permissions(&paths.state_dir, fs::Permissions::from_mode(0o777)).unwrap();
-        assert!(matches!(paths.prepare(), Err(HubError::Setup(message)) if message.contains("writable")));
+        assert!(
+            matches!(paths.prepare(), Err(HubError::Setup(message)) if message.contains("writable"))
+        );
     }
 }

@@ -12,7 +12,11 @@ pub fn peer_info(stream: &UnixStream) -> std::io::Result<PeerInfo> {
     let cred = stream.peer_cred()?;
     let pid = cred.pid();
     let exe = pid.and_then(executable_of);
-    Ok(PeerInfo { uid: cred.uid(), pid, exe })
+    Ok(PeerInfo {
+        uid: cred.uid(),
+        pid,
+        exe,
+    })
 }
 
 /// True when `uid` is this process's user or one the config allows.
@@ -23,5 +27,7 @@ pub fn uid_allowed(uid: u32, allowed: &[u32]) -> bool {
 }
 
 fn executable_of(pid: i32) -> Option<String> {
-    std::fs::read_link(format!("/proc/{pid}/exe")).ok().map(|path| path.display().to_string())
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .map(|path| path.display().to_string())
 }

@@ -69,7 +69,10 @@ pub async fn run(listener: UnixListener, hub: Arc<Hub>) {
         while connections.try_join_next().is_some() {}
     }
     drop(listener);
-    tracing::info!(open = connections.len(), "stopped accepting; finishing requests in flight");
+    tracing::info!(
+        open = connections.len(),
+        "stopped accepting; finishing requests in flight"
+    );
     let drain = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
         tracing::warn!("grace period over; closing the remaining connections");

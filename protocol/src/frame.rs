@@ -75,10 +75,13 @@ pub fn encode<T: Serialize>(message: &T, max: usize) -> Result<Vec<u8>, FrameErr
 pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, FrameError> {
     check_nesting(body)?;
     let mut cursor = io::Cursor::new(body);
-    let message = rmp_serde::from_read(&mut cursor).map_err(|e| FrameError::Decode(e.to_string()))?;
+    let message =
+        rmp_serde::from_read(&mut cursor).map_err(|e| FrameError::Decode(e.to_string()))?;
     if cursor.position() != body.len() as u64 {
         let trailing = body.len() as u64 - cursor.position();
-        return Err(FrameError::Decode(format!("{trailing} trailing bytes after the message")));
+        return Err(FrameError::Decode(format!(
+            "{trailing} trailing bytes after the message"
+        )));
     }
     Ok(message)
 }
@@ -197,7 +200,11 @@ fn check_nesting(body: &[u8]) -> Result<(), FrameError> {
             0xdd => (4, read_len(pos, 4)?),
             0xde => (2, 2 * read_len(pos, 2)?),
             0xdf => (4, 2 * read_len(pos, 4)?),
-            0xc1 => return Err(FrameError::Decode("0xc1 is not a MessagePack marker".into())),
+            0xc1 => {
+                return Err(FrameError::Decode(
+                    "0xc1 is not a MessagePack marker".into(),
+                ))
+            }
         };
         pos = usize::try_from(skip)
             .ok()
@@ -206,7 +213,9 @@ fn check_nesting(body: &[u8]) -> Result<(), FrameError> {
             .ok_or_else(truncated)?;
         if children > 0 {
             if open.len() > MAX_DEPTH {
-                return Err(FrameError::Decode(format!("message nests deeper than {MAX_DEPTH} levels")));
+                return Err(FrameError::Decode(format!(
+                    "message nests deeper than {MAX_DEPTH} levels"
+                )));
             }
             open.push(children);
         }

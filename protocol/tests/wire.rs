@@ -450,7 +450,11 @@ fn every_response_round_trips() {
         Response::Deleted(Deleted {
             path: path("github/alice/token"),
         }),
-        Response::HasScope(HasScopeReply { granted: true, needs_approval: false, grant_timeout_ms: 60_000 }),
+        Response::HasScope(HasScopeReply {
+            granted: true,
+            needs_approval: false,
+            grant_timeout_ms: 60_000,
+        }),
         Response::KeyCreated(KeyCreated {
             key: Some(master_token()),
             info: key_info(false),

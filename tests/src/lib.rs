@@ -23,9 +23,16 @@ pub fn binary(name: &str, var: &str) -> PathBuf {
     }
     let exe = std::env::current_exe().expect("the test executable has a path");
     // target/<profile>/deps/e2e-<hash> → target/<profile>/<name>
-    let dir = exe.parent().and_then(Path::parent).expect("test executable lives in target/<profile>/deps");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps");
     let path = dir.join(name);
-    assert!(path.exists(), "{} not built: run `cargo build --workspace --bins` first (or set {var})", path.display());
+    assert!(
+        path.exists(),
+        "{} not built: run `cargo build --workspace --bins` first (or set {var})",
+        path.display()
+    );
     path
 }
 
@@ -72,9 +79,16 @@ impl TestHub {
 
     /// Starts a hub with the given store backend.
     pub fn start_with_store(config: &str, store: &'static str) -> Self {
-        let dir = tempfile::Builder::new().prefix("hub").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("hub")
+            .tempdir()
+            .expect("temp dir");
         fs::write(dir.path().join("config.toml"), config).expect("write config");
-        let mut hub = Self { dir, child: None, store };
+        let mut hub = Self {
+            dir,
+            child: None,
+            store,
+        };
         hub.spawn();
         hub
     }
@@ -105,7 +119,11 @@ impl TestHub {
     }
 
     fn spawn(&mut self) {
-        let log = fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("log file");
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("log file");
         let child = Command::new(hub_binary())
             .args(["serve", "--home"])
             .arg(self.home())
@@ -120,7 +138,9 @@ impl TestHub {
             .expect("spawn auth-hub");
         self.child = Some(child);
         let socket = self.socket();
-        let up = wait_until(Duration::from_secs(20), || UnixStream::connect(&socket).ok());
+        let up = wait_until(Duration::from_secs(20), || {
+            UnixStream::connect(&socket).ok()
+        });
         if up.is_none() {
             panic!("auth-hub did not start listening:\n{}", self.log());
         }
@@ -178,7 +198,10 @@ impl TestHub {
     /// Runs `hyperforge ARGS` with `AUTH_HUB_TOKEN` set to `token`.
     pub fn run_as(&self, token: Option<&str>, args: &[&str], stdin: Option<&str>) -> Run {
         let mut command = self.hyperforge();
-        command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         if let Some(token) = token {
             command.env("AUTH_HUB_TOKEN", token);
         }
@@ -223,7 +246,7 @@ impl TestHub {
     pub fn client_options(&self, token: Option<&str>) -> ClientOptions {
         ClientOptions {
             socket: self.socket(),
-            master_token: token.map(|t| MasterToken::from(t)),
+            master_token: token.map(MasterToken::from),
             client_name: "e2e".into(),
             client_version: "0".into(),
             wait: Duration::from_secs(10),
@@ -254,7 +277,9 @@ impl TestHub {
 
     /// True while the process is alive.
     pub fn is_running(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|child| child.try_wait().ok().flatten().is_none())
+        self.child
+            .as_mut()
+            .is_some_and(|child| child.try_wait().ok().flatten().is_none())
     }
 }
 
@@ -265,7 +290,11 @@ impl Drop for TestHub {
             let _ = child.wait();
         }
         if std::thread::panicking() {
-            eprintln!("---- auth-hub log ({}) ----\n{}", self.log_path().display(), self.log());
+            eprintln!(
+                "---- auth-hub log ({}) ----\n{}",
+                self.log_path().display(),
+                self.log()
+            );
         }
     }
 }
@@ -294,12 +323,17 @@ impl From<Output> for Run {
 impl Run {
     /// Panics with the whole output unless the exit code is `code`.
     pub fn assert_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "unexpected exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     /// Parses stdout as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }

@@ -512,7 +512,11 @@ fn run(state: &HubState, request: Request) -> Result<Response, ErrorReply> {
         }
         Request::HasScope(has) => {
             let denied = lock(&state.denied).iter().any(|d| d == has.scope.as_str());
-            Ok(Response::HasScope(HasScopeReply { granted: !denied, needs_approval: false, grant_timeout_ms: 0 }))
+            Ok(Response::HasScope(HasScopeReply {
+                granted: !denied,
+                needs_approval: false,
+                grant_timeout_ms: 0,
+            }))
         }
         other => Err(ErrorReply::new(
             ErrorCode::BadRequest,

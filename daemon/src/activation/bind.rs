@@ -44,7 +44,10 @@ pub fn bind(path: &Path) -> Result<(UnixListener, BoundSocket), HubError> {
     use std::os::unix::fs::MetadataExt;
     match fs::symlink_metadata(path) {
         Ok(meta) if !meta.file_type().is_socket() => {
-            return Err(HubError::Setup(format!("{} exists and is not a socket; refusing to replace it", path.display())));
+            return Err(HubError::Setup(format!(
+                "{} exists and is not a socket; refusing to replace it",
+                path.display()
+            )));
         }
         Ok(_) => match StdUnixStream::connect(path) {
             Ok(_) => {
@@ -53,7 +56,12 @@ pub fn bind(path: &Path) -> Result<(UnixListener, BoundSocket), HubError> {
                     path.display()
                 )))
             }
-            Err(error) if matches!(error.kind(), ErrorKind::ConnectionRefused | ErrorKind::NotFound) => {
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    ErrorKind::ConnectionRefused | ErrorKind::NotFound
+                ) =>
+            {
                 tracing::info!(socket = %path.display(), "removing a stale socket left by a previous hub");
                 fs::remove_file(path).map_err(|e| setup(path, e))?;
             }
@@ -70,8 +78,16 @@ pub fn bind(path: &Path) -> Result<(UnixListener, BoundSocket), HubError> {
     unsafe { libc::umask(old_mask) };
     let listener = bound.map_err(|e| setup(path, e))?;
     fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(|e| setup(path, e))?;
-    let inode = fs::symlink_metadata(path).map_err(|e| setup(path, e))?.ino();
-    Ok((listener, BoundSocket { path: path.to_path_buf(), inode }))
+    let inode = fs::symlink_metadata(path)
+        .map_err(|e| setup(path, e))?
+        .ino();
+    Ok((
+        listener,
+        BoundSocket {
+            path: path.to_path_buf(),
+            inode,
+        },
+    ))
 }
 
 fn setup(path: &Path, error: std::io::Error) -> HubError {

@@ -34,14 +34,24 @@ pub fn is_quick(request: &Request) -> bool {
 
 /// Runs one request for a session. `closed` is cancelled when the client goes away, which ends
 /// any wait for an approval.
-pub async fn dispatch(hub: &Arc<Hub>, session: &Session, closed: &CancellationToken, request: Request) -> ResponseResult {
+pub async fn dispatch(
+    hub: &Arc<Hub>,
+    session: &Session,
+    closed: &CancellationToken,
+    request: Request,
+) -> ResponseResult {
     match route(hub, session, closed, request).await {
         Ok(response) => ResponseResult::Ok(response),
         Err(error) => ResponseResult::Error(error.to_reply()),
     }
 }
 
-async fn route(hub: &Arc<Hub>, session: &Session, closed: &CancellationToken, request: Request) -> Result<Response, HubError> {
+async fn route(
+    hub: &Arc<Hub>,
+    session: &Session,
+    closed: &CancellationToken,
+    request: Request,
+) -> Result<Response, HubError> {
     match request {
         Request::RequestScope(request) => scope::request_scope(hub, session, closed, request).await,
         Request::HasScope(request) => scope::has_scope(hub, session, &request),
@@ -61,6 +71,8 @@ async fn route(hub: &Arc<Hub>, session: &Session, closed: &CancellationToken, re
         Request::ListKeys(_) => owner::list_keys(hub, session),
         Request::RevokeKey(request) => owner::revoke_key(hub, session, &request),
         Request::ReadAudit(request) => owner::read_audit(hub, session, &request).await,
-        _ => Err(HubError::BadRequest("this hub does not know that request".into())),
+        _ => Err(HubError::BadRequest(
+            "this hub does not know that request".into(),
+        )),
     }
 }

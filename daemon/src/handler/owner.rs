@@ -5,12 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_hub_protocol::request::{CreateKey, Deny, Grant, ImportKey, Login, ReadAudit, Revoke, RevokeKey};
-use auth_hub_protocol::response::{
-    AuditReply, DenyReply, GrantList, GrantReply, KeyCreated, KeyList, KeyRevokeReply, PendingList, RevokeReply,
-    StatusReply,
+use auth_hub_protocol::request::{
+    CreateKey, Deny, Grant, ImportKey, Login, ReadAudit, Revoke, RevokeKey,
 };
-use auth_hub_protocol::{ApiKey, Event, PendingOutcome, PendingResolved, Response, SecretScope, PROTOCOL_VERSION};
+use auth_hub_protocol::response::{
+    AuditReply, DenyReply, GrantList, GrantReply, KeyCreated, KeyList, KeyRevokeReply, PendingList,
+    RevokeReply, StatusReply,
+};
+use auth_hub_protocol::{
+    ApiKey, Event, PendingOutcome, PendingResolved, Response, SecretScope, PROTOCOL_VERSION,
+};
 use chrono::{DateTime, Utc};
 
 use crate::audit::{AuditLog, AuditRecord};
@@ -28,12 +32,29 @@ const MAX_AUDIT_BYTES: usize = 768 * 1024;
 /// A session with a key, a hub that has an owner already.
 pub fn login(hub: &Hub, session: &Session, request: &Login) -> Result<Response, HubError> {
     if session.key.is_some() {
-        return Err(HubError::BadRequest("login creates the owner key; connect without a key".into()));
+        return Err(HubError::BadRequest(
+            "login creates the owner key; connect without a key".into(),
+        ));
     }
-    let name = if request.name.is_empty() { "owner" } else { &request.name };
+    let name = if request.name.is_empty() {
+        "owner"
+    } else {
+        &request.name
+    };
     let (key, info) = lock(&hub.keys).create_owner(name, Utc::now())?;
-    hub.record(session, AuditRecord { event: "login", key: Some(name), outcome: "ok", ..Default::default() });
-    Ok(Response::KeyCreated(KeyCreated { key: Some(key), info }))
+    hub.record(
+        session,
+        AuditRecord {
+            event: "login",
+            key: Some(name),
+            outcome: "ok",
+            ..Default::default()
+        },
+    );
+    Ok(Response::KeyCreated(KeyCreated {
+        key: Some(key),
+        info,
+    }))
 }
 
 /// Handles `status`; allowed without a key.
@@ -49,7 +70,13 @@ pub fn status(hub: &Hub, session: &Session) -> Response {
         pid: std::process::id(),
         uptime_ms: u64::try_from(hub.started.elapsed().as_millis()).unwrap_or(u64::MAX),
         socket: hub.paths.socket.display().to_string(),
-        home: hub.paths.home.as_deref().unwrap_or(&hub.paths.state_dir).display().to_string(),
+        home: hub
+            .paths
+            .home
+            .as_deref()
+            .unwrap_or(&hub.paths.state_dir)
+            .display()
+            .to_string(),
         store: hub.store.kind().into(),
         key_source: hub.store.key_source(),
         policy_file: hub.paths.config_file.display().to_string(),
@@ -69,7 +96,9 @@ pub fn status(hub: &Hub, session: &Session) -> Response {
 /// Not the owner key.
 pub fn list_pending(hub: &Hub, session: &Session) -> Result<Response, HubError> {
     session.require_owner("list_pending")?;
-    Ok(Response::Pending(PendingList { requests: lock(&hub.pending).list() }))
+    Ok(Response::Pending(PendingList {
+        requests: lock(&hub.pending).list(),
+    }))
 }
 
 /// Handles `grant`: approves matching pending requests (and keeps standing grants unless
@@ -89,10 +118,20 @@ pub fn grant(hub: &Hub, session: &Session, request: &Grant) -> Result<Response, 
         .list()
         .into_iter()
         .filter(|p| request.request_id.is_none_or(|id| p.id == id))
-        .filter(|p| p.scopes.iter().any(|scope| request.scope.covers_scope(scope)))
+        .filter(|p| {
+            p.scopes
+                .iter()
+                .any(|scope| request.scope.covers_scope(scope))
+        })
         .collect();
-    if let Some(wants_more) = matching.iter().find(|p| !request.permissions.includes(p.permissions)) {
-        if matching.iter().all(|p| !request.permissions.includes(p.permissions)) {
+    if let Some(wants_more) = matching
+        .iter()
+        .find(|p| !request.permissions.includes(p.permissions))
+    {
+        if matching
+            .iter()
+            .all(|p| !request.permissions.includes(p.permissions))
+        {
             return Err(HubError::BadRequest(format!(
                 "pending request {} asks for {} on {}; grant with --write",
                 wants_more.id, wants_more.permissions, request.scope
@@ -100,7 +139,10 @@ pub fn grant(hub: &Hub, session: &Session, request: &Grant) -> Result<Response, 
         }
     }
     if request.request_id.is_some() && matching.is_empty() {
-        return Err(HubError::BadRequest(format!("no pending request with that id covers {}", request.scope)));
+        return Err(HubError::BadRequest(format!(
+            "no pending request with that id covers {}",
+            request.scope
+        )));
     }
     let outcomes = pending.grant(&request.scope, request.permissions, request.request_id);
     drop(pending);
@@ -116,9 +158,10 @@ pub fn grant(hub: &Hub, session: &Session, request: &Grant) -> Result<Response, 
             keys_approved.push(outcome.key_name.clone());
         }
         if outcome.fully_decided {
-            let _ = hub
-                .events
-                .send(Event::PendingResolved(PendingResolved { id: outcome.id, outcome: PendingOutcome::Granted }));
+            let _ = hub.events.send(Event::PendingResolved(PendingResolved {
+                id: outcome.id,
+                outcome: PendingOutcome::Granted,
+            }));
         }
     }
     if approved.is_empty() {
@@ -130,7 +173,9 @@ pub fn grant(hub: &Hub, session: &Session, request: &Grant) -> Result<Response, 
         }
         let key_name = match &request.key {
             Some(name) => {
-                lock(&hub.keys).get(name, now).ok_or_else(|| HubError::BadRequest(format!("no live key named {name}")))?;
+                lock(&hub.keys)
+                    .get(name, now)
+                    .ok_or_else(|| HubError::BadRequest(format!("no live key named {name}")))?;
                 name.clone()
             }
             None => lock(&hub.keys)
@@ -178,16 +223,27 @@ pub fn deny(hub: &Hub, session: &Session, request: &Deny) -> Result<Response, Hu
         let touched = pending.deny(&request.scope, request.request_id);
         let still: Vec<u64> = pending.list().iter().map(|p| p.id).collect();
         for id in touched.iter().filter(|id| !still.contains(id)) {
-            let _ = hub.events.send(Event::PendingResolved(PendingResolved { id: *id, outcome: PendingOutcome::Denied }));
+            let _ = hub.events.send(Event::PendingResolved(PendingResolved {
+                id: *id,
+                outcome: PendingOutcome::Denied,
+            }));
         }
         touched
     };
     if denied.is_empty() {
-        return Err(HubError::BadRequest(format!("nothing is pending for {}", request.scope)));
+        return Err(HubError::BadRequest(format!(
+            "nothing is pending for {}",
+            request.scope
+        )));
     }
     hub.record(
         session,
-        AuditRecord { event: "deny", scope: Some(request.scope.as_str()), outcome: "ok", ..Default::default() },
+        AuditRecord {
+            event: "deny",
+            scope: Some(request.scope.as_str()),
+            outcome: "ok",
+            ..Default::default()
+        },
     );
     flush_audit(hub);
     Ok(Response::Denied(DenyReply { denied }))
@@ -199,7 +255,9 @@ pub fn deny(hub: &Hub, session: &Session, request: &Deny) -> Result<Response, Hu
 /// Not the owner key.
 pub fn list_grants(hub: &Hub, session: &Session) -> Result<Response, HubError> {
     session.require_owner("list_grants")?;
-    Ok(Response::Grants(GrantList { grants: lock(&hub.grants).list(Utc::now()) }))
+    Ok(Response::Grants(GrantList {
+        grants: lock(&hub.grants).list(Utc::now()),
+    }))
 }
 
 /// Handles `revoke`: removes the standing grants the scope covers and kills every access token
@@ -226,7 +284,10 @@ pub fn revoke(hub: &Hub, session: &Session, request: &Revoke) -> Result<Response
         },
     );
     flush_audit(hub);
-    Ok(Response::Revoked(RevokeReply { grants: count(removed.len()), tokens: count(tokens) }))
+    Ok(Response::Revoked(RevokeReply {
+        grants: count(removed.len()),
+        tokens: count(tokens),
+    }))
 }
 
 /// Handles `create_key`: a service key with pre-granted scopes, shown once.
@@ -244,9 +305,20 @@ pub fn create_key(hub: &Hub, session: &Session, request: &CreateKey) -> Result<R
         expires_at,
         now,
     )?;
-    hub.record(session, AuditRecord { event: "key_create", detail: Some(&request.name), outcome: "ok", ..Default::default() });
+    hub.record(
+        session,
+        AuditRecord {
+            event: "key_create",
+            detail: Some(&request.name),
+            outcome: "ok",
+            ..Default::default()
+        },
+    );
     flush_audit(hub);
-    Ok(Response::KeyCreated(KeyCreated { key: Some(key), info }))
+    Ok(Response::KeyCreated(KeyCreated {
+        key: Some(key),
+        info,
+    }))
 }
 
 /// Handles `import_key` (legacy `MELT_` keys).
@@ -255,11 +327,25 @@ pub fn create_key(hub: &Hub, session: &Session, request: &CreateKey) -> Result<R
 /// Not the owner key; a malformed key; persistence errors.
 pub fn import_key(hub: &Hub, session: &Session, request: &ImportKey) -> Result<Response, HubError> {
     session.require_owner("import_key")?;
-    let key = ApiKey::parse(request.key.expose()).map_err(|error| HubError::BadRequest(error.to_string()))?;
+    let key = ApiKey::parse(request.key.expose())
+        .map_err(|error| HubError::BadRequest(error.to_string()))?;
     let expires_at = request.expires_at_ms.map(millis_to_time).transpose()?;
-    let info =
-        lock(&hub.keys).import(&key, request.scopes.clone(), request.permissions, expires_at, Utc::now())?;
-    hub.record(session, AuditRecord { event: "key_import", detail: Some(key.name()), outcome: "ok", ..Default::default() });
+    let info = lock(&hub.keys).import(
+        &key,
+        request.scopes.clone(),
+        request.permissions,
+        expires_at,
+        Utc::now(),
+    )?;
+    hub.record(
+        session,
+        AuditRecord {
+            event: "key_import",
+            detail: Some(key.name()),
+            outcome: "ok",
+            ..Default::default()
+        },
+    );
     flush_audit(hub);
     Ok(Response::KeyCreated(KeyCreated { key: None, info }))
 }
@@ -270,7 +356,9 @@ pub fn import_key(hub: &Hub, session: &Session, request: &ImportKey) -> Result<R
 /// Not the owner key.
 pub fn list_keys(hub: &Hub, session: &Session) -> Result<Response, HubError> {
     session.require_owner("list_keys")?;
-    Ok(Response::Keys(KeyList { keys: lock(&hub.keys).list() }))
+    Ok(Response::Keys(KeyList {
+        keys: lock(&hub.keys).list(),
+    }))
 }
 
 /// Handles `revoke_key`: soft-deletes the key, kills its tokens and drops its grants, at once.
@@ -280,19 +368,37 @@ pub fn list_keys(hub: &Hub, session: &Session) -> Result<Response, HubError> {
 pub fn revoke_key(hub: &Hub, session: &Session, request: &RevokeKey) -> Result<Response, HubError> {
     session.require_owner("revoke_key")?;
     let info = lock(&hub.keys).revoke(&request.name, Utc::now())?;
-    let tokens =
-        hub.tokens.write().unwrap_or_else(std::sync::PoisonError::into_inner).revoke_key(&request.name);
+    let tokens = hub
+        .tokens
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .revoke_key(&request.name);
     lock(&hub.grants).revoke(&SecretScope::everything(), Some(&request.name))?;
-    hub.record(session, AuditRecord { event: "key_revoke", detail: Some(&request.name), outcome: "ok", ..Default::default() });
+    hub.record(
+        session,
+        AuditRecord {
+            event: "key_revoke",
+            detail: Some(&request.name),
+            outcome: "ok",
+            ..Default::default()
+        },
+    );
     flush_audit(hub);
-    Ok(Response::KeyRevoked(KeyRevokeReply { name: info.name, tokens: count(tokens) }))
+    Ok(Response::KeyRevoked(KeyRevokeReply {
+        name: info.name,
+        tokens: count(tokens),
+    }))
 }
 
 /// Handles `read_audit`.
 ///
 /// # Errors
 /// Not the owner key; the log cannot be read.
-pub async fn read_audit(hub: &Arc<Hub>, session: &Session, request: &ReadAudit) -> Result<Response, HubError> {
+pub async fn read_audit(
+    hub: &Arc<Hub>,
+    session: &Session,
+    request: &ReadAudit,
+) -> Result<Response, HubError> {
     session.require_owner("read_audit")?;
     let (hub2, limit, verify) = (hub.clone(), request.limit as usize, request.verify);
     tokio::task::spawn_blocking(move || {
@@ -304,8 +410,15 @@ pub async fn read_audit(hub: &Arc<Hub>, session: &Session, request: &ReadAudit) 
         });
         let kept = keep.count();
         lines.drain(..lines.len() - kept);
-        let verification = if verify { Some(AuditLog::verify(&hub2.paths.audit_file())?) } else { None };
-        Ok(Response::Audit(AuditReply { lines, verification }))
+        let verification = if verify {
+            Some(AuditLog::verify(&hub2.paths.audit_file())?)
+        } else {
+            None
+        };
+        Ok(Response::Audit(AuditReply {
+            lines,
+            verification,
+        }))
     })
     .await
     .unwrap_or_else(|_| Err(HubError::Setup("reading the audit log panicked".into())))
@@ -329,7 +442,8 @@ fn expiry(now: DateTime<Utc>, ttl_ms: Option<u64>) -> Result<Option<DateTime<Utc
 }
 
 fn millis_to_time(ms: i64) -> Result<DateTime<Utc>, HubError> {
-    DateTime::from_timestamp_millis(ms).ok_or_else(|| HubError::BadRequest(format!("time {ms} ms is out of range")))
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| HubError::BadRequest(format!("time {ms} ms is out of range")))
 }
 
 fn count(n: usize) -> u32 {

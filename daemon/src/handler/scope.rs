@@ -10,9 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_hub_protocol::request::{HasScope, RequestScope};
-use auth_hub_protocol::response::{HasScopeReply, PendingRequest, ScopeOutcome, ScopeOutcomes, ScopeResult, ScopeToken};
+use auth_hub_protocol::response::{
+    HasScopeReply, PendingRequest, ScopeOutcome, ScopeOutcomes, ScopeResult, ScopeToken,
+};
 use auth_hub_protocol::{
-    grant_command, ErrorCode, ErrorReply, Event, PendingOutcome, PendingResolved, Permissions, Response, SecretScope,
+    grant_command, ErrorCode, ErrorReply, Event, PendingOutcome, PendingResolved, Permissions,
+    Response, SecretScope,
 };
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
@@ -52,20 +55,30 @@ pub async fn request_scope(
 ) -> Result<Response, HubError> {
     let key = live_key(hub, session)?;
     if request.scopes.is_empty() || request.scopes.len() > MAX_SCOPES {
-        return Err(HubError::BadRequest(format!("request 1 to {MAX_SCOPES} scopes, not {}", request.scopes.len())));
+        return Err(HubError::BadRequest(format!(
+            "request 1 to {MAX_SCOPES} scopes, not {}",
+            request.scopes.len()
+        )));
     }
     if request.permissions.is_empty() {
-        return Err(HubError::BadRequest("request read or write permission (or both)".into()));
+        return Err(HubError::BadRequest(
+            "request read or write permission (or both)".into(),
+        ));
     }
     let config = hub.config();
     let now = Utc::now();
-    let wanted: Vec<SecretScope> =
-        request.scopes.iter().map(|scope| scope.clone().with_permissions(request.permissions)).collect();
+    let wanted: Vec<SecretScope> = request
+        .scopes
+        .iter()
+        .map(|scope| scope.clone().with_permissions(request.permissions))
+        .collect();
     let mut results: Vec<Option<ScopeResult>> = vec![None; wanted.len()];
     let mut to_prompt = Vec::new();
     for (index, scope) in wanted.iter().enumerate() {
         match decide_now(hub, &key, scope, now) {
-            Immediate::Allow(limit) => results[index] = Some(issue(hub, session, &key.name, scope, limit, now)),
+            Immediate::Allow(limit) => {
+                results[index] = Some(issue(hub, session, &key.name, scope, limit, now))
+            }
             Immediate::Deny(message) => results[index] = Some(refuse(hub, session, scope, message)),
             Immediate::Prompt => to_prompt.push(index),
         }
@@ -83,16 +96,25 @@ pub async fn request_scope(
                 results[index] = Some(refuse(hub, session, &wanted[index], message));
             }
         } else {
-            let scopes: Vec<SecretScope> = to_prompt.iter().map(|&index| wanted[index].clone()).collect();
-            let decisions = wait_for_owner(hub, session, closed, &key, scopes, &request, wait, now).await?;
+            let scopes: Vec<SecretScope> = to_prompt
+                .iter()
+                .map(|&index| wanted[index].clone())
+                .collect();
+            let decisions =
+                wait_for_owner(hub, session, closed, &key, scopes, &request, wait, now).await?;
             for (&index, decision) in to_prompt.iter().zip(decisions) {
                 let scope = &wanted[index];
                 results[index] = Some(match decision {
-                    Some(Decision::Approved(_)) => issue(hub, session, &key.name, scope, None, Utc::now()),
-                    Some(Decision::Denied) => refuse(hub, session, scope, format!("the owner denied {scope}")),
-                    None if hub.shutdown.is_cancelled() => {
-                        ScopeResult::Error(ErrorReply::new(ErrorCode::Backend, "auth-hub is shutting down"))
+                    Some(Decision::Approved(_)) => {
+                        issue(hub, session, &key.name, scope, None, Utc::now())
                     }
+                    Some(Decision::Denied) => {
+                        refuse(hub, session, scope, format!("the owner denied {scope}"))
+                    }
+                    None if hub.shutdown.is_cancelled() => ScopeResult::Error(ErrorReply::new(
+                        ErrorCode::Backend,
+                        "auth-hub is shutting down",
+                    )),
                     None => {
                         let waited = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
                         record(hub, session, "scope_timeout", scope, "timeout");
@@ -128,21 +150,30 @@ pub fn has_scope(hub: &Hub, session: &Session, request: &HasScope) -> Result<Res
     Ok(Response::HasScope(HasScopeReply {
         granted: matches!(decision, Immediate::Allow(_)),
         needs_approval: matches!(decision, Immediate::Prompt),
-        grant_timeout_ms: u64::try_from(hub.config().policy.grant_timeout.as_millis()).unwrap_or(u64::MAX),
+        grant_timeout_ms: u64::try_from(hub.config().policy.grant_timeout.as_millis())
+            .unwrap_or(u64::MAX),
     }))
 }
 
 /// The session's key record, checked live now (a service key may be revoked mid-session).
 fn live_key(hub: &Hub, session: &Session) -> Result<KeyRecord, HubError> {
     let key = session.require_key()?;
-    lock(&hub.keys).get(&key.name, Utc::now()).cloned().ok_or(HubError::InvalidMasterToken)
+    lock(&hub.keys)
+        .get(&key.name, Utc::now())
+        .cloned()
+        .ok_or(HubError::InvalidMasterToken)
 }
 
 fn decide_now(hub: &Hub, key: &KeyRecord, wanted: &SecretScope, now: DateTime<Utc>) -> Immediate {
     if key.owner && wanted.permissions == Permissions::WRITE {
         return Immediate::Allow(None);
     }
-    if !key.owner && key.scopes.iter().any(|own| own.clone().with_permissions(key.permissions).allows(wanted)) {
+    if !key.owner
+        && key
+            .scopes
+            .iter()
+            .any(|own| own.clone().with_permissions(key.permissions).allows(wanted))
+    {
         return Immediate::Allow(key.expires_at);
     }
     if let Some(grant) = lock(&hub.grants).find(&key.name, wanted, now) {
@@ -156,7 +187,10 @@ fn decide_now(hub: &Hub, key: &KeyRecord, wanted: &SecretScope, now: DateTime<Ut
         Action::Deny => Immediate::Deny(match decision.rule {
             Some(rule) => format!("{wanted} is denied by policy rule {}", rule + 1),
             None if key.owner => format!("{wanted} is denied by the default policy"),
-            None => format!("key {} may not use {wanted}: it is outside the key's scopes", key.name),
+            None => format!(
+                "key {} may not use {wanted}: it is outside the key's scopes",
+                key.name
+            ),
         }),
     }
 }
@@ -209,7 +243,9 @@ async fn wait_for_owner(
         () = tokio::time::sleep(wait) => (take_partial(hub, id, &mut decided, count), PendingOutcome::Timeout),
         () = closed.cancelled() => (take_partial(hub, id, &mut decided, count), PendingOutcome::Cancelled),
     };
-    let _ = hub.events.send(Event::PendingResolved(PendingResolved { id, outcome }));
+    let _ = hub
+        .events
+        .send(Event::PendingResolved(PendingResolved { id, outcome }));
     Ok(decisions)
 }
 
@@ -240,7 +276,12 @@ fn issue(
         ttl = ttl.min((limit - now).to_std().unwrap_or(Duration::ZERO));
     }
     if ttl.is_zero() {
-        return refuse(hub, session, scope, format!("the grant for {scope} has expired"));
+        return refuse(
+            hub,
+            session,
+            scope,
+            format!("the grant for {scope} has expired"),
+        );
     }
     let (access_token, expires_at) = hub
         .tokens
@@ -248,7 +289,11 @@ fn issue(
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .issue(key_name, scope.clone(), ttl, now);
     record(hub, session, "scope_granted", scope, "granted");
-    ScopeResult::Granted(ScopeToken { access_token, permissions: scope.permissions, expires_at })
+    ScopeResult::Granted(ScopeToken {
+        access_token,
+        permissions: scope.permissions,
+        expires_at,
+    })
 }
 
 fn refuse(hub: &Hub, session: &Session, scope: &SecretScope, message: String) -> ScopeResult {
@@ -256,7 +301,11 @@ fn refuse(hub: &Hub, session: &Session, scope: &SecretScope, message: String) ->
     let mut reply = ErrorReply::denied(scope.as_str(), message);
     // A grant without --key goes to the owner key; a service key needs its own.
     if let Some(key) = session.key.as_ref().filter(|key| !key.owner) {
-        reply.command = Some(format!("{} --key {}", grant_command(scope.as_str()), key.name));
+        reply.command = Some(format!(
+            "{} --key {}",
+            grant_command(scope.as_str()),
+            key.name
+        ));
     }
     ScopeResult::Error(reply)
 }
@@ -265,6 +314,12 @@ fn record(hub: &Hub, session: &Session, event: &str, scope: &SecretScope, outcom
     let detail = scope.permissions.to_string();
     hub.record(
         session,
-        AuditRecord { event, scope: Some(scope.as_str()), outcome, detail: Some(&detail), ..Default::default() },
+        AuditRecord {
+            event,
+            scope: Some(scope.as_str()),
+            outcome,
+            detail: Some(&detail),
+            ..Default::default()
+        },
     );
 }

@@ -19,9 +19,19 @@ use crate::tokens::TokenError;
 /// # Errors
 /// Token errors, `not_found`, store errors.
 pub fn get_secret(hub: &Hub, session: &Session, request: &GetSecret) -> Result<Response, HubError> {
-    let result = authorize(hub, session, &request.access_token, &request.path, Permissions::READ)
-        .and_then(|()| hub.store.get(&request.path).map_err(HubError::from))
-        .and_then(|found| found.ok_or_else(|| HubError::NotFound { path: request.path.to_string() }));
+    let result = authorize(
+        hub,
+        session,
+        &request.access_token,
+        &request.path,
+        Permissions::READ,
+    )
+    .and_then(|()| hub.store.get(&request.path).map_err(HubError::from))
+    .and_then(|found| {
+        found.ok_or_else(|| HubError::NotFound {
+            path: request.path.to_string(),
+        })
+    });
     record(hub, session, "get_secret", &request.path, &result);
     let stored = result?;
     Ok(Response::Secret(Secret {
@@ -37,8 +47,16 @@ pub fn get_secret(hub: &Hub, session: &Session, request: &GetSecret) -> Result<R
 ///
 /// # Errors
 /// Token or owner errors, store errors.
-pub async fn put_secret(hub: &Arc<Hub>, session: &Session, request: PutSecret) -> Result<Response, HubError> {
-    let PutSecret { access_token, path, value } = request;
+pub async fn put_secret(
+    hub: &Arc<Hub>,
+    session: &Session,
+    request: PutSecret,
+) -> Result<Response, HubError> {
+    let PutSecret {
+        access_token,
+        path,
+        value,
+    } = request;
     let result = match authorize_write(hub, session, access_token.as_ref(), &path, "put_secret") {
         Ok(()) => {
             let (hub2, path2) = (hub.clone(), path.clone());
@@ -48,25 +66,38 @@ pub async fn put_secret(hub: &Arc<Hub>, session: &Session, request: PutSecret) -
     };
     record(hub, session, "put_secret", &path, &result);
     let meta = result?;
-    Ok(Response::Written(Written { path, version: meta.version, updated_at: meta.updated_at }))
+    Ok(Response::Written(Written {
+        path,
+        version: meta.version,
+        updated_at: meta.updated_at,
+    }))
 }
 
 /// Handles `delete_secret`; returns once the deletion is durable.
 ///
 /// # Errors
 /// Token or owner errors, `not_found`, store errors.
-pub async fn delete_secret(hub: &Arc<Hub>, session: &Session, request: DeleteSecret) -> Result<Response, HubError> {
+pub async fn delete_secret(
+    hub: &Arc<Hub>,
+    session: &Session,
+    request: DeleteSecret,
+) -> Result<Response, HubError> {
     let DeleteSecret { access_token, path } = request;
-    let result = match authorize_write(hub, session, access_token.as_ref(), &path, "delete_secret") {
+    let result = match authorize_write(hub, session, access_token.as_ref(), &path, "delete_secret")
+    {
         Ok(()) => {
             let (hub2, path2) = (hub.clone(), path.clone());
-            blocking(move || hub2.store.delete(&path2).map_err(HubError::from)).await.and_then(|existed| {
-                if existed {
-                    Ok(())
-                } else {
-                    Err(HubError::NotFound { path: path.to_string() })
-                }
-            })
+            blocking(move || hub2.store.delete(&path2).map_err(HubError::from))
+                .await
+                .and_then(|existed| {
+                    if existed {
+                        Ok(())
+                    } else {
+                        Err(HubError::NotFound {
+                            path: path.to_string(),
+                        })
+                    }
+                })
         }
         Err(error) => Err(error),
     };
@@ -79,18 +110,32 @@ pub async fn delete_secret(hub: &Arc<Hub>, session: &Session, request: DeleteSec
 ///
 /// # Errors
 /// A malformed prefix, token or owner errors, store errors.
-pub fn list_secrets(hub: &Hub, session: &Session, request: &ListSecrets) -> Result<Response, HubError> {
+pub fn list_secrets(
+    hub: &Hub,
+    session: &Session,
+    request: &ListSecrets,
+) -> Result<Response, HubError> {
     let key = session.require_key()?;
     let prefix = request.prefix.trim_end_matches('/');
     if !prefix.is_empty() {
-        SecretPath::parse(prefix).map_err(|error| HubError::BadRequest(format!("invalid prefix: {error}")))?;
+        SecretPath::parse(prefix)
+            .map_err(|error| HubError::BadRequest(format!("invalid prefix: {error}")))?;
     }
     let visible: Option<SecretScope> = match &request.access_token {
         None if key.owner => None,
-        None => return Err(HubError::OwnerRequired("list_secrets without an access token")),
+        None => {
+            return Err(HubError::OwnerRequired(
+                "list_secrets without an access token",
+            ))
+        }
         Some(token) => {
-            let tokens = hub.tokens.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let entry = tokens.lookup(token, Utc::now()).map_err(|_| HubError::InvalidAccessToken)?;
+            let tokens = hub
+                .tokens
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let entry = tokens
+                .lookup(token, Utc::now())
+                .map_err(|_| HubError::InvalidAccessToken)?;
             if entry.key_name != key.name {
                 return Err(HubError::InvalidAccessToken);
             }
@@ -108,7 +153,11 @@ pub fn list_secrets(hub: &Hub, session: &Session, request: &ListSecrets) -> Resu
         .store
         .list(prefix)?
         .into_iter()
-        .filter(|meta| visible.as_ref().is_none_or(|scope| scope.covers_path(&meta.path)))
+        .filter(|meta| {
+            visible
+                .as_ref()
+                .is_none_or(|scope| scope.covers_path(&meta.path))
+        })
         .map(|meta| SecretEntry {
             path: meta.path,
             version: meta.version,
@@ -118,7 +167,12 @@ pub fn list_secrets(hub: &Hub, session: &Session, request: &ListSecrets) -> Resu
         .collect();
     hub.record(
         session,
-        AuditRecord { event: "list_secrets", path: Some(prefix), outcome: "ok", ..Default::default() },
+        AuditRecord {
+            event: "list_secrets",
+            path: Some(prefix),
+            outcome: "ok",
+            ..Default::default()
+        },
     );
     Ok(Response::Secrets(SecretList { entries }))
 }
@@ -132,13 +186,18 @@ fn authorize(
     need: Permissions,
 ) -> Result<(), HubError> {
     let key = session.require_key()?;
-    let tokens = hub.tokens.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tokens = hub
+        .tokens
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     match tokens.check(token, path, need, Utc::now()) {
         Ok(entry) if entry.key_name == key.name => Ok(()),
         Ok(_) | Err(TokenError::Invalid) => Err(HubError::InvalidAccessToken),
-        Err(TokenError::Insufficient { have, need }) => {
-            Err(HubError::InsufficientScope { path: path.to_string(), have, need })
-        }
+        Err(TokenError::Insufficient { have, need }) => Err(HubError::InsufficientScope {
+            path: path.to_string(),
+            have,
+            need,
+        }),
     }
 }
 
@@ -164,10 +223,24 @@ async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|_| Err(HubError::Setup("a store operation panicked".into())))
 }
 
-fn record<T>(hub: &Hub, session: &Session, event: &str, path: &SecretPath, result: &Result<T, HubError>) {
+fn record<T>(
+    hub: &Hub,
+    session: &Session,
+    event: &str,
+    path: &SecretPath,
+    result: &Result<T, HubError>,
+) {
     let outcome = match result {
         Ok(_) => "ok",
         Err(error) => error.code().as_str(),
     };
-    hub.record(session, AuditRecord { event, path: Some(path.as_str()), outcome, ..Default::default() });
+    hub.record(
+        session,
+        AuditRecord {
+            event,
+            path: Some(path.as_str()),
+            outcome,
+            ..Default::default()
+        },
+    );
 }

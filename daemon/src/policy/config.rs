@@ -15,6 +15,8 @@ use auth_hub_protocol::duration::parse_duration;
 use auth_hub_protocol::key::validate_name;
 use auth_hub_protocol::{Permissions, SecretScope, DEFAULT_MAX_FRAME};
 use serde::Deserialize;
+
+use crate::store::{KeySource, StoreKind};
 use toml::Spanned;
 
 use super::rules::{Action, Policy, Rule, DEFAULT_GRANT_TIMEOUT, DEFAULT_TOKEN_TTL};
@@ -30,7 +32,7 @@ pub const DEFAULT_HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default `server.max_in_flight`.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
 /// Default `store.history`.
-pub const DEFAULT_HISTORY: u32 = 10;
+pub const DEFAULT_HISTORY: usize = crate::store::DEFAULT_HISTORY;
 
 /// A commented configuration showing every setting with its default.
 pub const EXAMPLE_CONFIG: &str = r#"# auth-hub configuration. Every setting is optional; the values shown are the defaults.
@@ -113,62 +115,19 @@ impl Default for ServerLimits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreSettings {
     /// The backend.
-    pub backend: StoreBackend,
+    pub backend: StoreKind,
     /// Where the file store's data key comes from.
     pub key_source: KeySource,
     /// Versions kept per secret.
-    pub history: u32,
+    pub history: usize,
 }
 
 impl Default for StoreSettings {
     fn default() -> Self {
         Self {
-            backend: StoreBackend::File,
+            backend: StoreKind::File,
             key_source: KeySource::Auto,
             history: DEFAULT_HISTORY,
-        }
-    }
-}
-
-/// `store.backend`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StoreBackend {
-    /// The encrypted file store.
-    File,
-    /// In memory only; everything is lost on exit.
-    Memory,
-}
-
-impl StoreBackend {
-    /// The name used in `config.toml`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::File => "file",
-            Self::Memory => "memory",
-        }
-    }
-}
-
-/// `store.key_source`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KeySource {
-    /// The OS keychain where present, else a key file.
-    Auto,
-    /// The OS keychain only.
-    Keychain,
-    /// A 0600 key file only.
-    File,
-}
-
-impl KeySource {
-    /// The name used in `config.toml`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Keychain => "keychain",
-            Self::File => "file",
         }
     }
 }
@@ -301,7 +260,7 @@ impl Checker<'_> {
             policy: self.policy(raw.policy)?,
             server: self.server(raw.server)?,
             store: StoreSettings {
-                backend: raw.store.backend.unwrap_or(StoreBackend::File),
+                backend: raw.store.backend.unwrap_or(StoreKind::File),
                 key_source: raw.store.key_source.unwrap_or(KeySource::Auto),
                 history: raw.store.history.unwrap_or(DEFAULT_HISTORY),
             },
@@ -532,9 +491,9 @@ struct RawServer {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawStore {
-    backend: Option<StoreBackend>,
+    backend: Option<StoreKind>,
     key_source: Option<KeySource>,
-    history: Option<u32>,
+    history: Option<usize>,
 }
 
 #[cfg(test)]
@@ -570,7 +529,7 @@ mod tests {
         assert_eq!(config.server.hello_timeout, Duration::from_secs(5));
         assert_eq!(config.server.max_in_flight, 32);
         assert!(config.server.allowed_uids.is_empty());
-        assert_eq!(config.store.backend, StoreBackend::File);
+        assert_eq!(config.store.backend, StoreKind::File);
         assert_eq!(config.store.key_source, KeySource::Auto);
         assert_eq!(config.store.history, 10);
 
@@ -669,7 +628,7 @@ history = 0
         assert_eq!(
             config.store,
             StoreSettings {
-                backend: StoreBackend::Memory,
+                backend: StoreKind::Memory,
                 key_source: KeySource::Keychain,
                 history: 0,
             }

@@ -7,8 +7,5 @@
 pub mod config;
 pub mod rules;
 
-pub use config::{
-    ConfigError, HubConfig, KeySource, Location, ServerLimits, StoreBackend, StoreSettings,
-    EXAMPLE_CONFIG,
-};
+pub use config::{ConfigError, HubConfig, Location, ServerLimits, StoreSettings, EXAMPLE_CONFIG};
 pub use rules::{Action, Policy, PolicyDecision, Rule};

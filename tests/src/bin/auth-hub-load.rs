@@ -19,7 +19,10 @@ use auth_hub_protocol::MasterToken;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "auth-hub-load", about = "load generator and floors for auth-hub benchmarks")]
+#[command(
+    name = "auth-hub-load",
+    about = "load generator and floors for auth-hub benchmarks"
+)]
 struct Args {
     #[command(subcommand)]
     command: Mode,
@@ -83,10 +86,21 @@ enum Mode {
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let result = match args.command {
-        Mode::Get { socket, path, connections, requests, warmup, hub_pid, json } => {
-            get(socket, &path, connections, requests, warmup, hub_pid, json)
-        }
-        Mode::Pingpong { iterations, server_cpu, client_cpu, json } => pingpong(iterations, server_cpu, client_cpu, json),
+        Mode::Get {
+            socket,
+            path,
+            connections,
+            requests,
+            warmup,
+            hub_pid,
+            json,
+        } => get(socket, &path, connections, requests, warmup, hub_pid, json),
+        Mode::Pingpong {
+            iterations,
+            server_cpu,
+            client_cpu,
+            json,
+        } => pingpong(iterations, server_cpu, client_cpu, json),
         Mode::EchoServer { socket } => echo_server(&socket),
         Mode::Minimal { socket } => minimal(&socket),
     };
@@ -110,9 +124,13 @@ fn get(
     hub_pid: Option<u32>,
     json: bool,
 ) -> Result<()> {
-    let token = std::env::var("AUTH_HUB_TOKEN").map_err(|_| "set AUTH_HUB_TOKEN to a key that may read the path")?;
+    let token = std::env::var("AUTH_HUB_TOKEN")
+        .map_err(|_| "set AUTH_HUB_TOKEN to a key that may read the path")?;
     let path = SecretPath::parse(path)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let rss_before = hub_pid.map(rss_kib);
     let per_connection = requests.div_ceil(connections.max(1));
     let (latencies, errors, elapsed) = runtime.block_on(async {
@@ -146,7 +164,10 @@ fn get(
                         match client.get_secret(&path).await {
                             Ok(_) => latencies.push(sent.elapsed()),
                             Err(error) => {
-                                let code = error.code().map_or("client", |code| code.as_str()).to_owned();
+                                let code = error
+                                    .code()
+                                    .map_or("client", |code| code.as_str())
+                                    .to_owned();
                                 *errors.entry(code).or_default() += 1;
                             }
                         }
@@ -187,7 +208,12 @@ fn get(
     Ok(())
 }
 
-fn pingpong(iterations: usize, server_cpu: Option<usize>, client_cpu: Option<usize>, json: bool) -> Result<()> {
+fn pingpong(
+    iterations: usize,
+    server_cpu: Option<usize>,
+    client_cpu: Option<usize>,
+    json: bool,
+) -> Result<()> {
     let (mut client, mut server) = UnixStream::pair()?;
     let echo = std::thread::spawn(move || {
         if let Some(cpu) = server_cpu {
@@ -219,9 +245,15 @@ fn pingpong(iterations: usize, server_cpu: Option<usize>, client_cpu: Option<usi
     let _ = echo.join();
     let stats = Stats::of(latencies);
     if json {
-        println!("{}", serde_json::json!({"iterations": stats.count, "p50_us": stats.p50, "p90_us": stats.p90, "p99_us": stats.p99}));
+        println!(
+            "{}",
+            serde_json::json!({"iterations": stats.count, "p50_us": stats.p50, "p90_us": stats.p90, "p99_us": stats.p99})
+        );
     } else {
-        println!("ping-pong 64 B x{}: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us", stats.count, stats.p50, stats.p90, stats.p99);
+        println!(
+            "ping-pong 64 B x{}: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us",
+            stats.count, stats.p50, stats.p90, stats.p99
+        );
     }
     Ok(())
 }
@@ -270,7 +302,13 @@ impl Stats {
             let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
             latencies[index].as_secs_f64() * 1e6
         };
-        Self { count: latencies.len(), p50: at(0.50), p90: at(0.90), p99: at(0.99), max: at(1.0) }
+        Self {
+            count: latencies.len(),
+            p50: at(0.50),
+            p90: at(0.90),
+            p99: at(0.99),
+            max: at(1.0),
+        }
     }
 }
 
@@ -287,7 +325,10 @@ fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
-            status.lines().find(|line| line.starts_with("VmRSS:")).and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
+            status
+                .lines()
+                .find(|line| line.starts_with("VmRSS:"))
+                .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
 }

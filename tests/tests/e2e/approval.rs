@@ -10,9 +10,13 @@ use auth_hub_tests::{wait_until, Run, TestHub};
 fn waiting_get_receives_the_value_once_granted() {
     let hub = TestHub::start("");
     hub.login();
-    hub.run(&["auth", "put", "github/alice/token"], Some("ghp_alice_secret\n")).assert_code(0);
+    hub.run(
+        &["auth", "put", "github/alice/token"],
+        Some("ghp_alice_secret\n"),
+    )
+    .assert_code(0);
 
-    let mut getter = hub
+    let getter = hub
         .hyperforge()
         .args(["auth", "get", "github/alice/token", "--wait", "30"])
         .stdout(Stdio::piped())
@@ -29,13 +33,18 @@ fn waiting_get_receives_the_value_once_granted() {
     })
     .expect("the get shows up as pending");
     assert_eq!(pending[0]["scopes"][0], "github/alice/*");
-    hub.run(&["auth", "grant", "github/alice/*"], None).assert_code(0);
+    hub.run(&["auth", "grant", "github/alice/*"], None)
+        .assert_code(0);
 
     let output = getter.wait_with_output().expect("get finishes");
     let run = Run::from(output);
     run.assert_code(0);
     assert_eq!(run.stdout, "ghp_alice_secret\n");
-    assert!(run.stderr.contains("hyperforge auth grant github/alice/*"), "hint on stderr: {}", run.stderr);
+    assert!(
+        run.stderr.contains("hyperforge auth grant github/alice/*"),
+        "hint on stderr: {}",
+        run.stderr
+    );
 
     // The grant stands: the next get answers at once.
     let again = hub.run(&["auth", "get", "github/alice/token", "--no-wait"], None);
@@ -47,27 +56,40 @@ fn waiting_get_receives_the_value_once_granted() {
 fn sibling_orgs_are_never_covered_and_revoke_takes_effect() {
     let hub = TestHub::start("");
     hub.login();
-    hub.run(&["auth", "put", "github/alice/token"], Some("alice")).assert_code(0);
-    hub.run(&["auth", "put", "github/alicex/token"], Some("alicex")).assert_code(0);
-    hub.run(&["auth", "grant", "github/alice/*"], None).assert_code(0);
+    hub.run(&["auth", "put", "github/alice/token"], Some("alice"))
+        .assert_code(0);
+    hub.run(&["auth", "put", "github/alicex/token"], Some("alicex"))
+        .assert_code(0);
+    hub.run(&["auth", "grant", "github/alice/*"], None)
+        .assert_code(0);
 
-    hub.run(&["auth", "get", "github/alice/token", "--no-wait"], None).assert_code(0);
+    hub.run(&["auth", "get", "github/alice/token", "--no-wait"], None)
+        .assert_code(0);
     let refused = hub.run(&["auth", "get", "github/alicex/token", "--no-wait"], None);
     refused.assert_code(3);
-    assert!(refused.stderr.contains("hyperforge auth grant github/alicex/*"), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("hyperforge auth grant github/alicex/*"),
+        "{}",
+        refused.stderr
+    );
 
     let grants = hub.run(&["--json", "auth", "grants"], None).json();
     assert_eq!(grants.as_array().map(Vec::len), Some(1), "{grants}");
 
-    hub.run(&["auth", "revoke", "github/alice/*"], None).assert_code(0);
-    hub.run(&["auth", "get", "github/alice/token", "--no-wait"], None).assert_code(3);
+    hub.run(&["auth", "revoke", "github/alice/*"], None)
+        .assert_code(0);
+    hub.run(&["auth", "get", "github/alice/token", "--no-wait"], None)
+        .assert_code(3);
 }
 
 #[test]
 fn deny_and_timeout_exit_with_code_3() {
     let hub = TestHub::start("[policy]\ngrant_timeout = \"2s\"\n");
     hub.login();
-    hub.run(&["auth", "put", "cargo/token"], Some("crates-io")).assert_code(0);
+    hub.run(&["auth", "put", "cargo/token"], Some("crates-io"))
+        .assert_code(0);
 
     let getter = hub
         .hyperforge()
@@ -88,7 +110,11 @@ fn deny_and_timeout_exit_with_code_3() {
     // offered to wait longer.
     let timed_out = hub.run(&["auth", "get", "cargo/token", "--wait", "30"], None);
     timed_out.assert_code(3);
-    assert!(timed_out.stderr.contains("hyperforge auth grant cargo/*"), "{}", timed_out.stderr);
+    assert!(
+        timed_out.stderr.contains("hyperforge auth grant cargo/*"),
+        "{}",
+        timed_out.stderr
+    );
 }
 
 #[test]
@@ -106,10 +132,13 @@ action = "deny"
 "#,
     );
     hub.login();
-    hub.run(&["auth", "put", "github/alice/token"], Some("a")).assert_code(0);
-    hub.run(&["auth", "put", "github/bob/token"], Some("b")).assert_code(0);
+    hub.run(&["auth", "put", "github/alice/token"], Some("a"))
+        .assert_code(0);
+    hub.run(&["auth", "put", "github/bob/token"], Some("b"))
+        .assert_code(0);
     let allowed = hub.run(&["auth", "get", "github/alice/token", "--no-wait"], None);
     allowed.assert_code(0);
     assert_eq!(allowed.stdout, "a\n");
-    hub.run(&["auth", "get", "github/bob/token", "--wait", "30"], None).assert_code(3);
+    hub.run(&["auth", "get", "github/bob/token", "--wait", "30"], None)
+        .assert_code(3);
 }

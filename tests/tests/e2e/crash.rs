@@ -12,7 +12,11 @@ fn kill_9_loses_no_acknowledged_write() {
     let mut hub = TestHub::start("[[policy.rule]]\nscope = \"*\"\naction = \"allow\"\n");
     let owner = hub.login();
     let acknowledged: Arc<Mutex<std::collections::BTreeMap<String, u32>>> = Arc::default();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
 
     runtime.block_on(async {
         let mut writers = Vec::new();
@@ -21,7 +25,8 @@ fn kill_9_loses_no_acknowledged_write() {
             let acknowledged = acknowledged.clone();
             writers.push(tokio::spawn(async move {
                 for round in 1..u32::MAX {
-                    let path = SecretPath::parse(&format!("crash/w{writer}/k{}", round % 5)).unwrap();
+                    let path =
+                        SecretPath::parse(&format!("crash/w{writer}/k{}", round % 5)).unwrap();
                     let value = format!("{writer}-{round}");
                     match client.put_secret(&path, &value).await {
                         Ok(()) => {
@@ -51,11 +56,24 @@ fn kill_9_loses_no_acknowledged_write() {
         options.secret_ttl = Duration::ZERO;
         let client = auth_hub_client::HubClient::new(options);
         for (path, round) in &expected {
-            let secret = client.get_secret(&SecretPath::parse(path).unwrap()).await.expect("acknowledged write present");
-            let stored: u32 = secret.value.expose().split('-').nth(1).unwrap().parse().unwrap();
+            let secret = client
+                .get_secret(&SecretPath::parse(path).unwrap())
+                .await
+                .expect("acknowledged write present");
+            let stored: u32 = secret
+                .value
+                .expose()
+                .split('-')
+                .nth(1)
+                .unwrap()
+                .parse()
+                .unwrap();
             // A write in flight at the crash may have landed after its acknowledgement was lost;
             // never an older value than the last acknowledged one.
-            assert!(stored >= *round, "{path}: stored round {stored} < acknowledged {round}");
+            assert!(
+                stored >= *round,
+                "{path}: stored round {stored} < acknowledged {round}"
+            );
         }
     });
 }

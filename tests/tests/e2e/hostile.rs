@@ -45,11 +45,17 @@ fn assert_serving(hub: &TestHub) {
 #[test]
 fn oversized_announced_length_is_refused_without_allocating() {
     let hub = TestHub::start("");
-    for prefix in [[0xff, 0xff, 0xff, 0xff], [0x00, 0x10, 0x00, 0x01], [0, 0, 0, 0]] {
+    for prefix in [
+        [0xff, 0xff, 0xff, 0xff],
+        [0x00, 0x10, 0x00, 0x01],
+        [0, 0, 0, 0],
+    ] {
         let mut stream = UnixStream::connect(hub.socket()).unwrap();
         stream.write_all(&prefix).unwrap();
         // The hub answers with a bad_request hello error, then closes.
-        let reply = read_frame(&mut stream, DEFAULT_MAX_FRAME).unwrap().expect("an error reply");
+        let reply = read_frame(&mut stream, DEFAULT_MAX_FRAME)
+            .unwrap()
+            .expect("an error reply");
         let reply: HelloReply = decode_body(&reply).unwrap();
         assert!(matches!(reply, HelloReply::Error(_)), "{reply:?}");
         assert_closed_within(&mut stream, Duration::from_secs(5));
@@ -57,7 +63,9 @@ fn oversized_announced_length_is_refused_without_allocating() {
     // The same after a successful hello.
     let mut stream = UnixStream::connect(hub.socket()).unwrap();
     stream.write_all(&hello_bytes()).unwrap();
-    read_frame(&mut stream, DEFAULT_MAX_FRAME).unwrap().expect("welcome");
+    read_frame(&mut stream, DEFAULT_MAX_FRAME)
+        .unwrap()
+        .expect("welcome");
     stream.write_all(&[0x7f, 0xff, 0xff, 0xff]).unwrap();
     assert_closed_within(&mut stream, Duration::from_secs(5));
     assert_serving(&hub);
@@ -92,14 +100,21 @@ fn truncated_frames_and_garbage_are_survived() {
     // Garbage after a valid hello gets an error response and the connection keeps working.
     let mut stream = UnixStream::connect(hub.socket()).unwrap();
     stream.write_all(&hello_bytes()).unwrap();
-    read_frame(&mut stream, DEFAULT_MAX_FRAME).unwrap().expect("welcome");
+    read_frame(&mut stream, DEFAULT_MAX_FRAME)
+        .unwrap()
+        .expect("welcome");
     stream.write_all(&[0, 0, 0, 3, 0xc1, 0xc1, 0xc1]).unwrap();
-    let reply = read_frame(&mut stream, DEFAULT_MAX_FRAME).unwrap().expect("error response");
+    let reply = read_frame(&mut stream, DEFAULT_MAX_FRAME)
+        .unwrap()
+        .expect("error response");
     let message: auth_hub_protocol::ServerMessage = decode_body(&reply).unwrap();
     match message {
         auth_hub_protocol::ServerMessage::Response(response) => {
             assert_eq!(response.id, 0);
-            assert!(matches!(response.result, auth_hub_protocol::ResponseResult::Error(_)));
+            assert!(matches!(
+                response.result,
+                auth_hub_protocol::ResponseResult::Error(_)
+            ));
         }
         other => panic!("{other:?}"),
     }
@@ -123,15 +138,26 @@ fn thousands_of_idle_connections_do_not_stop_service() {
     raise_fd_limit(8192);
     let hub = TestHub::start("");
     hub.login();
-    hub.run(&["auth", "put", "cargo/token"], Some("v")).assert_code(0);
+    hub.run(&["auth", "put", "cargo/token"], Some("v"))
+        .assert_code(0);
     hub.run(&["auth", "grant", "cargo/*"], None).assert_code(0);
-    let idle: Vec<UnixStream> = (0..3000).map(|_| UnixStream::connect(hub.socket()).expect("connect")).collect();
+    let idle: Vec<UnixStream> = (0..3000)
+        .map(|_| UnixStream::connect(hub.socket()).expect("connect"))
+        .collect();
     let start = Instant::now();
     let run = hub.run(&["auth", "get", "cargo/token"], None);
     run.assert_code(0);
-    assert!(start.elapsed() < Duration::from_secs(5), "served in {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "served in {:?}",
+        start.elapsed()
+    );
     let (peak_kib, _) = hub.memory_kib();
-    assert!(peak_kib < 64 * 1024, "peak RSS {peak_kib} KiB with {} idle connections", idle.len());
+    assert!(
+        peak_kib < 64 * 1024,
+        "peak RSS {peak_kib} KiB with {} idle connections",
+        idle.len()
+    );
     drop(idle);
     assert_serving(&hub);
 }
@@ -139,7 +165,10 @@ fn thousands_of_idle_connections_do_not_stop_service() {
 fn raise_fd_limit(want: u64) {
     // SAFETY: getrlimit/setrlimit on our own process with a valid struct.
     unsafe {
-        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < want {
             limit.rlim_cur = want.min(limit.rlim_max);
             libc::setrlimit(libc::RLIMIT_NOFILE, &limit);

@@ -6,8 +6,10 @@ use auth_hub_tests::TestHub;
 fn service_key_reads_its_scopes_only_and_dies_when_revoked() {
     let hub = TestHub::start("");
     hub.login();
-    hub.run(&["auth", "put", "cargo/token"], Some("crates-io-token\n")).assert_code(0);
-    hub.run(&["auth", "put", "github/alice/token"], Some("ghp\n")).assert_code(0);
+    hub.run(&["auth", "put", "cargo/token"], Some("crates-io-token\n"))
+        .assert_code(0);
+    hub.run(&["auth", "put", "github/alice/token"], Some("ghp\n"))
+        .assert_code(0);
     let ci = hub.service_key("ci", &["cargo/*"]);
     assert!(ci.starts_with("TAUTH_ci--z"), "{ci}");
 
@@ -20,13 +22,27 @@ fn service_key_reads_its_scopes_only_and_dies_when_revoked() {
 
     // A service key can never approve anything, its own requests included.
     hub.run_as(Some(&ci), &["auth", "grant", "github/alice/*"], None);
-    hub.run_as(Some(&ci), &["auth", "get", "github/alice/token", "--no-wait"], None).assert_code(3);
+    hub.run_as(
+        Some(&ci),
+        &["auth", "get", "github/alice/token", "--no-wait"],
+        None,
+    )
+    .assert_code(3);
 
     let listed = hub.run(&["--json", "auth", "key", "list"], None).json();
-    let names: Vec<&str> = listed.as_array().unwrap().iter().filter_map(|k| k["name"].as_str()).collect();
-    assert!(names.contains(&"ci") && names.contains(&"owner"), "{listed}");
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"ci") && names.contains(&"owner"),
+        "{listed}"
+    );
 
-    hub.run(&["auth", "key", "revoke", "ci"], None).assert_code(0);
+    hub.run(&["auth", "key", "revoke", "ci"], None)
+        .assert_code(0);
     let after = hub.run_as(Some(&ci), &["auth", "get", "cargo/token"], None);
     assert_ne!(after.code, 0);
     assert!(!after.stdout.contains("crates-io-token"));
@@ -36,9 +52,13 @@ fn service_key_reads_its_scopes_only_and_dies_when_revoked() {
 fn revoking_a_key_kills_its_live_tokens_at_once() {
     let hub = TestHub::start("");
     let owner = hub.login();
-    hub.run(&["auth", "put", "cargo/token"], Some("v1")).assert_code(0);
+    hub.run(&["auth", "put", "cargo/token"], Some("v1"))
+        .assert_code(0);
     let ci = hub.service_key("ci", &["cargo/*"]);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         use auth_hub_client::{AuthClient, AuthError, SecretPath};
         let path = SecretPath::parse("cargo/token").unwrap();
@@ -48,12 +68,20 @@ fn revoking_a_key_kills_its_live_tokens_at_once() {
         assert_eq!(client.get_secret(&path).await.unwrap().value.expose(), "v1");
         let owner_client = hub.client(&owner);
         owner_client
-            .call(auth_hub_protocol::Request::RevokeKey(auth_hub_protocol::request::RevokeKey { name: "ci".into() }))
+            .call(auth_hub_protocol::Request::RevokeKey(
+                auth_hub_protocol::request::RevokeKey { name: "ci".into() },
+            ))
             .await
             .unwrap();
         // Same connection, same cached token: refused now.
         let error = client.get_secret(&path).await.unwrap_err();
-        assert!(matches!(error, AuthError::InvalidMasterToken | AuthError::AccessDenied { .. }), "{error:?}");
+        assert!(
+            matches!(
+                error,
+                AuthError::InvalidMasterToken | AuthError::AccessDenied { .. }
+            ),
+            "{error:?}"
+        );
     });
 }
 
@@ -79,5 +107,6 @@ fn status_works_without_a_key_and_exit_5_without_a_hub() {
     assert_eq!(status.json()["has_owner"], false);
     hub.stop();
     hub.run(&["auth", "status"], None).assert_code(5);
-    hub.run(&["auth", "get", "cargo/token"], None).assert_code(5);
+    hub.run(&["auth", "get", "cargo/token"], None)
+        .assert_code(5);
 }

@@ -1,6 +1,8 @@
 //! End-to-end tests: the real `auth-hub` and `hyperforge` binaries, one temporary hub per test.
 //! Modules follow the CLI verbs and the properties the issue judges.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod approval;
 mod client_library;
 mod crash;

@@ -233,13 +233,20 @@ pub(crate) async fn announce_wait(client: &HubClient, scopes: &[SecretScope], wa
         return;
     }
     for scope in scopes {
-        let request = Request::HasScope(HasScope { scope: scope.clone(), permissions: scope.permissions });
+        let request = Request::HasScope(HasScope {
+            scope: scope.clone(),
+            permissions: scope.permissions,
+        });
         // Only a request that will really wait for the owner gets the note, with the wait the
         // hub will actually allow; granted or refused scopes are answered at once anyway.
         if let Ok(Response::HasScope(reply)) = client.call(request).await {
             if reply.needs_approval {
                 let hub_limit = Duration::from_millis(reply.grant_timeout_ms);
-                let wait = if hub_limit.is_zero() { wait } else { wait.min(hub_limit) };
+                let wait = if hub_limit.is_zero() {
+                    wait
+                } else {
+                    wait.min(hub_limit)
+                };
                 output::note(&waiting_note(scope, wait));
             }
         }

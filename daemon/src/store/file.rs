@@ -1,0 +1,1082 @@
+//! The default store: every secret in one AEAD-sealed file, `secrets.sealed` in the state directory.
+//!
+//! ```text
+//! file   = "AHSTORE1" ‖ format version: u8 (1) ‖ key-source tag: u8 (1 keychain, 2 key file)
+//!          ‖ nonce: 24 random bytes, fresh on every write
+//!          ‖ XChaCha20-Poly1305(data key, nonce, aad = the 10 header bytes,
+//!                               MessagePack with named fields of the whole versioned map)
+//! ```
+//!
+//! Reads are served from a decrypted map in memory and never touch the disk. A write updates the
+//! map, then rewrites the file with [`write_atomic`]; it returns only once a file containing it is
+//! durable, so a `kill -9` at any moment loses no acknowledged write. Concurrent writers are
+//! group-committed: each change gets a generation number, one writer at a time seals a snapshot
+//! covering every change up to its generation, and every writer that snapshot covers returns when
+//! it is durable. If persisting fails, the map is rolled back to the last durable file and every
+//! writer not yet durable gets the error. Readers may see a write before it is durable, and a
+//! `delete` of a path that is absent returns `false` at once.
+//!
+//! The 32-byte data key lives in the OS keychain (entry `auth-hub` / `store-key:<keychain id>`,
+//! hex) or in `store.key` beside the store (hex, 0600, refused if group or others have access).
+//! An existing store keeps the source its header names; a new store under [`KeySource::Auto`]
+//! tries the keychain only where one can answer, for at most [`KEYCHAIN_PROBE_TIMEOUT`], and falls
+//! back to the key file.
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::thread;
+use std::time::Duration;
+
+use auth_hub_protocol::{SecretPath, SecretValue};
+use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+use chacha20poly1305::{Key, Tag, XChaCha20Poly1305, XNonce};
+use chrono::Utc;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use zeroize::Zeroizing;
+
+use super::atomic::{remove_stale_temps, write_atomic};
+use super::memory::SecretMap;
+use super::{KeySource, SecretMeta, SecretStore, StoreError, StoreOptions, StoredSecret};
+
+/// Name of the sealed store file in the state directory.
+pub const STORE_FILE: &str = "secrets.sealed";
+/// Name of the key file beside the store.
+pub const KEY_FILE: &str = "store.key";
+/// First bytes of every store file.
+pub const MAGIC: &[u8; 8] = b"AHSTORE1";
+/// The file format this build reads and writes.
+pub const FORMAT_VERSION: u8 = 1;
+/// Keychain service name of the data key entry.
+pub const KEYCHAIN_SERVICE: &str = "auth-hub";
+/// How long a new store waits for the keychain before using a key file instead.
+pub const KEYCHAIN_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long an existing keychain-sealed store waits for its key (the user may have to unlock).
+pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+const HEADER_LEN: usize = MAGIC.len() + 2;
+const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
+const KEY_LEN: usize = 32;
+const TAG_KEYCHAIN: u8 = 1;
+const TAG_KEY_FILE: u8 = 2;
+/// Longest key file read; a key is 64 hex digits and a newline.
+const MAX_KEY_FILE: u64 = 256;
+
+type DataKey = Zeroizing<[u8; KEY_LEN]>;
+
+/// Where the data key of an open store came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum KeyOrigin {
+    Keychain,
+    KeyFile(PathBuf),
+}
+
+impl KeyOrigin {
+    fn tag(&self) -> u8 {
+        match self {
+            Self::Keychain => TAG_KEYCHAIN,
+            Self::KeyFile(_) => TAG_KEY_FILE,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Keychain => "keychain".to_owned(),
+            Self::KeyFile(path) => format!("key file {}", path.display()),
+        }
+    }
+}
+
+/// The map and the generation of its latest change, guarded together so a snapshot's generation
+/// says exactly which changes it holds.
+struct State {
+    map: SecretMap,
+    generation: u64,
+}
+
+/// Group-commit bookkeeping.
+struct Commit {
+    /// Every change up to this generation is in the file on disk.
+    durable: u64,
+    /// A writer is sealing and writing a snapshot now.
+    persisting: bool,
+    /// The bytes of the last durable file (ciphertext), to roll back to; `None` before the first.
+    sealed: Option<Vec<u8>>,
+    /// Rolled-back ranges whose writers have not yet collected their error.
+    failures: Vec<Failure>,
+}
+
+/// Changes `after + 1 ..= through` were rolled back because persisting failed.
+struct Failure {
+    after: u64,
+    through: u64,
+    /// Writers in the range that have not yet taken their error.
+    remaining: u64,
+    error: StoreError,
+}
+
+impl Commit {
+    fn take_failure(&mut self, generation: u64) -> Option<StoreError> {
+        let index = self
+            .failures
+            .iter()
+            .position(|f| f.after < generation && generation <= f.through)?;
+        let failure = &mut self.failures[index];
+        let error = replicate(&failure.error);
+        failure.remaining = failure.remaining.saturating_sub(1);
+        if failure.remaining == 0 {
+            self.failures.swap_remove(index);
+        }
+        Some(error)
+    }
+}
+
+/// The encrypted file store. See the module documentation for the format and guarantees.
+pub struct FileStore {
+    path: PathBuf,
+    key: DataKey,
+    origin: KeyOrigin,
+    history: usize,
+    state: RwLock<State>,
+    commit: Mutex<Commit>,
+    committed: Condvar,
+}
+
+impl fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileStore")
+            .field("path", &self.path)
+            .field("key_source", &self.origin.describe())
+            .field("history", &self.history)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileStore {
+    /// Opens (or prepares to create) the store in `options.dir`: removes temp files a crash left,
+    /// checks and decrypts an existing `secrets.sealed`, and obtains the data key. A missing file
+    /// is an empty store, written on the first change.
+    ///
+    /// # Errors
+    /// - [`StoreError::Corrupt`] when the file exists but is short, has a bad magic, an unknown
+    ///   version or key tag, fails authentication (wrong key or tampering) or does not decode;
+    ///   the file is never replaced by an empty store;
+    /// - [`StoreError::Locked`] when the keychain holding the key is unavailable;
+    /// - [`StoreError::InsecureKeyFile`], [`StoreError::BadKeyFile`],
+    ///   [`StoreError::MissingKeyFile`], [`StoreError::KeySourceMismatch`] for key problems;
+    /// - [`StoreError::Io`] for anything the file system refuses.
+    pub fn open(options: &StoreOptions) -> Result<Self, StoreError> {
+        Self::open_with(options, keychain_reachable())
+    }
+
+    fn open_with(options: &StoreOptions, keychain_reachable: bool) -> Result<Self, StoreError> {
+        let dir = fs::canonicalize(&options.dir).map_err(|e| StoreError::io(&options.dir, e))?;
+        let path = dir.join(STORE_FILE);
+        let key_path = dir.join(KEY_FILE);
+        for stale in [&path, &key_path] {
+            let removed = remove_stale_temps(stale).map_err(|e| StoreError::io(&dir, e))?;
+            if removed > 0 {
+                tracing::info!(removed, file = %stale.display(), "removed temp files left by a crash");
+            }
+        }
+        let existing = read_store_file(&path)?;
+        let sealed_with = existing
+            .as_deref()
+            .map(|bytes| check_header(&path, bytes))
+            .transpose()?;
+        let (key, origin) = obtain_key(options, &path, &key_path, sealed_with, keychain_reachable)?;
+        let map = match existing.as_deref() {
+            Some(bytes) => unseal(&path, &key, bytes)?,
+            None => SecretMap::default(),
+        };
+        tracing::info!(
+            store = %path.display(),
+            secrets = map.len(),
+            key_source = %origin.describe(),
+            "opened the file store"
+        );
+        Ok(Self {
+            path,
+            key,
+            origin,
+            history: options.history,
+            state: RwLock::new(State { map, generation: 0 }),
+            commit: Mutex::new(Commit {
+                durable: 0,
+                persisting: false,
+                sealed: existing,
+                failures: Vec::new(),
+            }),
+            committed: Condvar::new(),
+        })
+    }
+
+    /// The store file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock_commit(&self) -> MutexGuard<'_, Commit> {
+        self.commit.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Returns once the change with `generation` is durable, persisting a snapshot itself when no
+    /// other writer is; or the error if the change was rolled back.
+    fn commit(&self, generation: u64) -> Result<(), StoreError> {
+        let mut commit = self.lock_commit();
+        loop {
+            if let Some(error) = commit.take_failure(generation) {
+                return Err(error);
+            }
+            if commit.durable >= generation {
+                return Ok(());
+            }
+            if commit.persisting {
+                commit = self
+                    .committed
+                    .wait(commit)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            commit.persisting = true;
+            drop(commit);
+            // A panic must not leave `persisting` set, or every later writer would wait forever.
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| self.persist_snapshot()))
+                .unwrap_or_else(|_| {
+                    Err(StoreError::Encode {
+                        reason: "persisting the store panicked".to_owned(),
+                    })
+                });
+            commit = self.lock_commit();
+            commit.persisting = false;
+            match outcome {
+                Ok((snapshot, sealed)) => {
+                    commit.durable = snapshot;
+                    commit.sealed = Some(sealed);
+                }
+                Err(error) => {
+                    tracing::error!(store = %self.path.display(), %error, "persisting the store failed; rolling back to the last durable state");
+                    let after = commit.durable;
+                    let through = self.roll_back(commit.sealed.as_deref());
+                    if through > after {
+                        commit.failures.push(Failure {
+                            after,
+                            through,
+                            remaining: through - after,
+                            error,
+                        });
+                    }
+                }
+            }
+            self.committed.notify_all();
+        }
+    }
+
+    /// Seals the current map and writes it durably. Returns the generation it covers and the
+    /// bytes written.
+    fn persist_snapshot(&self) -> Result<(u64, Vec<u8>), StoreError> {
+        let (generation, sealed) = {
+            let state = self.read_state();
+            (
+                state.generation,
+                seal(&self.key, self.origin.tag(), &state.map)?,
+            )
+        };
+        write_atomic(&self.path, &sealed, 0o600).map_err(|e| StoreError::io(&self.path, e))?;
+        Ok((generation, sealed))
+    }
+
+    /// Replaces the map with the last durable file's contents; returns the generation of the
+    /// last change discarded.
+    fn roll_back(&self, sealed: Option<&[u8]>) -> u64 {
+        let durable = match sealed {
+            None => Ok(SecretMap::default()),
+            Some(bytes) => unseal(&self.path, &self.key, bytes),
+        };
+        let mut state = self.write_state();
+        match durable {
+            Ok(map) => state.map = map,
+            // The bytes were sealed by this process with this key; keep serving what we have.
+            Err(error) => {
+                tracing::error!(%error, "cannot decrypt the last durable state to roll back to");
+            }
+        }
+        state.generation
+    }
+}
+
+impl SecretStore for FileStore {
+    fn kind(&self) -> &'static str {
+        "file"
+    }
+
+    fn key_source(&self) -> String {
+        self.origin.describe()
+    }
+
+    fn get(&self, path: &SecretPath) -> Result<Option<StoredSecret>, StoreError> {
+        Ok(self.read_state().map.get(path))
+    }
+
+    fn put(&self, path: &SecretPath, value: SecretValue) -> Result<SecretMeta, StoreError> {
+        let (meta, generation) = {
+            let mut state = self.write_state();
+            let meta = state.map.put(path, value, Utc::now(), self.history);
+            state.generation += 1;
+            (meta, state.generation)
+        };
+        self.commit(generation)?;
+        Ok(meta)
+    }
+
+    fn delete(&self, path: &SecretPath) -> Result<bool, StoreError> {
+        let generation = {
+            let mut state = self.write_state();
+            if !state.map.delete(path) {
+                return Ok(false);
+            }
+            state.generation += 1;
+            state.generation
+        };
+        self.commit(generation)?;
+        Ok(true)
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<SecretMeta>, StoreError> {
+        Ok(self.read_state().map.list(prefix))
+    }
+
+    fn history(&self, path: &SecretPath) -> Result<Vec<SecretMeta>, StoreError> {
+        Ok(self.read_state().map.history(path))
+    }
+}
+
+/// A copy of a persist error for each writer it concerns.
+fn replicate(error: &StoreError) -> StoreError {
+    match error {
+        StoreError::Io { path, source } => StoreError::Io {
+            path: path.clone(),
+            source: io::Error::new(source.kind(), source.to_string()),
+        },
+        other => StoreError::Encode {
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// The key source named by an existing store's header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SealedWith {
+    Keychain,
+    KeyFile,
+}
+
+impl SealedWith {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Keychain => "keychain",
+            Self::KeyFile => "key file",
+        }
+    }
+}
+
+fn read_store_file(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::io(path, e)),
+    }
+}
+
+fn corrupt(path: &Path, reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        path: path.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Checks everything that can be checked without the key.
+fn check_header(path: &Path, bytes: &[u8]) -> Result<SealedWith, StoreError> {
+    if bytes.len() < HEADER_LEN {
+        return Err(corrupt(
+            path,
+            format!(
+                "file is {} bytes long, shorter than the {HEADER_LEN}-byte header",
+                bytes.len()
+            ),
+        ));
+    }
+    if &bytes[..MAGIC.len()] != MAGIC {
+        return Err(corrupt(
+            path,
+            "bad magic: this is not an auth-hub store file",
+        ));
+    }
+    let version = bytes[MAGIC.len()];
+    if version != FORMAT_VERSION {
+        return Err(corrupt(
+            path,
+            format!("unknown format version {version}; this build reads version {FORMAT_VERSION}"),
+        ));
+    }
+    let sealed_with = match bytes[MAGIC.len() + 1] {
+        TAG_KEYCHAIN => SealedWith::Keychain,
+        TAG_KEY_FILE => SealedWith::KeyFile,
+        other => {
+            return Err(corrupt(
+                path,
+                format!("unknown key-source tag {other}; expected 1 (keychain) or 2 (key file)"),
+            ))
+        }
+    };
+    let minimum = HEADER_LEN + NONCE_LEN + TAG_LEN;
+    if bytes.len() < minimum {
+        return Err(corrupt(
+            path,
+            format!(
+                "file is truncated: {} bytes, a sealed store has at least {minimum}",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(sealed_with)
+}
+
+/// Decrypts and decodes a whole store file.
+fn unseal(path: &Path, key: &DataKey, bytes: &[u8]) -> Result<SecretMap, StoreError> {
+    check_header(path, bytes)?;
+    let (header, rest) = bytes.split_at(HEADER_LEN);
+    let (nonce, rest) = rest.split_at(NONCE_LEN);
+    let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
+    let mut plaintext = Zeroizing::new(ciphertext.to_vec());
+    XChaCha20Poly1305::new(Key::from_slice(&key[..]))
+        .decrypt_in_place_detached(
+            XNonce::from_slice(nonce),
+            header,
+            &mut plaintext[..],
+            Tag::from_slice(tag),
+        )
+        .map_err(|_| {
+            corrupt(
+                path,
+                "authentication failed: the data key is wrong or the file was altered",
+            )
+        })?;
+    // The decoder's message could quote decrypted text, so it is not passed on.
+    rmp_serde::from_slice(&plaintext).map_err(|_| {
+        corrupt(
+            path,
+            "contents decrypt but do not decode as a store of this format",
+        )
+    })
+}
+
+/// Counts bytes, so the plaintext buffer can be allocated once at its final size and no copy of
+/// it is left behind by a reallocation.
+struct CountingWriter(usize);
+
+impl Write for CountingWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Encodes and encrypts the whole map into the bytes of a store file.
+fn seal(key: &DataKey, key_tag: u8, map: &SecretMap) -> Result<Vec<u8>, StoreError> {
+    let encode_error = |e: rmp_serde::encode::Error| StoreError::Encode {
+        reason: e.to_string(),
+    };
+    let mut counter = CountingWriter(0);
+    rmp_serde::encode::write_named(&mut counter, map).map_err(encode_error)?;
+    let body_start = HEADER_LEN + NONCE_LEN;
+    let mut buffer = Zeroizing::new(Vec::with_capacity(body_start + counter.0 + TAG_LEN));
+    buffer.extend_from_slice(MAGIC);
+    buffer.push(FORMAT_VERSION);
+    buffer.push(key_tag);
+    let mut nonce = [0u8; NONCE_LEN];
+    OsRng.fill_bytes(&mut nonce);
+    buffer.extend_from_slice(&nonce);
+    rmp_serde::encode::write_named(&mut *buffer, map).map_err(encode_error)?;
+    let (head, body) = buffer.split_at_mut(body_start);
+    let tag = XChaCha20Poly1305::new(Key::from_slice(&key[..]))
+        .encrypt_in_place_detached(XNonce::from_slice(&nonce), &head[..HEADER_LEN], body)
+        .map_err(|_| StoreError::Encode {
+            reason: "encryption failed".to_owned(),
+        })?;
+    buffer.extend_from_slice(&tag);
+    // The buffer now holds only ciphertext; the empty vector left behind is zeroized on drop.
+    Ok(std::mem::take(&mut *buffer))
+}
+
+/// True where a keychain may answer: macOS, or a Linux session with a D-Bus session bus.
+fn keychain_reachable() -> bool {
+    if cfg!(target_os = "macos") {
+        return true;
+    }
+    if cfg!(target_os = "linux") {
+        return std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|v| !v.is_empty());
+    }
+    false
+}
+
+/// Picks the data key for the store at `path`, following its header when it exists.
+fn obtain_key(
+    options: &StoreOptions,
+    path: &Path,
+    key_path: &Path,
+    sealed_with: Option<SealedWith>,
+    keychain_reachable: bool,
+) -> Result<(DataKey, KeyOrigin), StoreError> {
+    let id = options.keychain_id.clone();
+    let from_file = |key: DataKey| (key, KeyOrigin::KeyFile(key_path.to_owned()));
+    match (options.key_source, sealed_with) {
+        (KeySource::File, Some(SealedWith::Keychain))
+        | (KeySource::Keychain, Some(SealedWith::KeyFile)) => Err(StoreError::KeySourceMismatch {
+            path: path.to_owned(),
+            sealed_with: sealed_with.map_or("", SealedWith::name),
+            requested: options.key_source,
+        }),
+        (KeySource::File | KeySource::Auto, Some(SealedWith::KeyFile)) => {
+            match read_key_file(key_path)? {
+                Some(key) => Ok(from_file(key)),
+                None => Err(StoreError::MissingKeyFile {
+                    store: path.to_owned(),
+                    key: key_path.to_owned(),
+                }),
+            }
+        }
+        (KeySource::Keychain | KeySource::Auto, Some(SealedWith::Keychain)) => {
+            let name = keychain_user(&id);
+            match with_timeout(KEYCHAIN_TIMEOUT, move || keychain_read(&id))? {
+                Some(key) => Ok((key, KeyOrigin::Keychain)),
+                None => Err(StoreError::Locked {
+                    reason: format!(
+                        "the store is sealed with a keychain key, but the keychain has no entry \
+                         {KEYCHAIN_SERVICE}/{name}"
+                    ),
+                }),
+            }
+        }
+        (KeySource::File, None) => match read_key_file(key_path)? {
+            Some(key) => Ok(from_file(key)),
+            None => create_key_file(key_path).map(from_file),
+        },
+        (KeySource::Keychain, None) => {
+            let key = with_timeout(KEYCHAIN_TIMEOUT, move || keychain_read_or_create(&id))?;
+            Ok((key, KeyOrigin::Keychain))
+        }
+        (KeySource::Auto, None) => {
+            if let Some(key) = read_key_file(key_path)? {
+                return Ok(from_file(key));
+            }
+            if keychain_reachable {
+                match with_timeout(KEYCHAIN_PROBE_TIMEOUT, move || keychain_read_or_create(&id)) {
+                    Ok(key) => return Ok((key, KeyOrigin::Keychain)),
+                    Err(error) => {
+                        tracing::warn!(%error, "keychain unavailable for a new store; using a key file");
+                    }
+                }
+            }
+            create_key_file(key_path).map(from_file)
+        }
+    }
+}
+
+fn random_key() -> DataKey {
+    let mut key = Zeroizing::new([0u8; KEY_LEN]);
+    OsRng.fill_bytes(&mut key[..]);
+    key
+}
+
+/// Parses 64 hex digits, ignoring surrounding whitespace. Errors never quote the text.
+fn decode_key(text: &[u8]) -> Result<DataKey, String> {
+    let text = text.trim_ascii();
+    if text.len() != KEY_LEN * 2 {
+        return Err(format!(
+            "expected {} hex digits, found {} bytes",
+            KEY_LEN * 2,
+            text.len()
+        ));
+    }
+    let mut key = Zeroizing::new([0u8; KEY_LEN]);
+    hex::decode_to_slice(text, &mut key[..])
+        .map_err(|_| "contains a character that is not a hex digit".to_owned())?;
+    Ok(key)
+}
+
+/// Reads the key file; `None` if it does not exist.
+fn read_key_file(path: &Path) -> Result<Option<DataKey>, StoreError> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io(path, e)),
+    };
+    let metadata = file.metadata().map_err(|e| StoreError::io(path, e))?;
+    if !metadata.is_file() {
+        return Err(StoreError::BadKeyFile {
+            path: path.to_owned(),
+            reason: "not a regular file".to_owned(),
+        });
+    }
+    let mode = metadata.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(StoreError::InsecureKeyFile {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    let mut text = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE as usize + 1));
+    file.take(MAX_KEY_FILE + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| StoreError::io(path, e))?;
+    decode_key(&text)
+        .map(Some)
+        .map_err(|reason| StoreError::BadKeyFile {
+            path: path.to_owned(),
+            reason,
+        })
+}
+
+/// Creates a new random key in a 0600 key file, durably.
+fn create_key_file(path: &Path) -> Result<DataKey, StoreError> {
+    let key = random_key();
+    let mut text = Zeroizing::new([0u8; KEY_LEN * 2 + 1]);
+    hex::encode_to_slice(&key[..], &mut text[..KEY_LEN * 2]).map_err(|_| StoreError::Encode {
+        reason: "cannot hex-encode the key".to_owned(),
+    })?;
+    text[KEY_LEN * 2] = b'\n';
+    write_atomic(path, &text[..], 0o600).map_err(|e| StoreError::io(path, e))?;
+    tracing::info!(key_file = %path.display(), "created a new store key file");
+    Ok(key)
+}
+
+fn keychain_user(id: &str) -> String {
+    format!("store-key:{id}")
+}
+
+/// Runs a keychain call on its own thread; gives up (leaving the thread) after `timeout`.
+fn with_timeout<T: Send + 'static>(
+    timeout: Duration,
+    call: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, StoreError> {
+    let (sender, receiver) = mpsc::channel();
+    thread::Builder::new()
+        .name("keychain".to_owned())
+        .spawn(move || {
+            let _ = sender.send(call());
+        })
+        .map_err(|e| StoreError::Locked {
+            reason: format!("cannot start the keychain thread: {e}"),
+        })?;
+    match receiver.recv_timeout(timeout) {
+        Ok(result) => result.map_err(|reason| StoreError::Locked { reason }),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(StoreError::Locked {
+            reason: format!("the keychain did not answer within {} s", timeout.as_secs()),
+        }),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(StoreError::Locked {
+            reason: "the keychain call failed unexpectedly".to_owned(),
+        }),
+    }
+}
+
+fn keychain_entry(id: &str) -> Result<keyring::Entry, String> {
+    keyring::Entry::new(KEYCHAIN_SERVICE, &keychain_user(id)).map_err(|e| {
+        format!(
+            "keychain entry {KEYCHAIN_SERVICE}/{}: {e}",
+            keychain_user(id)
+        )
+    })
+}
+
+/// The key in the keychain; `None` if there is no entry.
+fn keychain_read(id: &str) -> Result<Option<DataKey>, String> {
+    let entry = keychain_entry(id)?;
+    match entry.get_password() {
+        Ok(text) => {
+            let text = Zeroizing::new(text);
+            decode_key(text.as_bytes()).map(Some).map_err(|reason| {
+                format!(
+                    "keychain entry {KEYCHAIN_SERVICE}/{} is not a store key: {reason}",
+                    keychain_user(id)
+                )
+            })
+        }
+        Err(keyring::Error::NoEntry) => Ok(None),
+        Err(e) => Err(format!("keychain: {e}")),
+    }
+}
+
+/// The key in the keychain, created if there is none. A new key is read back through a fresh
+/// entry, so a backend that does not really keep it is caught before any data depends on it.
+fn keychain_read_or_create(id: &str) -> Result<DataKey, String> {
+    if let Some(key) = keychain_read(id)? {
+        return Ok(key);
+    }
+    let key = random_key();
+    let text = Zeroizing::new(hex::encode(&key[..]));
+    keychain_entry(id)?
+        .set_password(&text)
+        .map_err(|e| format!("keychain: cannot store the key: {e}"))?;
+    match keychain_read(id)? {
+        Some(back) if back[..] == key[..] => Ok(key),
+        _ => Err("the keychain did not keep the new key".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn path(text: &str) -> SecretPath {
+        SecretPath::parse(text).unwrap()
+    }
+
+    fn options(dir: &Path) -> StoreOptions {
+        StoreOptions {
+            key_source: KeySource::File,
+            ..StoreOptions::new(dir)
+        }
+    }
+
+    fn open(dir: &Path) -> Result<FileStore, StoreError> {
+        FileStore::open_with(&options(dir), false)
+    }
+
+    fn corrupt_reason(result: Result<FileStore, StoreError>) -> String {
+        match result {
+            Err(StoreError::Corrupt { reason, .. }) => reason,
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn round_trip_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        assert_eq!(store.kind(), "file");
+        let key_file = fs::canonicalize(dir.path()).unwrap().join(KEY_FILE);
+        assert_eq!(
+            store.key_source(),
+            format!("key file {}", key_file.display())
+        );
+        assert!(!dir.path().join(STORE_FILE).exists(), "created lazily");
+        let meta = store
+            .put(&path("github/alice/token"), "ghp_first".into())
+            .unwrap();
+        store.put(&path("cargo/token"), "cargo_x".into()).unwrap();
+        store.put(&path("gone/token"), "bye".into()).unwrap();
+        assert!(store.delete(&path("gone/token")).unwrap());
+        drop(store);
+
+        let store = open(dir.path()).unwrap();
+        let got = store.get(&path("github/alice/token")).unwrap().unwrap();
+        assert_eq!(got.value.expose(), "ghp_first");
+        assert_eq!(got.meta, meta);
+        assert!(store.get(&path("gone/token")).unwrap().is_none());
+        assert_eq!(store.list("").unwrap().len(), 2);
+        let mode = fs::metadata(dir.path().join(STORE_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let mode = fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn versions_and_history_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = StoreOptions {
+            history: 2,
+            ..options(dir.path())
+        };
+        let store = FileStore::open_with(&opts, false).unwrap();
+        let p = path("npm/@acme-corp/token");
+        let first = store.put(&p, "one".into()).unwrap();
+        let second = store.put(&p, "two".into()).unwrap();
+        let third = store.put(&p, "three".into()).unwrap();
+        let fourth = store.put(&p, "four".into()).unwrap();
+        assert_eq!(
+            [first.version, second.version, third.version, fourth.version],
+            [1, 2, 3, 4]
+        );
+        assert_eq!(fourth.created_at, first.created_at);
+        drop(store);
+        let store = FileStore::open_with(&opts, false).unwrap();
+        assert_eq!(store.history(&p).unwrap(), vec![third, second]);
+        let current = store.get(&p).unwrap().unwrap();
+        assert_eq!(current.meta, fourth);
+        assert_eq!(current.value.expose(), "four");
+        assert!(store.delete(&p).unwrap());
+        assert_eq!(store.put(&p, "anew".into()).unwrap().version, 1);
+        assert!(store.history(&p).unwrap().is_empty());
+    }
+
+    #[test]
+    fn list_prefix_is_whole_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        store.put(&path("github/alice/token"), "a".into()).unwrap();
+        store.put(&path("github/ali"), "b".into()).unwrap();
+        store.put(&path("github/bob/token"), "c".into()).unwrap();
+        let names = |prefix: &str| -> Vec<String> {
+            store
+                .list(prefix)
+                .unwrap()
+                .into_iter()
+                .map(|m| m.path.to_string())
+                .collect()
+        };
+        assert_eq!(names("github/ali"), vec!["github/ali"]);
+        assert_eq!(names("github/alice"), vec!["github/alice/token"]);
+        assert_eq!(
+            names(""),
+            vec!["github/ali", "github/alice/token", "github/bob/token"]
+        );
+    }
+
+    #[test]
+    fn wrong_key_is_an_authentication_error() {
+        let dir = tempfile::tempdir().unwrap();
+        open(dir.path())
+            .unwrap()
+            .put(&path("a/b"), "value".into())
+            .unwrap();
+        let other = tempfile::tempdir().unwrap();
+        open(other.path()).unwrap();
+        fs::copy(other.path().join(KEY_FILE), dir.path().join(KEY_FILE)).unwrap();
+        let reason = corrupt_reason(open(dir.path()));
+        assert!(reason.contains("authentication failed"), "{reason}");
+        // The file is left as it was.
+        assert!(fs::metadata(dir.path().join(STORE_FILE)).unwrap().len() > 50);
+    }
+
+    #[test]
+    fn truncated_or_garbage_file_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        open(dir.path())
+            .unwrap()
+            .put(&path("a/b"), "value".into())
+            .unwrap();
+        let file = dir.path().join(STORE_FILE);
+        let good = fs::read(&file).unwrap();
+        for len in 0..good.len() {
+            fs::write(&file, &good[..len]).unwrap();
+            corrupt_reason(open(dir.path()));
+        }
+        for index in 0..good.len() {
+            let mut bad = good.clone();
+            bad[index] ^= 0x01;
+            fs::write(&file, &bad).unwrap();
+            assert!(
+                matches!(open(dir.path()), Err(StoreError::Corrupt { .. })),
+                "byte {index}"
+            );
+        }
+        let mut garbage = vec![0u8; 4096];
+        OsRng.fill_bytes(&mut garbage);
+        fs::write(&file, &garbage).unwrap();
+        assert!(corrupt_reason(open(dir.path())).contains("bad magic"));
+
+        let mut bad = good.clone();
+        bad[8] = 9;
+        fs::write(&file, &bad).unwrap();
+        assert!(corrupt_reason(open(dir.path())).contains("unknown format version 9"));
+        let mut bad = good.clone();
+        bad[9] = 7;
+        fs::write(&file, &bad).unwrap();
+        assert!(corrupt_reason(open(dir.path())).contains("unknown key-source tag 7"));
+        fs::write(&file, &good[..40]).unwrap();
+        assert!(corrupt_reason(open(dir.path())).contains("truncated"));
+        fs::write(&file, b"").unwrap();
+        assert!(corrupt_reason(open(dir.path())).contains("shorter than"));
+        fs::write(&file, &good).unwrap();
+        assert!(open(dir.path())
+            .unwrap()
+            .get(&path("a/b"))
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn concurrent_puts_then_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(open(dir.path()).unwrap());
+        let threads: Vec<_> = (0..16)
+            .map(|t| {
+                let store = Arc::clone(&store);
+                thread::spawn(move || {
+                    for i in 0..20 {
+                        let meta = store
+                            .put(
+                                &path(&format!("t{t}/s{}", i % 3)),
+                                format!("{t}-{i}").into(),
+                            )
+                            .unwrap();
+                        assert_eq!(meta.version, i / 3 + 1);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        drop(store);
+        let store = open(dir.path()).unwrap();
+        assert_eq!(store.list("").unwrap().len(), 48);
+        for t in 0..16 {
+            for s in 0..3 {
+                let last = (0..20).filter(|i| i % 3 == s).max().unwrap();
+                let got = store.get(&path(&format!("t{t}/s{s}"))).unwrap().unwrap();
+                assert_eq!(got.value.expose(), format!("{t}-{last}"));
+            }
+        }
+    }
+
+    #[test]
+    fn insecure_key_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        open(dir.path()).unwrap();
+        let key_file = dir.path().join(KEY_FILE);
+        fs::set_permissions(&key_file, fs::Permissions::from_mode(0o644)).unwrap();
+        match open(dir.path()) {
+            Err(error @ StoreError::InsecureKeyFile { mode: 0o644, .. }) => {
+                assert!(error.to_string().contains("mode 0644"), "{error}");
+            }
+            other => panic!("expected InsecureKeyFile, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_or_missing_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        open(dir.path())
+            .unwrap()
+            .put(&path("a/b"), "v".into())
+            .unwrap();
+        let key_file = dir.path().join(KEY_FILE);
+        fs::write(&key_file, "zz").unwrap();
+        fs::set_permissions(&key_file, fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(matches!(
+            open(dir.path()),
+            Err(StoreError::BadKeyFile { .. })
+        ));
+        fs::remove_file(&key_file).unwrap();
+        assert!(matches!(
+            open(dir.path()),
+            Err(StoreError::MissingKeyFile { .. })
+        ));
+        let auto = StoreOptions::new(dir.path());
+        assert!(matches!(
+            FileStore::open_with(&auto, false),
+            Err(StoreError::MissingKeyFile { .. })
+        ));
+        assert!(!key_file.exists(), "no new key over an existing store");
+    }
+
+    #[test]
+    fn auto_without_keychain_uses_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let auto = StoreOptions::new(dir.path());
+        let store = FileStore::open_with(&auto, false).unwrap();
+        assert!(store.key_source().starts_with("key file /"));
+        store.put(&path("a/b"), "v".into()).unwrap();
+        drop(store);
+        let bytes = fs::read(dir.path().join(STORE_FILE)).unwrap();
+        assert_eq!(bytes[9], TAG_KEY_FILE);
+        // An existing key file wins, even where a keychain could answer.
+        let store = FileStore::open_with(&auto, true).unwrap();
+        assert!(store.key_source().starts_with("key file /"));
+        let keychain = StoreOptions {
+            key_source: KeySource::Keychain,
+            ..StoreOptions::new(dir.path())
+        };
+        assert!(matches!(
+            FileStore::open_with(&keychain, false),
+            Err(StoreError::KeySourceMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn sealed_file_never_holds_plaintext() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        let value = "ghp_PLAINTEXT_MARKER_0123456789";
+        for _ in 0..3 {
+            store
+                .put(&path("github/alice/token"), value.into())
+                .unwrap();
+        }
+        let bytes = fs::read(dir.path().join(STORE_FILE)).unwrap();
+        assert_eq!(&bytes[..8], MAGIC);
+        assert!(!bytes.windows(value.len()).any(|w| w == value.as_bytes()));
+        assert!(!bytes.windows(12).any(|w| w == b"github/alice"));
+        let first = bytes.clone();
+        store
+            .put(&path("github/alice/token"), value.into())
+            .unwrap();
+        let second = fs::read(dir.path().join(STORE_FILE)).unwrap();
+        assert_ne!(first[10..34], second[10..34], "fresh nonce per write");
+        assert!(!format!("{store:?}").contains("PLAINTEXT"));
+    }
+
+    #[test]
+    fn failed_persist_rolls_back() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("state");
+        fs::create_dir(&dir).unwrap();
+        let store = open(&dir).unwrap();
+        let p = path("a/b");
+        store.put(&p, "durable".into()).unwrap();
+        let moved = parent.path().join("moved");
+        fs::rename(&dir, &moved).unwrap();
+        let error = store.put(&p, "lost".into()).unwrap_err();
+        assert!(matches!(error, StoreError::Io { .. }), "{error:?}");
+        let got = store.get(&p).unwrap().unwrap();
+        assert_eq!(got.value.expose(), "durable");
+        assert_eq!(got.meta.version, 1);
+        fs::rename(&moved, &dir).unwrap();
+        assert_eq!(store.put(&p, "later".into()).unwrap().version, 2);
+        drop(store);
+        assert_eq!(
+            open(&dir).unwrap().get(&p).unwrap().unwrap().value.expose(),
+            "later"
+        );
+    }
+
+    #[test]
+    fn stale_temps_are_removed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        open(dir.path())
+            .unwrap()
+            .put(&path("a/b"), "v".into())
+            .unwrap();
+        let temp = dir.path().join(".tmp-secrets.sealed.00ff");
+        fs::write(&temp, b"torn").unwrap();
+        open(dir.path()).unwrap();
+        assert!(!temp.exists());
+    }
+}
