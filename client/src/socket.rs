@@ -2,7 +2,7 @@
 //!
 //! A [`HubClient`] is a cheap handle (an `Arc` inside); clones share the connection and the
 //! caches. The connection is opened on first use and starts with the hello. After the welcome, a
-//! writer task sends frames fed by a bounded channel, and a reader task decodes what the hub sends
+//! caller writes its own frame under a lock, and a reader task decodes what the hub sends
 //! and routes each response by its `id` to the call waiting for it, and each event to the
 //! `watch_pending` subscribers.
 //!
@@ -37,7 +37,6 @@ use auth_hub_protocol::{
     RequestEnvelope, Response, ResponseResult, Secret, SecretPath, SecretScope, SecretValue,
     ServerMessage, Welcome, DEFAULT_MAX_FRAME, PROTOCOL_VERSION,
 };
-use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
@@ -51,8 +50,6 @@ use crate::error::AuthError;
 
 /// How long the hub may take to answer the hello.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// Frames queued for the writer before senders wait.
-const OUTGOING_QUEUE: usize = 64;
 /// Events buffered per `watch_pending` subscriber; more are dropped (with a warning) rather than
 /// stalling every response behind a slow subscriber.
 pub const EVENT_QUEUE: usize = 64;
@@ -149,7 +146,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// One open connection after a successful hello.
 struct Connection {
     welcome: Welcome,
-    outgoing: mpsc::Sender<Bytes>,
+    /// Requests are written by the calling task itself (no hop through a writer task, which
+    /// would cost a scheduler round trip per request); the lock keeps frames whole.
+    writer: tokio::sync::Mutex<FramedWrite<OwnedWriteHalf, FrameCodec>>,
     shared: Arc<Shared>,
     /// Largest request body the hub accepts.
     max_request: usize,
@@ -309,9 +308,7 @@ impl Connection {
         );
 
         let shared = Arc::new(Shared::default());
-        let (outgoing, queue) = mpsc::channel(OUTGOING_QUEUE);
         let (stop_reader, stopped) = oneshot::channel();
-        tokio::spawn(write_frames(writer, queue, Arc::clone(&shared)));
         tokio::spawn(read_frames(reader, stopped, Arc::clone(&shared)));
         let hub_max = usize::try_from(welcome.max_frame).unwrap_or(usize::MAX);
         let max_request = if hub_max == 0 {
@@ -321,7 +318,7 @@ impl Connection {
         };
         Ok(Self {
             welcome,
-            outgoing,
+            writer: tokio::sync::Mutex::new(writer),
             shared,
             max_request,
             _stop_reader: stop_reader,
@@ -352,8 +349,9 @@ impl Connection {
             shared: &self.shared,
             id,
         };
-        if self.outgoing.send(body).await.is_err() {
-            // The writer stopped before taking the frame: nothing was sent.
+        if let Err(error) = self.writer.lock().await.send(body).await {
+            // The connection broke: a partial frame is never processed by the hub.
+            self.shared.close(format!("write failed: {error}"));
             return Err(SendError::NotSent);
         }
         answered
@@ -375,20 +373,6 @@ fn redacted(error: &impl std::fmt::Display) -> String {
 
 fn protocol(what: &str, error: impl std::fmt::Display) -> AuthError {
     AuthError::Protocol(format!("{what}: {error}"))
-}
-
-/// The writer task: frames from the queue to the socket, until the queue closes or a write fails.
-async fn write_frames(
-    mut sink: FramedWrite<OwnedWriteHalf, FrameCodec>,
-    mut queue: mpsc::Receiver<Bytes>,
-    shared: Arc<Shared>,
-) {
-    while let Some(body) = queue.recv().await {
-        if let Err(error) = sink.send(body).await {
-            shared.close(format!("write failed: {error}"));
-            return;
-        }
-    }
 }
 
 /// The reader task: decodes frames and dispatches them, until the hub closes the connection,

@@ -10,26 +10,24 @@ use auth_hub_protocol::{
     ErrorCode, ErrorReply, FrameCodec, Hello, HelloReply, RequestEnvelope, ResponseEnvelope,
     ResponseResult, ServerMessage, Welcome, PROTOCOL_VERSION,
 };
-use bytes::Bytes;
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::UnixStream;
-use tokio::sync::{broadcast, mpsc, Semaphore};
+use tokio::sync::{broadcast, Semaphore};
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::AuditRecord;
 use crate::handler;
 use crate::hub::{lock, Hub};
+use crate::outbox::Outbox;
 use crate::session::{Session, SessionKey};
 
 use auth_hub_protocol::response::PeerInfo;
 
 /// Initial read buffer of a connection.
 const READ_BUFFER: usize = 64;
-/// Frames waiting to be written to one client.
-const WRITE_QUEUE: usize = 64;
 /// Largest frame the hub writes (answers such as an audit tail can exceed a request's limit).
 const MAX_WRITE_FRAME: usize = 16 << 20;
 
@@ -63,8 +61,7 @@ impl Connection {
             return;
         };
 
-        let (tx, rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
-        let writer_task = tokio::spawn(write_loop(writer, rx));
+        let tx = Outbox::start(writer);
         let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
         let closed = CancellationToken::new();
         let session = Arc::new(session);
@@ -126,8 +123,7 @@ impl Connection {
         // Let requests in flight finish (the server bounds this with its grace period).
         let _ = in_flight.acquire_many(limits.max_in_flight as u32).await;
         closed.cancel();
-        drop(tx);
-        let _ = writer_task.await;
+        tx.close();
     }
 }
 
@@ -236,49 +232,19 @@ async fn reply_hello(writer: &mut OwnedWriteHalf, reply: HelloReply) -> bool {
     }
 }
 
-/// Queues a response; a client that went away is not an error.
-async fn send(tx: &mpsc::Sender<Bytes>, id: u64, result: ResponseResult) {
+/// Sends a response; a client that went away is not an error.
+async fn send(outbox: &Outbox, id: u64, result: ResponseResult) {
     let message = ServerMessage::Response(ResponseEnvelope { id, result });
     match encode_body(&message) {
         Ok(body) => {
-            let _ = tx.send(body).await;
+            outbox.send(&body).await;
         }
         Err(error) => tracing::error!(%error, id, "cannot encode a response"),
     }
 }
 
-/// Writes queued frames; everything queued at once goes out in one write, so bursts share a
-/// syscall. The batch buffer is reused, and released when a large answer inflated it.
-async fn write_loop(mut writer: OwnedWriteHalf, mut rx: mpsc::Receiver<Bytes>) {
-    let mut batch = Vec::new();
-    while let Some(body) = rx.recv().await {
-        append_frame(&mut batch, &body);
-        while let Ok(body) = rx.try_recv() {
-            append_frame(&mut batch, &body);
-        }
-        if writer.write_all(&batch).await.is_err() {
-            return;
-        }
-        batch.clear();
-        if batch.capacity() > 64 * 1024 {
-            batch = Vec::new();
-        }
-    }
-}
-
-fn append_frame(batch: &mut Vec<u8>, body: &[u8]) {
-    // Bodies come from encode_body and are far below MAX_WRITE_FRAME except for a hostile
-    // amount of audit data, which read_audit caps; refuse rather than wrap the length.
-    let Ok(len) = u32::try_from(body.len()) else {
-        tracing::error!(len = body.len(), "response too large to frame; dropped");
-        return;
-    };
-    batch.extend_from_slice(&len.to_be_bytes());
-    batch.extend_from_slice(body);
-}
-
 /// Forwards pending-request events to this connection until it closes.
-fn spawn_event_forwarder(hub: &Arc<Hub>, tx: &mpsc::Sender<Bytes>, closed: &CancellationToken) {
+fn spawn_event_forwarder(hub: &Arc<Hub>, tx: &Arc<Outbox>, closed: &CancellationToken) {
     let mut events = hub.events.subscribe();
     let (tx, closed) = (tx.clone(), closed.clone());
     tokio::spawn(async move {
@@ -292,7 +258,7 @@ fn spawn_event_forwarder(hub: &Arc<Hub>, tx: &mpsc::Sender<Bytes>, closed: &Canc
                     let Ok(body) = encode_body(&ServerMessage::Event(event)) else {
                         continue;
                     };
-                    if tx.send(body).await.is_err() {
+                    if !tx.send(&body).await {
                         return;
                     }
                 }

@@ -12,6 +12,7 @@ pub mod grants;
 pub mod handler;
 pub mod hub;
 pub mod keys;
+pub mod outbox;
 pub mod paths;
 pub mod peer;
 pub mod policy;

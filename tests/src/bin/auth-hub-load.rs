@@ -54,6 +54,19 @@ enum Mode {
         #[arg(long)]
         json: bool,
     },
+    /// Closed-loop get_secret over a blocking socket with the protocol crate only: the hub's
+    /// share of a round trip, without the client library.
+    RawGet {
+        /// The hub's socket.
+        #[arg(long)]
+        socket: PathBuf,
+        /// The secret to read (its scope must be granted).
+        #[arg(long)]
+        path: String,
+        /// Requests measured.
+        #[arg(long, default_value_t = 100_000)]
+        requests: usize,
+    },
     /// Raw Unix-socket ping-pong of 64-byte messages between two pinned threads.
     Pingpong {
         /// Round trips measured.
@@ -95,6 +108,11 @@ fn main() -> std::process::ExitCode {
             hub_pid,
             json,
         } => get(socket, &path, connections, requests, warmup, hub_pid, json),
+        Mode::RawGet {
+            socket,
+            path,
+            requests,
+        } => raw_get(&socket, &path, requests),
         Mode::Pingpong {
             iterations,
             server_cpu,
@@ -205,6 +223,67 @@ fn get(
             stats.count, stats.p50, stats.p90, stats.p99, stats.max, rss_before, rss_after
         );
     }
+    Ok(())
+}
+
+fn raw_get(socket: &std::path::Path, path: &str, requests: usize) -> Result<()> {
+    use auth_hub_protocol::frame::{decode_body, read_frame, write_frame};
+    use auth_hub_protocol::request::{GetSecret, RequestScope};
+    use auth_hub_protocol::response::ScopeResult;
+    use auth_hub_protocol::{
+        Hello, Permissions, Request, RequestEnvelope, Response, ResponseResult, ServerMessage,
+    };
+    let max = auth_hub_protocol::DEFAULT_MAX_FRAME;
+    let token = std::env::var("AUTH_HUB_TOKEN").map_err(|_| "set AUTH_HUB_TOKEN")?;
+    let path = SecretPath::parse(path)?;
+    let mut stream = UnixStream::connect(socket)?;
+    let hello = Hello {
+        protocol_version: auth_hub_protocol::PROTOCOL_VERSION,
+        client_name: "auth-hub-load".into(),
+        client_version: env!("CARGO_PKG_VERSION").into(),
+        master_token: Some(MasterToken::from(token.as_str())),
+    };
+    write_frame(&mut stream, &hello, max)?;
+    read_frame(&mut stream, max)?.ok_or("hub closed")?;
+    let mut call = |request: Request| -> Result<Response> {
+        write_frame(&mut stream, &RequestEnvelope { id: 1, request }, max)?;
+        let body = read_frame(&mut stream, max)?.ok_or("hub closed")?;
+        match decode_body::<ServerMessage>(&body)? {
+            ServerMessage::Response(response) => match response.result {
+                ResponseResult::Ok(response) => Ok(response),
+                ResponseResult::Error(error) => Err(error.to_string().into()),
+            },
+            ServerMessage::Event(_) => Err("unexpected event".into()),
+        }
+    };
+    let scope = path.parent_scope();
+    let Response::Scopes(outcomes) = call(Request::RequestScope(RequestScope {
+        scopes: vec![scope],
+        permissions: Permissions::READ,
+        wait_ms: 0,
+        reason: String::new(),
+    }))?
+    else {
+        return Err("unexpected answer to request_scope".into());
+    };
+    let access_token = match outcomes.outcomes.into_iter().next().map(|o| o.result) {
+        Some(ScopeResult::Granted(token)) => token.access_token,
+        _ => return Err("scope not granted".into()),
+    };
+    let get = Request::GetSecret(GetSecret { access_token, path });
+    let mut latencies = Vec::with_capacity(requests);
+    for round in 0..requests + 1_000 {
+        let sent = Instant::now();
+        call(get.clone())?;
+        if round >= 1_000 {
+            latencies.push(sent.elapsed());
+        }
+    }
+    let stats = Stats::of(latencies);
+    println!(
+        "raw get_secret x{}: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us",
+        stats.count, stats.p50, stats.p90, stats.p99
+    );
     Ok(())
 }
 
