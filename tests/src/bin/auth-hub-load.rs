@@ -5,8 +5,8 @@
 //!   throughput, errors by code and the hub's RSS.
 //! - `pingpong`: the floor for a round trip — a raw Unix-socket ping-pong of 64-byte messages
 //!   between two threads, pinned to chosen CPUs.
-//! - `echo-server` / `minimal`: the floor for a whole process — `minimal` starts, connects to
-//!   the echo server, does one 64-byte round trip and exits.
+//! - `echo-server`: the peer of `minimal-round-trip`, the floor for a whole process (start,
+//!   connect, one 64-byte round trip, exit).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -88,12 +88,6 @@ enum Mode {
         #[arg(long)]
         socket: PathBuf,
     },
-    /// Start, connect to the echo server, one round trip, exit: the whole-process floor.
-    Minimal {
-        /// The echo server's socket.
-        #[arg(long)]
-        socket: PathBuf,
-    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -120,7 +114,6 @@ fn main() -> std::process::ExitCode {
             json,
         } => pingpong(iterations, server_cpu, client_cpu, json),
         Mode::EchoServer { socket } => echo_server(&socket),
-        Mode::Minimal { socket } => minimal(&socket),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -351,14 +344,6 @@ fn echo_server(socket: &std::path::Path) -> Result<()> {
             }
         });
     }
-    Ok(())
-}
-
-fn minimal(socket: &std::path::Path) -> Result<()> {
-    let mut stream = UnixStream::connect(socket)?;
-    let mut buffer = [1u8; 64];
-    stream.write_all(&buffer)?;
-    stream.read_exact(&mut buffer)?;
     Ok(())
 }
 

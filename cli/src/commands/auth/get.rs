@@ -60,8 +60,11 @@ pub async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
     let mut options = keyed_options(format!("hyperforge auth get {}", args.path))?;
     options.wait = wait;
     let client = connect_keyed(options).await?;
-    announce_wait(&client, &[args.path.parent_scope()], wait).await;
-    let secret = client.get_secret(&args.path).await?;
+    // The wait note's has_scope and the get travel together on the one connection: the note
+    // costs no extra round trip.
+    let scopes = [args.path.parent_scope()];
+    let ((), secret) = tokio::join!(announce_wait(&client, &scopes, wait), client.get_secret(&args.path));
+    let secret = secret?;
     if ctx.out.is_json() {
         ctx.out.json(&SecretJson::new(&secret))
     } else {
