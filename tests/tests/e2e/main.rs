@@ -12,3 +12,4 @@ mod keys;
 mod other_language;
 mod restart;
 mod secrets;
+mod shutdown;

@@ -63,7 +63,10 @@ pub async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
     // The wait note's has_scope and the get travel together on the one connection: the note
     // costs no extra round trip.
     let scopes = [args.path.parent_scope()];
-    let ((), secret) = tokio::join!(announce_wait(&client, &scopes, wait), client.get_secret(&args.path));
+    let ((), secret) = tokio::join!(
+        announce_wait(&client, &scopes, wait),
+        client.get_secret(&args.path)
+    );
     let secret = secret?;
     if ctx.out.is_json() {
         ctx.out.json(&SecretJson::new(&secret))
