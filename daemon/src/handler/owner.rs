@@ -12,9 +12,7 @@ use auth_hub_protocol::response::{
     AuditReply, DenyReply, GrantList, GrantReply, KeyCreated, KeyList, KeyRevokeReply, PendingList,
     RevokeReply, StatusReply,
 };
-use auth_hub_protocol::{
-    ApiKey, Event, PendingOutcome, PendingResolved, Response, SecretScope, PROTOCOL_VERSION,
-};
+use auth_hub_protocol::{ApiKey, Response, SecretScope, PROTOCOL_VERSION};
 use chrono::{DateTime, Utc};
 
 use crate::audit::{AuditLog, AuditRecord};
@@ -157,12 +155,7 @@ pub fn grant(hub: &Hub, session: &Session, request: &Grant) -> Result<Response, 
         if !keys_approved.contains(&outcome.key_name) {
             keys_approved.push(outcome.key_name.clone());
         }
-        if outcome.fully_decided {
-            let _ = hub.events.send(Event::PendingResolved(PendingResolved {
-                id: outcome.id,
-                outcome: PendingOutcome::Granted,
-            }));
-        }
+        // The waiting request announces its own end (handler/scope.rs), once.
     }
     if approved.is_empty() {
         if request.once {
@@ -218,18 +211,8 @@ pub fn grant(hub: &Hub, session: &Session, request: &Grant) -> Result<Response, 
 /// Not the owner key; nothing pending for the scope.
 pub fn deny(hub: &Hub, session: &Session, request: &Deny) -> Result<Response, HubError> {
     session.require_owner("deny")?;
-    let denied = {
-        let mut pending = lock(&hub.pending);
-        let touched = pending.deny(&request.scope, request.request_id);
-        let still: Vec<u64> = pending.list().iter().map(|p| p.id).collect();
-        for id in touched.iter().filter(|id| !still.contains(id)) {
-            let _ = hub.events.send(Event::PendingResolved(PendingResolved {
-                id: *id,
-                outcome: PendingOutcome::Denied,
-            }));
-        }
-        touched
-    };
+    // The waiting requests announce their own ends (handler/scope.rs), once.
+    let denied = lock(&hub.pending).deny(&request.scope, request.request_id);
     if denied.is_empty() {
         return Err(HubError::BadRequest(format!(
             "nothing is pending for {}",
