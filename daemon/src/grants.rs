@@ -10,8 +10,6 @@
 //! leaves the book and its waiter receives the decisions through a oneshot channel.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use auth_hub_protocol::response::{GrantInfo, PendingRequest};
@@ -20,7 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-use crate::store::atomic::write_atomic;
+use crate::state_file::{self, StateFileError};
 
 /// The `version` written to and accepted from `grants.json`.
 pub const GRANT_FILE_VERSION: u32 = 1;
@@ -28,8 +26,6 @@ pub const GRANT_FILE_VERSION: u32 = 1;
 pub const DEFAULT_MAX_PENDING: usize = 256;
 /// Default cap on pending requests per key.
 pub const DEFAULT_MAX_PENDING_PER_KEY: usize = 32;
-/// Mode of `grants.json`.
-const FILE_MODE: u32 = 0o600;
 
 /// A key's standing permission to receive tokens for a scope without asking.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,41 +66,9 @@ impl StandingGrant {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GrantStoreError {
-    /// The grants file exists but could not be read.
-    #[error("cannot read grants file {}: {source}", path.display())]
-    Read {
-        /// The grants file.
-        path: PathBuf,
-        /// The I/O error.
-        source: io::Error,
-    },
-    /// The grants file is not valid JSON of the expected shape.
-    #[error("grants file {} is corrupt: {source}", path.display())]
-    Corrupt {
-        /// The grants file.
-        path: PathBuf,
-        /// The parse error, with line and column.
-        source: serde_json::Error,
-    },
-    /// The grants file was written by a newer (or unknown) version of the hub.
-    #[error("grants file {} has version {version}, this hub reads version {GRANT_FILE_VERSION}", path.display())]
-    UnsupportedVersion {
-        /// The grants file.
-        path: PathBuf,
-        /// The version found.
-        version: u32,
-    },
-    /// The grants could not be encoded.
-    #[error("cannot encode grants: {0}")]
-    Encode(#[source] serde_json::Error),
-    /// The grants file could not be written; nothing was changed.
-    #[error("cannot write grants file {}: {source}", path.display())]
-    Write {
-        /// The grants file.
-        path: PathBuf,
-        /// The I/O error.
-        source: io::Error,
-    },
+    /// The file could not be read, parsed or written; on a failed write nothing changed.
+    #[error(transparent)]
+    File(#[from] StateFileError),
 }
 
 /// The on-disk shape of `grants.json`.
@@ -113,12 +77,6 @@ pub enum GrantStoreError {
 struct GrantFile {
     version: u32,
     grants: Vec<StandingGrant>,
-}
-
-/// Read first, so a newer file is reported as such rather than as corrupt.
-#[derive(Deserialize)]
-struct VersionOnly {
-    version: u32,
 }
 
 /// The standing grants, backed by `grants.json`.
@@ -132,36 +90,15 @@ impl GrantBook {
     /// Loads the grants file at `path`; a missing file gives an empty book.
     ///
     /// # Errors
-    /// [`GrantStoreError::Read`], [`GrantStoreError::Corrupt`] (with line and column) or
+    /// [`GrantStoreError::File`] (unreadable, corrupt with line and column, or a newer version) or
     /// [`GrantStoreError::UnsupportedVersion`].
     pub fn load(path: &Path) -> Result<Self, GrantStoreError> {
-        let text = match fs::read(path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                return Ok(Self {
-                    path: path.to_owned(),
-                    grants: Vec::new(),
-                })
-            }
-            Err(source) => {
-                return Err(GrantStoreError::Read {
-                    path: path.to_owned(),
-                    source,
-                })
-            }
-        };
-        let corrupt = |source| GrantStoreError::Corrupt {
-            path: path.to_owned(),
-            source,
-        };
-        let VersionOnly { version } = serde_json::from_slice(&text).map_err(corrupt)?;
-        if version != GRANT_FILE_VERSION {
-            return Err(GrantStoreError::UnsupportedVersion {
+        let Some(file) = state_file::load::<GrantFile>(path, GRANT_FILE_VERSION)? else {
+            return Ok(Self {
                 path: path.to_owned(),
-                version,
+                grants: Vec::new(),
             });
-        }
-        let file: GrantFile = serde_json::from_slice(&text).map_err(corrupt)?;
+        };
         let mut grants = file.grants;
         for grant in &mut grants {
             grant.scope.permissions = grant.permissions;
@@ -308,11 +245,7 @@ impl GrantBook {
             version: GRANT_FILE_VERSION,
             grants: self.grants.clone(),
         };
-        let bytes = serde_json::to_vec_pretty(&file).map_err(GrantStoreError::Encode)?;
-        write_atomic(&self.path, &bytes, FILE_MODE).map_err(|source| GrantStoreError::Write {
-            path: self.path.clone(),
-            source,
-        })
+        Ok(state_file::save(&self.path, &file)?)
     }
 }
 
@@ -573,6 +506,7 @@ mod tests {
     use super::*;
     use auth_hub_protocol::response::PeerInfo;
     use chrono::TimeZone;
+    use std::fs;
 
     fn at(seconds: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_700_000_000 + seconds, 0)
@@ -749,7 +683,7 @@ mod tests {
             GrantBook::load(&dir.path().join("missing").join("grants.json")).expect("empty");
         assert!(matches!(
             book.add(grant("ci", "npm/*", Permissions::READ, None)),
-            Err(GrantStoreError::Write { .. })
+            Err(GrantStoreError::File(StateFileError::Write { .. }))
         ));
         assert!(book.list(at(0)).is_empty());
     }
@@ -765,12 +699,15 @@ mod tests {
         .expect("write");
         assert!(matches!(
             GrantBook::load(&path),
-            Err(GrantStoreError::Corrupt { .. })
+            Err(GrantStoreError::File(StateFileError::Corrupt { .. }))
         ));
         fs::write(&path, r#"{"version":9}"#).expect("write");
         assert!(matches!(
             GrantBook::load(&path),
-            Err(GrantStoreError::UnsupportedVersion { version: 9, .. })
+            Err(GrantStoreError::File(StateFileError::UnsupportedVersion {
+                version: 9,
+                ..
+            }))
         ));
     }
 

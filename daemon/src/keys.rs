@@ -6,8 +6,6 @@
 //! back, so memory and disk never disagree. Revoking a key only marks it, keeping the record for the
 //! audit trail. Hashes are compared in constant time.
 
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use auth_hub_protocol::response::KeyInfo;
@@ -17,15 +15,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::store::atomic::write_atomic;
+use crate::state_file::{self, StateFileError};
 
 /// Domain separator hashed before a key's token bytes, so these hashes are never confused with
 /// any other SHA-256 in the hub.
 const HASH_DOMAIN: &[u8] = b"auth-hub/key/v1\0";
 /// The `version` written to and accepted from `keys.json`.
 pub const KEY_FILE_VERSION: u32 = 1;
-/// Mode of `keys.json`.
-const FILE_MODE: u32 = 0o600;
 
 /// One API key as stored: everything but the key's text, which only its holder knows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,30 +86,6 @@ impl KeyRecord {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyStoreError {
-    /// The keys file exists but could not be read.
-    #[error("cannot read keys file {}: {source}", path.display())]
-    Read {
-        /// The keys file.
-        path: PathBuf,
-        /// The I/O error.
-        source: io::Error,
-    },
-    /// The keys file is not valid JSON of the expected shape.
-    #[error("keys file {} is corrupt: {source}", path.display())]
-    Corrupt {
-        /// The keys file.
-        path: PathBuf,
-        /// The parse error, with line and column.
-        source: serde_json::Error,
-    },
-    /// The keys file was written by a newer (or unknown) version of the hub.
-    #[error("keys file {} has version {version}, this hub reads version {KEY_FILE_VERSION}", path.display())]
-    UnsupportedVersion {
-        /// The keys file.
-        path: PathBuf,
-        /// The version found.
-        version: u32,
-    },
     /// A record in the keys file breaks an invariant.
     #[error("keys file {} has an invalid record for key {name:?}: {reason}", path.display())]
     InvalidRecord {
@@ -124,17 +96,9 @@ pub enum KeyStoreError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// The keys could not be encoded.
-    #[error("cannot encode keys: {0}")]
-    Encode(#[source] serde_json::Error),
-    /// The keys file could not be written; nothing was changed.
-    #[error("cannot write keys file {}: {source}", path.display())]
-    Write {
-        /// The keys file.
-        path: PathBuf,
-        /// The I/O error.
-        source: io::Error,
-    },
+    /// The file could not be read, parsed or written; on a failed write nothing changed.
+    #[error(transparent)]
+    File(#[from] StateFileError),
     /// The name is not a valid key name.
     #[error(transparent)]
     InvalidName(KeyError),
@@ -212,12 +176,6 @@ struct KeyFile {
     keys: Vec<KeyRecord>,
 }
 
-/// Read first, so a newer file is reported as such rather than as corrupt.
-#[derive(Deserialize)]
-struct VersionOnly {
-    version: u32,
-}
-
 /// All API keys, backed by `keys.json`.
 #[derive(Debug)]
 pub struct KeyRing {
@@ -230,36 +188,15 @@ impl KeyRing {
     /// the first change.
     ///
     /// # Errors
-    /// [`KeyStoreError::Read`], [`KeyStoreError::Corrupt`] (with line and column),
+    /// [`KeyStoreError::File`] (unreadable, corrupt with line and column, or a newer version),
     /// [`KeyStoreError::UnsupportedVersion`] or [`KeyStoreError::InvalidRecord`].
     pub fn load(path: &Path) -> Result<Self, KeyStoreError> {
-        let text = match fs::read(path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                return Ok(Self {
-                    path: path.to_owned(),
-                    records: Vec::new(),
-                })
-            }
-            Err(source) => {
-                return Err(KeyStoreError::Read {
-                    path: path.to_owned(),
-                    source,
-                })
-            }
-        };
-        let corrupt = |source| KeyStoreError::Corrupt {
-            path: path.to_owned(),
-            source,
-        };
-        let VersionOnly { version } = serde_json::from_slice(&text).map_err(corrupt)?;
-        if version != KEY_FILE_VERSION {
-            return Err(KeyStoreError::UnsupportedVersion {
+        let Some(file) = state_file::load::<KeyFile>(path, KEY_FILE_VERSION)? else {
+            return Ok(Self {
                 path: path.to_owned(),
-                version,
+                records: Vec::new(),
             });
-        }
-        let file: KeyFile = serde_json::from_slice(&text).map_err(corrupt)?;
+        };
         let mut records = file.keys;
         for record in &mut records {
             validate_record(path, record)?;
@@ -537,11 +474,7 @@ impl KeyRing {
             version: KEY_FILE_VERSION,
             keys: self.records.clone(),
         };
-        let bytes = serde_json::to_vec_pretty(&file).map_err(KeyStoreError::Encode)?;
-        write_atomic(&self.path, &bytes, FILE_MODE).map_err(|source| KeyStoreError::Write {
-            path: self.path.clone(),
-            source,
-        })
+        Ok(state_file::save(&self.path, &file)?)
     }
 }
 
@@ -601,6 +534,7 @@ fn validate_record(path: &Path, record: &KeyRecord) -> Result<(), KeyStoreError>
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use std::fs;
 
     fn at(seconds: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_700_000_000 + seconds, 0)
@@ -847,7 +781,7 @@ mod tests {
         let mut ring = KeyRing::load(&missing_dir).expect("missing file is empty");
         assert!(matches!(
             ring.create_owner("owner", at(0)),
-            Err(KeyStoreError::Write { .. })
+            Err(KeyStoreError::File(StateFileError::Write { .. }))
         ));
         assert!(!ring.has_owner());
         assert!(ring.list().is_empty());
@@ -858,12 +792,18 @@ mod tests {
         let fx = fixture();
         fs::write(&fx.path, b"{\"version\": 1, \"keys\": [}").expect("write");
         let error = KeyRing::load(&fx.path).expect_err("corrupt");
-        assert!(matches!(error, KeyStoreError::Corrupt { .. }));
+        assert!(matches!(
+            error,
+            KeyStoreError::File(StateFileError::Corrupt { .. })
+        ));
         assert!(error.to_string().contains("line 1"), "{error}");
         fs::write(&fx.path, b"{\"version\": 2, \"keys\": \"whatever\"}").expect("write");
         assert!(matches!(
             KeyRing::load(&fx.path),
-            Err(KeyStoreError::UnsupportedVersion { version: 2, .. })
+            Err(KeyStoreError::File(StateFileError::UnsupportedVersion {
+                version: 2,
+                ..
+            }))
         ));
         let bad_hash = r#"{"version":1,"keys":[{"name":"x","owner":false,"hash":"abc",
             "created_at":"2024-01-01T00:00:00Z"}]}"#;

@@ -18,6 +18,7 @@ pub mod peer;
 pub mod policy;
 pub mod server;
 pub mod session;
+pub mod state_file;
 pub mod store;
 pub mod tokens;
 
