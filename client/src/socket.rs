@@ -606,6 +606,23 @@ impl HubClient {
 
     /// Runs a request built around a token for `scope`; when the hub no longer accepts the token
     /// (restart, revocation), forgets it, asks for the scope again and retries once.
+    /// Sends a write for `path`: the owner key writes without a token, other keys with a write
+    /// token for the parent scope.
+    async fn write_request(
+        &self,
+        path: &SecretPath,
+        make: impl Fn(Option<AccessToken>) -> Request,
+    ) -> Result<Response, AuthError> {
+        if self.is_owner().await? {
+            self.call(make(None)).await
+        } else {
+            self.with_token(&path.parent_scope(), Permissions::WRITE, |token| {
+                make(Some(token))
+            })
+            .await
+        }
+    }
+
     async fn with_token(
         &self,
         scope: &SecretScope,
@@ -641,14 +658,7 @@ impl HubClient {
                 path: path.clone(),
             })
         };
-        let response = if self.is_owner().await? {
-            self.call(make(None)).await?
-        } else {
-            self.with_token(&path.parent_scope(), Permissions::WRITE, |token| {
-                make(Some(token))
-            })
-            .await?
-        };
+        let response = self.write_request(path, make).await?;
         self.inner.secrets.invalidate(path);
         match response {
             Response::Deleted(_) => Ok(()),
@@ -776,14 +786,7 @@ impl AuthClient for HubClient {
                 value: SecretValue::from(value),
             })
         };
-        let response = if self.is_owner().await? {
-            self.call(make(None)).await?
-        } else {
-            self.with_token(&path.parent_scope(), Permissions::WRITE, |token| {
-                make(Some(token))
-            })
-            .await?
-        };
+        let response = self.write_request(path, make).await?;
         // Again: a concurrent get may have cached the old value while the write was in flight.
         self.inner.secrets.invalidate(path);
         match response {

@@ -90,8 +90,7 @@ impl GrantBook {
     /// Loads the grants file at `path`; a missing file gives an empty book.
     ///
     /// # Errors
-    /// [`GrantStoreError::File`] (unreadable, corrupt with line and column, or a newer version) or
-    /// [`GrantStoreError::UnsupportedVersion`].
+    /// [`GrantStoreError::File`]: unreadable, corrupt (with line and column), or from a newer hub.
     pub fn load(path: &Path) -> Result<Self, GrantStoreError> {
         let Some(file) = state_file::load::<GrantFile>(path, GRANT_FILE_VERSION)? else {
             return Ok(Self {

@@ -188,8 +188,8 @@ impl KeyRing {
     /// the first change.
     ///
     /// # Errors
-    /// [`KeyStoreError::File`] (unreadable, corrupt with line and column, or a newer version),
-    /// [`KeyStoreError::UnsupportedVersion`] or [`KeyStoreError::InvalidRecord`].
+    /// [`KeyStoreError::File`] (unreadable, corrupt with line and column, or from a newer hub) or
+    /// [`KeyStoreError::InvalidRecord`].
     pub fn load(path: &Path) -> Result<Self, KeyStoreError> {
         let Some(file) = state_file::load::<KeyFile>(path, KEY_FILE_VERSION)? else {
             return Ok(Self {
