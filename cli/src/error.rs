@@ -12,7 +12,10 @@ use std::process::ExitCode;
 use auth_hub_client::AuthError;
 use auth_hub_protocol::grant_command;
 
-/// The hint for every "you have no usable key" error.
+/// The hint when the key from `AUTH_HUB_TOKEN` is refused.
+const SERVICE_KEY_HINT: &str =
+    "AUTH_HUB_TOKEN holds a key the hub no longer accepts; the owner can create a new one with `hyperforge auth key create`";
+/// The hint for every other "you have no usable key" error.
 const LOGIN_HINT: &str = "run `hyperforge auth login`";
 
 /// What kind of failure, which decides the exit code.
@@ -181,8 +184,13 @@ impl From<AuthError> for CliError {
                 )
             }
             AuthError::InvalidMasterToken => {
-                Self::failure("the auth-hub key in use is unknown, revoked or expired")
-                    .with_hint(LOGIN_HINT)
+                let error = Self::failure("the auth-hub key in use is unknown, revoked or expired");
+                // A service key comes from AUTH_HUB_TOKEN; logging in again would not fix it.
+                if std::env::var_os("AUTH_HUB_TOKEN").is_some_and(|token| !token.is_empty()) {
+                    error.with_hint(SERVICE_KEY_HINT)
+                } else {
+                    error.with_hint(LOGIN_HINT)
+                }
             }
             AuthError::NoKey => Self::failure(
                 "no auth-hub key found (AUTH_HUB_TOKEN is not set and no key is saved)",
