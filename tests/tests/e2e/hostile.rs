@@ -135,7 +135,8 @@ fn a_hello_that_never_comes_is_timed_out() {
 
 #[test]
 fn thousands_of_idle_connections_do_not_stop_service() {
-    raise_fd_limit(8192);
+    // 3 000 idle connections, or as many as this machine's hard limit on open files allows.
+    let count = (raise_fd_limit(8192).saturating_sub(200) as usize).min(3000);
     let hub = TestHub::start("");
     hub.login();
     hub.run(&["auth", "put", "cargo/token"], Some("v"))
@@ -162,16 +163,21 @@ fn thousands_of_idle_connections_do_not_stop_service() {
     assert_serving(&hub);
 }
 
-fn raise_fd_limit(want: u64) {
+/// Raises this process's soft limit on open files towards `want`; returns the limit in force.
+fn raise_fd_limit(want: u64) -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit/setrlimit on our own process with a valid struct.
     unsafe {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < want {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
+        }
+        if limit.rlim_cur < want {
             limit.rlim_cur = want.min(limit.rlim_max);
             libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
     }
+    limit.rlim_cur
 }
