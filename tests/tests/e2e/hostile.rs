@@ -142,7 +142,7 @@ fn thousands_of_idle_connections_do_not_stop_service() {
     hub.run(&["auth", "put", "cargo/token"], Some("v"))
         .assert_code(0);
     hub.run(&["auth", "grant", "cargo/*"], None).assert_code(0);
-    let idle: Vec<UnixStream> = (0..3000)
+    let idle: Vec<UnixStream> = (0..count)
         .map(|_| UnixStream::connect(hub.socket()).expect("connect"))
         .collect();
     let start = Instant::now();
