@@ -74,8 +74,21 @@ impl Connection {
                 },
                 () = hub.shutdown.cancelled() => break,
             };
+            // An idle connection may wait forever, but a frame that has started must complete
+            // within the hello timeout: a client trickling a frame a byte at a time is closed.
             let frame = tokio::select! {
-                frame = reader.next() => frame,
+                frame = tokio::time::timeout(limits.hello_timeout, reader.next()) => match frame {
+                    Ok(frame) => frame,
+                    Err(_) if reader.read_buffer().is_empty() => {
+                        drop(permit);
+                        continue;
+                    }
+                    Err(_) => {
+                        tracing::debug!(pid = ?peer.pid, "closing a connection whose frame stalled");
+                        closed.cancel();
+                        break;
+                    }
+                },
                 () = hub.shutdown.cancelled() => break,
             };
             let body = match frame {

@@ -277,8 +277,8 @@ impl Decoder for FrameCodec {
         let len = announced_len(&src[..LENGTH_BYTES]);
         check_len(len, self.max)?;
         if src.len() < LENGTH_BYTES + len {
-            // Reserve only what this (already bounded) frame still needs.
-            src.reserve(LENGTH_BYTES + len - src.len());
+            // Nothing is reserved for the announced length: the buffer grows with the bytes that
+            // really arrive, so a peer announcing large frames and sending nothing costs nothing.
             return Ok(None);
         }
         src.advance(LENGTH_BYTES);

@@ -134,6 +134,31 @@ fn a_hello_that_never_comes_is_timed_out() {
 }
 
 #[test]
+fn a_frame_trickled_after_the_hello_is_cut_off() {
+    let hub = TestHub::start(QUICK_HELLO);
+    let mut stream = UnixStream::connect(hub.socket()).unwrap();
+    stream.write_all(&hello_bytes()).unwrap();
+    read_frame(&mut stream, DEFAULT_MAX_FRAME)
+        .unwrap()
+        .expect("welcome");
+    // Announces a 1 000-byte request, sends one byte of it, then stalls.
+    stream.write_all(&[0, 0, 3, 0xe8, 0x82]).unwrap();
+    assert_closed_within(&mut stream, Duration::from_secs(5));
+    // An idle connection after its hello is left alone for longer than that.
+    let mut idle = UnixStream::connect(hub.socket()).unwrap();
+    idle.write_all(&hello_bytes()).unwrap();
+    read_frame(&mut idle, DEFAULT_MAX_FRAME)
+        .unwrap()
+        .expect("welcome");
+    idle.set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let still_open = matches!(idle.read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut);
+    assert!(still_open, "an idle connection was closed");
+    assert_serving(&hub);
+}
+
+#[test]
 fn thousands_of_idle_connections_do_not_stop_service() {
     // 3 000 idle connections, or as many as this machine's hard limit on open files allows.
     let count = (raise_fd_limit(8192).saturating_sub(200) as usize).min(3000);
