@@ -110,3 +110,32 @@ fn status_works_without_a_key_and_exit_5_without_a_hub() {
     hub.run(&["auth", "get", "cargo/token"], None)
         .assert_code(5);
 }
+
+#[test]
+fn legacy_melt_keys_are_imported_from_stdin_and_work() {
+    let hub = TestHub::start("");
+    hub.login();
+    hub.run(&["auth", "put", "cargo/token"], Some("crates-io"))
+        .assert_code(0);
+    let fresh = auth_hub_protocol::ApiKey::generate("any")
+        .unwrap()
+        .to_master_token();
+    let token = fresh.expose().rsplit_once("--").unwrap().1.to_owned();
+    let melt = format!("MELT_/myorg/myapp/ui--my.prod.token--{token}");
+
+    let imported = hub.run(
+        &["--json", "auth", "key", "import", "--scope", "cargo/*"],
+        Some(&melt),
+    );
+    imported.assert_code(0);
+    assert_eq!(imported.json()["name"], "melt.myorg.myapp.ui.my.prod.token");
+    assert!(!imported.stdout.contains(&token), "the key is never echoed");
+
+    let read = hub.run_as(Some(&melt), &["auth", "get", "cargo/token"], None);
+    read.assert_code(0);
+    assert_eq!(read.stdout, "crates-io\n");
+    hub.run(&["auth", "key", "import"], Some("MELT_no-separators"))
+        .assert_code(2);
+    hub.run(&["auth", "key", "import"], Some(&melt))
+        .assert_code(2);
+}

@@ -70,7 +70,7 @@ pub async fn run(ctx: &Context, args: PutArgs) -> Result<(), CliError> {
 ///
 /// # Errors
 /// A read error, or more than [`MAX_VALUE`] bytes.
-fn read_value(
+pub(crate) fn read_value(
     reader: &mut impl Read,
     stop_at_newline: bool,
 ) -> Result<Zeroizing<Vec<u8>>, CliError> {
@@ -112,7 +112,7 @@ fn read_value(
 ///
 /// # Errors
 /// A usage error (exit 2) saying which.
-fn trim_value(raw: &[u8]) -> Result<&str, CliError> {
+pub(crate) fn trim_value(raw: &[u8]) -> Result<&str, CliError> {
     let trimmed = raw
         .strip_suffix(b"\r\n")
         .or_else(|| raw.strip_suffix(b"\n"))

@@ -7,12 +7,11 @@ use std::time::Duration;
 use auth_hub_protocol::duration::parse_duration;
 use auth_hub_protocol::key::validate_name;
 use auth_hub_protocol::request::CreateKey;
-use auth_hub_protocol::{Permissions, Request, Response, SecretScope};
-use chrono::Utc;
+use auth_hub_protocol::{Request, Response, SecretScope};
 use clap::Args;
 use serde_json::json;
 
-use super::key_json;
+use super::{expiry_ms, key_json, permissions};
 use crate::commands::auth::{call, unexpected};
 use crate::commands::Context;
 use crate::error::CliError;
@@ -42,25 +41,8 @@ pub struct CreateArgs {
 /// unreachable (5).
 pub async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
     validate_name(&args.name).map_err(|error| CliError::usage(error.to_string()))?;
-    let now = Utc::now();
-    let expires_at_ms = match args.expires {
-        None => None,
-        Some(duration) if duration.is_zero() => {
-            return Err(CliError::usage("--expires must be longer than 0"))
-        }
-        Some(duration) => {
-            let at = chrono::Duration::from_std(duration)
-                .ok()
-                .and_then(|d| now.checked_add_signed(d))
-                .ok_or_else(|| CliError::usage("--expires is too far in the future"))?;
-            Some(at.timestamp_millis())
-        }
-    };
-    let permissions = if args.write {
-        Permissions::READ_WRITE
-    } else {
-        Permissions::READ
-    };
+    let expires_at_ms = expiry_ms(args.expires)?;
+    let permissions = permissions(args.write);
     let request = Request::CreateKey(CreateKey {
         name: args.name.clone(),
         scopes: args.scopes,

@@ -2,8 +2,13 @@
 //! scopes and an optional expiry, listed, revoked (which kills their tokens at once).
 
 pub mod create;
+pub mod import;
 pub mod list;
 pub mod revoke;
+
+use std::time::Duration;
+
+use auth_hub_protocol::Permissions;
 
 use auth_hub_protocol::response::KeyInfo;
 use chrono::{DateTime, Utc};
@@ -19,6 +24,8 @@ use crate::output;
 pub enum KeyCommand {
     /// Create a service key; prints it once on stdout.
     Create(create::CreateArgs),
+    /// Import an existing key (a legacy MELT_ key) read from stdin, as a service key.
+    Import(import::ImportArgs),
     /// List keys, live and revoked (never their tokens).
     List(list::ListArgs),
     /// Revoke a service key and kill its access tokens.
@@ -32,6 +39,7 @@ pub enum KeyCommand {
 pub async fn run(ctx: &Context, command: KeyCommand) -> Result<(), CliError> {
     match command {
         KeyCommand::Create(args) => create::run(ctx, args).await,
+        KeyCommand::Import(args) => import::run(ctx, args).await,
         KeyCommand::List(args) => list::run(ctx, args).await,
         KeyCommand::Revoke(args) => revoke::run(ctx, args).await,
     }
@@ -58,5 +66,32 @@ pub(crate) fn key_state(info: &KeyInfo, now: DateTime<Utc>) -> &'static str {
         "expired"
     } else {
         "live"
+    }
+}
+
+/// `--expires D` as unix milliseconds from now; `None` when absent.
+///
+/// # Errors
+/// A zero duration or one past the end of time (2).
+pub(crate) fn expiry_ms(expires: Option<Duration>) -> Result<Option<i64>, CliError> {
+    let Some(duration) = expires else {
+        return Ok(None);
+    };
+    if duration.is_zero() {
+        return Err(CliError::usage("--expires must be longer than 0"));
+    }
+    chrono::Duration::from_std(duration)
+        .ok()
+        .and_then(|d| Utc::now().checked_add_signed(d))
+        .map(|at| Some(at.timestamp_millis()))
+        .ok_or_else(|| CliError::usage("--expires is too far in the future"))
+}
+
+/// Read, or read and write with `--write`.
+pub(crate) fn permissions(write: bool) -> Permissions {
+    if write {
+        Permissions::READ_WRITE
+    } else {
+        Permissions::READ
     }
 }

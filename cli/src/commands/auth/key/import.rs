@@ -1,0 +1,60 @@
+//! `hyperforge auth key import`: bring an existing API key, typically a legacy
+//! `MELT_<client path>--<token name>--<token>` key, into the hub as a service key. The key is
+//! read from stdin (never argv, where `ps` would show it); the hub keeps only its hash.
+
+use std::io;
+use std::time::Duration;
+
+use auth_hub_protocol::duration::parse_duration;
+use auth_hub_protocol::request::ImportKey;
+use auth_hub_protocol::{ApiKey, MasterToken, Request, Response, SecretScope};
+use clap::Args;
+
+use super::{expiry_ms, key_json, permissions};
+use crate::commands::auth::put::{read_value, trim_value};
+use crate::commands::auth::{call, unexpected};
+use crate::commands::Context;
+use crate::error::CliError;
+
+/// Arguments of `auth key import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A scope the key may read without a prompt, such as cargo/* (repeatable).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<SecretScope>,
+    /// Allow writing under those scopes too.
+    #[arg(long)]
+    pub write: bool,
+    /// Stop working after this long (30d, 12h); never when absent.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub expires: Option<Duration>,
+}
+
+/// Runs `auth key import`.
+///
+/// # Errors
+/// No key on stdin or a malformed one (2), not the owner key or already imported (2), no key
+/// (1), unreachable (5).
+pub async fn run(ctx: &Context, args: ImportArgs) -> Result<(), CliError> {
+    let raw = read_value(&mut io::stdin().lock(), false)?;
+    let text = trim_value(&raw)?;
+    // Parsed here too, so a malformed key is refused before it travels anywhere.
+    let key =
+        ApiKey::parse(text).map_err(|error| CliError::usage(format!("cannot import: {error}")))?;
+    let request = Request::ImportKey(ImportKey {
+        key: MasterToken::from(text),
+        scopes: args.scopes,
+        permissions: permissions(args.write),
+        expires_at_ms: expiry_ms(args.expires)?,
+    });
+    let imported = match call("hyperforge auth key import", request).await? {
+        Response::KeyCreated(created) => created.info,
+        other => return Err(unexpected("import_key", &other)),
+    };
+    if ctx.out.is_json() {
+        ctx.out.json(&key_json(&imported))
+    } else {
+        ctx.out
+            .line(&format!("imported key {} as {}", key.name(), imported.name))
+    }
+}
