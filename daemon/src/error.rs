@@ -92,6 +92,7 @@ impl HubError {
             Self::InvalidAccessToken => ErrorCode::InvalidAccessToken,
             Self::InsufficientScope { .. } => ErrorCode::InsufficientScope,
             Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::Keys(KeyStoreError::File(_)) => ErrorCode::Backend,
             Self::BadRequest(_) | Self::OwnerRequired(_) | Self::Pending(_) | Self::Keys(_) => {
                 ErrorCode::BadRequest
             }
