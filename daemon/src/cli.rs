@@ -1,4 +1,4 @@
-//! The daemon's command line: `auth-hub serve`.
+//! The daemon's command line: `auth-hub serve`, `auth-hub install`, `auth-hub uninstall`.
 
 use std::path::PathBuf;
 
@@ -20,6 +20,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the hub in the foreground.
     Serve(ServeArgs),
+    /// Install the hub as a user service (systemd socket activation or a launchd agent).
+    Install(InstallArgs),
+    /// Stop the user service and remove its files.
+    Uninstall(UninstallArgs),
 }
 
 /// Arguments of `serve`.
@@ -34,4 +38,38 @@ pub struct ServeArgs {
     /// Store backend, overriding the config file: file or memory.
     #[arg(long, value_name = "KIND")]
     pub store: Option<StoreKind>,
+}
+
+/// Which service manager, for `install` and `uninstall`.
+#[derive(Debug, clap::Args)]
+#[group(multiple = false)]
+pub struct ManagerArgs {
+    /// Use a systemd user instance (the default on Linux).
+    #[arg(long)]
+    pub systemd: bool,
+    /// Use a launchd LaunchAgent (the default on macOS).
+    #[arg(long)]
+    pub launchd: bool,
+}
+
+/// Arguments of `install`.
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// The service manager.
+    #[command(flatten)]
+    pub manager: ManagerArgs,
+    /// Print the rendered files and the commands; write and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `uninstall`.
+#[derive(Debug, clap::Args)]
+pub struct UninstallArgs {
+    /// The service manager.
+    #[command(flatten)]
+    pub manager: ManagerArgs,
+    /// Print the files and commands; remove and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod grants;
 pub mod handler;
 pub mod hub;
+pub mod install;
 pub mod keys;
 pub mod outbox;
 pub mod paths;

@@ -12,6 +12,14 @@ fn main() -> ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Install(args) => {
+            let result = auth_hub::install::install(&args, &mut std::io::stdout());
+            return auth_hub::install::exit_code(result);
+        }
+        Command::Uninstall(args) => {
+            let result = auth_hub::install::uninstall(&args, &mut std::io::stdout());
+            return auth_hub::install::exit_code(result);
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

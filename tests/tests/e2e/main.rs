@@ -12,4 +12,5 @@ mod keys;
 mod other_language;
 mod restart;
 mod secrets;
+mod service;
 mod shutdown;
