@@ -13,6 +13,8 @@ use crate::error::HubError;
 
 /// The first passed descriptor (`SD_LISTEN_FDS_START`).
 const FIRST_FD: RawFd = 3;
+/// At most this many passed descriptors are marked close-on-exec when more than one arrives.
+const MAX_EXTRA_FDS: u32 = 64;
 
 /// What the variables say, checked against this process's id.
 #[derive(Debug, PartialEq, Eq)]
@@ -57,6 +59,19 @@ pub fn take() -> Result<Option<UnixListener>, HubError> {
                     names = names.as_deref().unwrap_or(""),
                     "systemd passed more than one socket; using fd 3 only"
                 );
+                // The others stay open but unused; at least no child of ours inherits them.
+                // Bounded: the count comes from the environment.
+                for extra in 1..count.min(MAX_EXTRA_FDS) {
+                    let Some(fd) = RawFd::try_from(extra)
+                        .ok()
+                        .and_then(|n| FIRST_FD.checked_add(n))
+                    else {
+                        break;
+                    };
+                    if let Err(error) = super::set_cloexec(fd) {
+                        tracing::warn!(fd, %error, "cannot mark a passed socket close-on-exec");
+                    }
+                }
             }
             adopt(FIRST_FD).map(Some)
         }
