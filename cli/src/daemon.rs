@@ -27,12 +27,42 @@ const MAX_PAUSE: Duration = Duration::from_millis(100);
 /// The hub's log file in its home, appended to by a started hub.
 const LOG_FILE: &str = "auth-hub.log";
 
-/// True when a service manager (a systemd user `auth-hub.socket`, a launchd agent) owns the hub,
-/// so the CLI must not start one of its own: the manager starts it on the first connection.
+/// The systemd user units that, when loaded, own the hub.
+const SYSTEMD_UNITS: [&str; 2] = ["auth-hub.socket", "auth-hub.service"];
+
+/// True when a service manager (a systemd user `auth-hub.socket` or `auth-hub.service`) owns
+/// the hub, so the CLI must not start one of its own: the manager starts it on the first
+/// connection, or restarts it.
 ///
-/// Always false for now: issue 4 (service management) fills this in.
+/// systemd keeps `$XDG_RUNTIME_DIR/systemd/units/invocation:<unit>` for every unit it has
+/// started in the user's session; its presence is the cheap test, no D-Bus needed. A home set
+/// with `AUTH_HUB_HOME` is a private hub of its own and never counts as managed.
 pub fn managed_by_service() -> bool {
-    false
+    if std::env::var_os("AUTH_HUB_HOME").is_some_and(|home| !home.is_empty()) {
+        return false;
+    }
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|dir| !dir.is_empty())
+        .is_some_and(|dir| systemd_owns(Path::new(&dir)))
+}
+
+/// True when `runtime_dir` shows a started `auth-hub` systemd user unit.
+fn systemd_owns(runtime_dir: &Path) -> bool {
+    let units = runtime_dir.join("systemd").join("units");
+    SYSTEMD_UNITS.iter().any(|unit| {
+        // A symlink whose target is the invocation id: symlink_metadata, not metadata.
+        std::fs::symlink_metadata(units.join(format!("invocation:{unit}"))).is_ok()
+    })
+}
+
+/// The hint for "no hub answers": how to start it, depending on who owns it.
+pub fn start_hint() -> &'static str {
+    if managed_by_service() {
+        "systemd manages auth-hub here: start it with `systemctl --user start auth-hub.socket` \
+         (see `systemctl --user status auth-hub.service`)"
+    } else {
+        "start it with `auth-hub serve`, or check AUTH_HUB_SOCKET / AUTH_HUB_HOME"
+    }
 }
 
 /// True when this process may start a hub after finding none.
@@ -171,7 +201,17 @@ mod tests {
     }
 
     #[test]
-    fn no_service_manager_yet() {
-        assert!(!managed_by_service());
+    fn systemd_invocation_files_mark_the_hub_as_managed() {
+        let dir = std::env::temp_dir().join(format!("hyperforge-units-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!systemd_owns(&dir));
+        let units = dir.join("systemd").join("units");
+        std::fs::create_dir_all(&units).expect("units dir");
+        std::fs::write(units.join("invocation:other.service"), "").expect("write");
+        assert!(!systemd_owns(&dir));
+        std::os::unix::fs::symlink("0123abcd", units.join("invocation:auth-hub.socket"))
+            .expect("symlink");
+        assert!(systemd_owns(&dir));
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 }

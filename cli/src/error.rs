@@ -179,9 +179,8 @@ impl From<AuthError> for CliError {
                 )
             }
             error @ AuthError::Unreachable { .. } => {
-                Self::new(ErrorKind::Unreachable, error.to_string()).with_hint(
-                    "start it with `auth-hub serve`, or check AUTH_HUB_SOCKET / AUTH_HUB_HOME",
-                )
+                Self::new(ErrorKind::Unreachable, error.to_string())
+                    .with_hint(crate::daemon::start_hint())
             }
             AuthError::InvalidMasterToken => {
                 let error = Self::failure("the auth-hub key in use is unknown, revoked or expired");

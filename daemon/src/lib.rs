@@ -10,6 +10,7 @@ pub mod connection;
 pub mod error;
 pub mod grants;
 pub mod handler;
+pub mod hardening;
 pub mod hub;
 pub mod install;
 pub mod keys;

@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
-use auth_hub::activation::bind;
+use auth_hub::activation::{self, notify::Notifier};
 use auth_hub::cli::{Cli, Command, ServeArgs};
+use auth_hub::hardening;
 use auth_hub::{Hub, HubError, HubOptions, HubPaths};
 use clap::Parser;
 
@@ -32,8 +33,11 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> Result<(), HubError> {
-    raise_fd_limit();
+    hardening::apply();
     let paths = HubPaths::resolve(args.home, args.socket)?;
+    // Both read and clear environment variables: only sound before the runtime's threads exist.
+    let source = activation::listener()?;
+    let notifier = Notifier::from_env();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -41,13 +45,34 @@ fn serve(args: ServeArgs) -> Result<(), HubError> {
         .map_err(|e| HubError::Setup(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async move {
         let socket = paths.socket.clone();
-        let hub = Hub::open(HubOptions { paths, store: args.store })?;
-        let (listener, bound) = bind::bind(&socket)?;
-        tracing::info!(socket = %bound.path().display(), store = hub.store.kind(), "auth-hub listening");
-        let result = auth_hub::serve(listener, hub, shutdown_signal()).await;
+        let hub = Hub::open(HubOptions {
+            paths,
+            store: args.store,
+        })?;
+        let (listener, bound) = source.into_tokio(&socket)?;
+        let shown = match &bound {
+            Some(bound) => bound.path().display().to_string(),
+            None => format!("inherited ({})", inherited_path(&listener)),
+        };
+        tracing::info!(socket = %shown, store = hub.store.kind(), "auth-hub listening");
+        notifier.ready();
+        let shutdown = async {
+            shutdown_signal().await;
+            notifier.stopping();
+        };
+        let result = auth_hub::serve(listener, hub, shutdown).await;
         drop(bound);
         result
     })
+}
+
+/// The path of an inherited listener, for the log.
+fn inherited_path(listener: &tokio::net::UnixListener) -> String {
+    listener
+        .local_addr()
+        .ok()
+        .and_then(|addr| addr.as_pathname().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| "unnamed".to_owned())
 }
 
 /// Completes on SIGTERM or SIGINT.
@@ -71,28 +96,14 @@ fn init_tracing() {
         .ok()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| "info".to_owned());
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
-}
-
-/// Raises the soft limit on open files to the hard limit: every client holds a connection, and
-/// the default soft limit (often 1024) would turn a busy machine into refused connections.
-fn raise_fd_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit on this process with a valid, initialised struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
-        {
-            limit.rlim_cur = limit.rlim_max;
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-                tracing::warn!("cannot raise the open-file limit");
-            }
-        }
+        .with_target(false);
+    // Under systemd, stderr goes to the journal, which stamps every line itself.
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        builder.without_time().init();
+    } else {
+        builder.init();
     }
 }
