@@ -23,6 +23,7 @@ pub mod session;
 pub mod state_file;
 pub mod store;
 pub mod tokens;
+pub mod watch;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -51,6 +52,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), HubError> {
     let housekeeping = tokio::spawn(housekeeping(hub.clone()));
+    watch::spawn(hub.clone());
     let server = server::run(listener, hub.clone());
     tokio::pin!(server);
     tokio::select! {

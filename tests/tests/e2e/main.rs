@@ -15,3 +15,4 @@ mod restart;
 mod secrets;
 mod service;
 mod shutdown;
+mod watch;
