@@ -65,6 +65,11 @@ impl Connection {
         let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
         let closed = CancellationToken::new();
         let session = Arc::new(session);
+        let stall_check = tokio::time::sleep(limits.hello_timeout);
+        tokio::pin!(stall_check);
+        // Frames read so far, and that count when a partial frame was last seen by the check.
+        let mut frames: u64 = 0;
+        let mut partial_since: Option<u64> = None;
 
         loop {
             let permit = tokio::select! {
@@ -74,21 +79,26 @@ impl Connection {
                 },
                 () = hub.shutdown.cancelled() => break,
             };
-            // An idle connection may wait forever, but a frame that has started must complete
-            // within the hello timeout: a client trickling a frame a byte at a time is closed.
+            // An idle connection may wait forever, but a frame must not stall: one periodic timer
+            // per connection (not one per request) closes a connection whose partial frame made
+            // no progress between two checks, which catches a client trickling a byte at a time.
             let frame = tokio::select! {
-                frame = tokio::time::timeout(limits.hello_timeout, reader.next()) => match frame {
-                    Ok(frame) => frame,
-                    Err(_) if reader.read_buffer().is_empty() => {
-                        drop(permit);
-                        continue;
-                    }
-                    Err(_) => {
+                frame = reader.next() => {
+                    frames += 1;
+                    frame
+                }
+                () = &mut stall_check => {
+                    let partial = !reader.read_buffer().is_empty();
+                    if partial && partial_since == Some(frames) {
                         tracing::debug!(pid = ?peer.pid, "closing a connection whose frame stalled");
                         closed.cancel();
                         break;
                     }
-                },
+                    partial_since = partial.then_some(frames);
+                    stall_check.as_mut().reset(tokio::time::Instant::now() + limits.hello_timeout);
+                    drop(permit);
+                    continue;
+                }
                 () = hub.shutdown.cancelled() => break,
             };
             let body = match frame {
