@@ -2,16 +2,13 @@
 //! expiry. The key is printed once on stdout (the hub keeps only its hash); a note on stderr says
 //! it will not be shown again.
 
-use std::time::Duration;
-
-use auth_hub_protocol::duration::parse_duration;
 use auth_hub_protocol::key::validate_name;
 use auth_hub_protocol::request::CreateKey;
-use auth_hub_protocol::{Request, Response, SecretScope};
+use auth_hub_protocol::{Request, Response};
 use clap::Args;
 use serde_json::json;
 
-use super::{expiry_ms, key_json, permissions};
+use super::{expiry_ms, key_json, permissions, KeyAccess};
 use crate::commands::auth::{call, unexpected};
 use crate::commands::Context;
 use crate::error::CliError;
@@ -23,15 +20,9 @@ pub struct CreateArgs {
     /// The key's name ([A-Za-z0-9._-], unique among live keys).
     #[arg(value_name = "NAME")]
     pub name: String,
-    /// A scope the key may read without a prompt, such as cargo/* (repeatable).
-    #[arg(long = "scope", value_name = "SCOPE")]
-    pub scopes: Vec<SecretScope>,
-    /// Allow writing under those scopes too.
-    #[arg(long)]
-    pub write: bool,
-    /// Stop working after this long (30d, 12h); never when absent.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub expires: Option<Duration>,
+    /// What the key may do.
+    #[command(flatten)]
+    pub access: KeyAccess,
 }
 
 /// Runs `auth key create`.
@@ -41,11 +32,11 @@ pub struct CreateArgs {
 /// unreachable (5).
 pub async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
     validate_name(&args.name).map_err(|error| CliError::usage(error.to_string()))?;
-    let expires_at_ms = expiry_ms(args.expires)?;
-    let permissions = permissions(args.write);
+    let expires_at_ms = expiry_ms(args.access.expires)?;
+    let permissions = permissions(args.access.write);
     let request = Request::CreateKey(CreateKey {
         name: args.name.clone(),
-        scopes: args.scopes,
+        scopes: args.access.scopes,
         permissions,
         expires_at_ms,
     });

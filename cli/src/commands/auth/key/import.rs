@@ -2,15 +2,12 @@
 //! `MELT_<client path>--<token name>--<token>` key, into the hub as a service key. The key is
 //! read from stdin (never argv, where `ps` would show it); the hub keeps only its hash.
 
-use std::io;
-use std::time::Duration;
-
-use auth_hub_protocol::duration::parse_duration;
 use auth_hub_protocol::request::ImportKey;
-use auth_hub_protocol::{ApiKey, MasterToken, Request, Response, SecretScope};
+use auth_hub_protocol::{ApiKey, MasterToken, Request, Response};
 use clap::Args;
+use std::io;
 
-use super::{expiry_ms, key_json, permissions};
+use super::{expiry_ms, key_json, permissions, KeyAccess};
 use crate::commands::auth::put::{read_value, trim_value};
 use crate::commands::auth::{call, unexpected};
 use crate::commands::Context;
@@ -19,15 +16,9 @@ use crate::error::CliError;
 /// Arguments of `auth key import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// A scope the key may read without a prompt, such as cargo/* (repeatable).
-    #[arg(long = "scope", value_name = "SCOPE")]
-    pub scopes: Vec<SecretScope>,
-    /// Allow writing under those scopes too.
-    #[arg(long)]
-    pub write: bool,
-    /// Stop working after this long (30d, 12h); never when absent.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub expires: Option<Duration>,
+    /// What the key may do.
+    #[command(flatten)]
+    pub access: KeyAccess,
 }
 
 /// Runs `auth key import`.
@@ -43,9 +34,9 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> Result<(), CliError> {
         ApiKey::parse(text).map_err(|error| CliError::usage(format!("cannot import: {error}")))?;
     let request = Request::ImportKey(ImportKey {
         key: MasterToken::from(text),
-        scopes: args.scopes,
-        permissions: permissions(args.write),
-        expires_at_ms: expiry_ms(args.expires)?,
+        scopes: args.access.scopes,
+        permissions: permissions(args.access.write),
+        expires_at_ms: expiry_ms(args.access.expires)?,
     });
     let imported = match call("hyperforge auth key import", request).await? {
         Response::KeyCreated(created) => created.info,

@@ -8,7 +8,8 @@ pub mod revoke;
 
 use std::time::Duration;
 
-use auth_hub_protocol::Permissions;
+use auth_hub_protocol::duration::parse_duration;
+use auth_hub_protocol::{Permissions, SecretScope};
 
 use auth_hub_protocol::response::KeyInfo;
 use chrono::{DateTime, Utc};
@@ -67,6 +68,20 @@ pub(crate) fn key_state(info: &KeyInfo, now: DateTime<Utc>) -> &'static str {
     } else {
         "live"
     }
+}
+
+/// The scopes, rights and expiry of a service key (`key create`, `key import`).
+#[derive(Debug, clap::Args)]
+pub struct KeyAccess {
+    /// A scope the key may read without a prompt, such as cargo/* (repeatable).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<SecretScope>,
+    /// Allow writing under those scopes too.
+    #[arg(long)]
+    pub write: bool,
+    /// Stop working after this long (30d, 12h); never when absent.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub expires: Option<Duration>,
 }
 
 /// `--expires D` as unix milliseconds from now; `None` when absent.
