@@ -70,6 +70,7 @@ impl Connection {
         // Frames read so far, and that count when a partial frame was last seen by the check.
         let mut frames: u64 = 0;
         let mut partial_since: Option<u64> = None;
+        let mut watching = false;
 
         loop {
             let permit = tokio::select! {
@@ -124,9 +125,12 @@ impl Connection {
                 }
             };
             let RequestEnvelope { id, request } = envelope;
-            if matches!(request, Request::WatchPending(_))
+            // One forwarder per connection, however often the client asks to watch.
+            if !watching
+                && matches!(request, Request::WatchPending(_))
                 && session.key.as_ref().is_some_and(|key| key.owner)
             {
+                watching = true;
                 spawn_event_forwarder(&hub, &tx, &closed);
             }
             if handler::is_quick(&request) {

@@ -37,6 +37,16 @@ fn hello_bytes() -> Vec<u8> {
     encode(&hello, DEFAULT_MAX_FRAME).unwrap()
 }
 
+/// A raw connection whose keyless hello the hub has welcomed.
+fn connect_after_hello(hub: &TestHub) -> UnixStream {
+    let mut stream = UnixStream::connect(hub.socket()).unwrap();
+    stream.write_all(&hello_bytes()).unwrap();
+    read_frame(&mut stream, DEFAULT_MAX_FRAME)
+        .unwrap()
+        .expect("welcome");
+    stream
+}
+
 /// The hub still answers a normal client.
 fn assert_serving(hub: &TestHub) {
     hub.run(&["auth", "status"], None).assert_code(0);
@@ -61,11 +71,7 @@ fn oversized_announced_length_is_refused_without_allocating() {
         assert_closed_within(&mut stream, Duration::from_secs(5));
     }
     // The same after a successful hello.
-    let mut stream = UnixStream::connect(hub.socket()).unwrap();
-    stream.write_all(&hello_bytes()).unwrap();
-    read_frame(&mut stream, DEFAULT_MAX_FRAME)
-        .unwrap()
-        .expect("welcome");
+    let mut stream = connect_after_hello(&hub);
     stream.write_all(&[0x7f, 0xff, 0xff, 0xff]).unwrap();
     assert_closed_within(&mut stream, Duration::from_secs(5));
     assert_serving(&hub);
@@ -98,11 +104,7 @@ fn truncated_frames_and_garbage_are_survived() {
         assert_closed_within(&mut stream, Duration::from_secs(5));
     }
     // Garbage after a valid hello gets an error response and the connection keeps working.
-    let mut stream = UnixStream::connect(hub.socket()).unwrap();
-    stream.write_all(&hello_bytes()).unwrap();
-    read_frame(&mut stream, DEFAULT_MAX_FRAME)
-        .unwrap()
-        .expect("welcome");
+    let mut stream = connect_after_hello(&hub);
     stream.write_all(&[0, 0, 0, 3, 0xc1, 0xc1, 0xc1]).unwrap();
     let reply = read_frame(&mut stream, DEFAULT_MAX_FRAME)
         .unwrap()
@@ -136,20 +138,12 @@ fn a_hello_that_never_comes_is_timed_out() {
 #[test]
 fn a_frame_trickled_after_the_hello_is_cut_off() {
     let hub = TestHub::start(QUICK_HELLO);
-    let mut stream = UnixStream::connect(hub.socket()).unwrap();
-    stream.write_all(&hello_bytes()).unwrap();
-    read_frame(&mut stream, DEFAULT_MAX_FRAME)
-        .unwrap()
-        .expect("welcome");
+    let mut stream = connect_after_hello(&hub);
     // Announces a 1 000-byte request, sends one byte of it, then stalls.
     stream.write_all(&[0, 0, 3, 0xe8, 0x82]).unwrap();
     assert_closed_within(&mut stream, Duration::from_secs(5));
     // An idle connection after its hello is left alone for longer than that.
-    let mut idle = UnixStream::connect(hub.socket()).unwrap();
-    idle.write_all(&hello_bytes()).unwrap();
-    read_frame(&mut idle, DEFAULT_MAX_FRAME)
-        .unwrap()
-        .expect("welcome");
+    let mut idle = connect_after_hello(&hub);
     idle.set_read_timeout(Some(Duration::from_millis(1500)))
         .unwrap();
     let mut byte = [0u8; 1];
