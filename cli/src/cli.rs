@@ -1,11 +1,16 @@
 //! The command line's root: global options (`--json`, `-v`) and the command groups.
 //!
-//! `auth` is the first group; `init`, `sync`, `status`, `push`, `publish` and `workspace` join
-//! [`Command`] as their issues land, each with its args struct in its own `commands/` file.
+//! Each command has its args struct in its own `commands/` file; `publish` joins [`Command`]
+//! when its issue lands.
 
 use clap::{ArgAction, Parser, Subcommand};
 
 use crate::commands::auth::AuthCommand;
+use crate::commands::init::InitArgs;
+use crate::commands::push::PushArgs;
+use crate::commands::status::StatusArgs;
+use crate::commands::sync::SyncArgs;
+use crate::commands::workspace::WorkspaceCommand;
 
 /// hyperforge: mirror git repositories to several forges and publish packages, with tokens kept
 /// in auth-hub.
@@ -28,6 +33,17 @@ pub struct Cli {
 /// The command groups.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Configure a repository's forges, set its remotes, register it with auth-hub.
+    Init(InitArgs),
+    /// Make the git remotes match .hyperforge/config.toml.
+    Sync(SyncArgs),
+    /// Per forge: remote, ahead/behind, dirty work tree.
+    Status(StatusArgs),
+    /// Push the current branch to every forge, each with its token from auth-hub.
+    Push(PushArgs),
+    /// The forge commands over every repository under a directory.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
     /// Secrets, grants and keys held by auth-hub.
     #[command(subcommand)]
     Auth(AuthCommand),

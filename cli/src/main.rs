@@ -6,7 +6,9 @@ mod cli;
 mod commands;
 mod daemon;
 mod error;
+mod git;
 mod output;
+mod project;
 
 use std::io::Write;
 use std::process::ExitCode;

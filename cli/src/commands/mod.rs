@@ -1,6 +1,12 @@
 //! One module per command group; each verb is its args struct and one async function.
 
 pub mod auth;
+pub mod forge_access;
+pub mod init;
+pub mod push;
+pub mod status;
+pub mod sync;
+pub mod workspace;
 
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
@@ -23,5 +29,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     };
     match cli.command {
         Command::Auth(command) => auth::run(&ctx, command).await,
+        Command::Init(args) => init::run(&ctx, args).await,
+        Command::Sync(args) => sync::run(&ctx, args).await,
+        Command::Status(args) => status::run(&ctx, args).await,
+        Command::Push(args) => push::run(&ctx, args).await,
+        Command::Workspace(command) => workspace::run(&ctx, command).await,
     }
 }

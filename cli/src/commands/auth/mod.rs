@@ -6,6 +6,7 @@ pub mod audit;
 pub mod deny;
 pub mod exec;
 pub mod get;
+pub mod git_credential;
 pub mod grant;
 pub mod grants;
 pub mod key;
@@ -33,7 +34,7 @@ use crate::output;
 const CLIENT_NAME: &str = "hyperforge";
 /// How long a command waits for the owner's approval unless told otherwise. The hub caps any
 /// wait at its own grant timeout, which it does not report; 60 s is its default.
-const DEFAULT_WAIT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(60);
 
 /// The `auth` verbs.
 #[derive(Debug, Subcommand)]
@@ -67,6 +68,8 @@ pub enum AuthCommand {
     Key(key::KeyCommand),
     /// Print (and verify) the audit log.
     Audit(audit::AuditArgs),
+    /// A git credential helper answering with forge tokens from auth-hub.
+    GitCredential(git_credential::GitCredentialArgs),
 }
 
 /// Runs one `auth` verb.
@@ -89,6 +92,7 @@ pub async fn run(ctx: &Context, command: AuthCommand) -> Result<(), CliError> {
         AuthCommand::Exec(args) => exec::run(ctx, args).await,
         AuthCommand::Key(command) => key::run(ctx, command).await,
         AuthCommand::Audit(args) => audit::run(ctx, args).await,
+        AuthCommand::GitCredential(args) => git_credential::run(ctx, args).await,
     }
 }
 

@@ -1,0 +1,480 @@
+//! Git, run as the `git` program: reading a repository's remotes, branch and state, changing
+//! remotes, and pushing or fetching over HTTPS with a token.
+//!
+//! The shared design names gix for reads; the reads hyperforge needs (remotes, ahead/behind,
+//! a dirty work tree) are one `git` call each, and `git` must be present anyway because it does
+//! the pushing, so one tool answers both (see `docs/design-notes.md`).
+//!
+//! A token reaches git only through git's credential protocol: [`Repo::transfer`] writes the
+//! credential into a pipe that only the spawned git process tree inherits, and configures
+//! `hyperforge auth git-credential --fd N` as the one credential helper for that command. The
+//! token is never in an argument, an environment variable, a URL or a file, and `.git/config`
+//! is not touched.
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+
+use auth_hub_protocol::SecretValue;
+use tokio::process::Command;
+use zeroize::Zeroizing;
+
+/// Why a git command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// `git` could not be started.
+    #[error("cannot run git: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// The path is not inside a git work tree.
+    #[error("{} is not a git repository", path.display())]
+    NotARepository {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// A git command exited with an error.
+    #[error("git {command} failed: {message}")]
+    Failed {
+        /// The git subcommand, such as `remote add`.
+        command: String,
+        /// git's last error line.
+        message: String,
+    },
+    /// The credential pipe could not be set up.
+    #[error("cannot pass the credential to git: {0}")]
+    Pipe(#[source] std::io::Error),
+}
+
+/// A git work tree, by its top-level directory.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    root: PathBuf,
+}
+
+/// What git reports after a push or fetch over HTTPS.
+#[derive(Debug)]
+pub enum TransferError {
+    /// The server refused the credential (HTTP 401/403).
+    AuthenticationFailed,
+    /// Anything else; git's own message.
+    Failed(String),
+    /// git could not be run at all.
+    Git(GitError),
+}
+
+/// The credential given to git for one push or fetch, bound to the URL's protocol and host so
+/// the helper answers no other request (a redirect to another host gets nothing).
+pub struct Credential<'a> {
+    /// `http` or `https`.
+    pub protocol: &'a str,
+    /// Host with port, as git's credential protocol says it.
+    pub host: &'a str,
+    /// The user name the forge expects with a token.
+    pub username: &'a str,
+    /// The token.
+    pub password: &'a SecretValue,
+}
+
+impl Repo {
+    /// The repository containing `path` (the work tree's top level).
+    ///
+    /// # Errors
+    /// [`GitError::NotARepository`] when `path` is not in a work tree; [`GitError::Spawn`].
+    pub async fn discover(path: &Path) -> Result<Self, GitError> {
+        let output = git_in(path)
+            .args(["rev-parse", "--show-toplevel"])
+            .output()
+            .await
+            .map_err(GitError::Spawn)?;
+        if !output.status.success() {
+            return Err(GitError::NotARepository {
+                path: path.to_owned(),
+            });
+        }
+        let root = String::from_utf8_lossy(&output.stdout).trim_end().to_owned();
+        if root.is_empty() {
+            return Err(GitError::NotARepository {
+                path: path.to_owned(),
+            });
+        }
+        Ok(Self {
+            root: PathBuf::from(root),
+        })
+    }
+
+    /// The work tree's top-level directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The repository's name: its directory's name.
+    pub fn name(&self) -> String {
+        self.root
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The URL of remote `name`, or `None` when it has none.
+    ///
+    /// # Errors
+    /// [`GitError::Spawn`].
+    pub async fn remote_url(&self, name: &str) -> Result<Option<String>, GitError> {
+        let output = self
+            .git(["config", "--get", &format!("remote.{name}.url")])
+            .await?;
+        Ok(output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).trim_end().to_owned()))
+    }
+
+    /// Adds remote `name` with `url`.
+    ///
+    /// # Errors
+    /// [`GitError::Failed`] with git's message.
+    pub async fn add_remote(&self, name: &str, url: &str) -> Result<(), GitError> {
+        self.git_ok("remote add", ["remote", "add", "--", name, url])
+            .await
+            .map(drop)
+    }
+
+    /// Changes the fetch URL of remote `name` to `url`.
+    ///
+    /// # Errors
+    /// [`GitError::Failed`] with git's message.
+    pub async fn set_remote_url(&self, name: &str, url: &str) -> Result<(), GitError> {
+        self.git_ok("remote set-url", ["remote", "set-url", "--", name, url])
+            .await
+            .map(drop)
+    }
+
+    /// The branch `HEAD` points at, or `None` when detached.
+    ///
+    /// # Errors
+    /// [`GitError::Spawn`].
+    pub async fn current_branch(&self) -> Result<Option<String>, GitError> {
+        let output = self.git(["symbolic-ref", "--quiet", "HEAD"]).await?;
+        if !output.status.success() {
+            return Ok(None);
+        }
+        let reference = String::from_utf8_lossy(&output.stdout).trim_end().to_owned();
+        Ok(reference.strip_prefix("refs/heads/").map(str::to_owned))
+    }
+
+    /// The commit a revision names, or `None` when it names nothing (an unborn branch, a
+    /// missing ref).
+    ///
+    /// # Errors
+    /// [`GitError::Spawn`].
+    pub async fn commit_of(&self, revision: &str) -> Result<Option<String>, GitError> {
+        let output = self
+            .git([
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                &format!("{revision}^{{commit}}"),
+            ])
+            .await?;
+        Ok(output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).trim_end().to_owned()))
+    }
+
+    /// Commits in `local` and not in `upstream` (ahead), and the reverse (behind).
+    ///
+    /// # Errors
+    /// [`GitError::Failed`] when either revision is missing.
+    pub async fn ahead_behind(&self, local: &str, upstream: &str) -> Result<(u64, u64), GitError> {
+        let range = format!("{local}...{upstream}");
+        let output = self
+            .git_ok(
+                "rev-list",
+                ["rev-list", "--left-right", "--count", "--end-of-options", &range],
+            )
+            .await?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let mut counts = text.split_whitespace().map(str::parse::<u64>);
+        match (counts.next(), counts.next()) {
+            (Some(Ok(ahead)), Some(Ok(behind))) => Ok((ahead, behind)),
+            _ => Err(GitError::Failed {
+                command: "rev-list".to_owned(),
+                message: format!("unexpected output {:?}", text.trim()),
+            }),
+        }
+    }
+
+    /// Uncommitted changes in the work tree: (changed tracked files, untracked files).
+    ///
+    /// # Errors
+    /// [`GitError::Failed`] with git's message.
+    pub async fn changes(&self) -> Result<(usize, usize), GitError> {
+        let output = self
+            .git_ok("status", ["status", "--porcelain=v1", "-z"])
+            .await?;
+        let mut changed = 0;
+        let mut untracked = 0;
+        let mut entries = output.stdout.split(|&byte| byte == 0);
+        while let Some(entry) = entries.next() {
+            match entry {
+                [] => {}
+                [b'?', b'?', ..] => untracked += 1,
+                [b'!', b'!', ..] => {}
+                [first, ..] => {
+                    changed += 1;
+                    // A rename or copy is followed by its source path as a separate entry.
+                    if matches!(first, b'R' | b'C') {
+                        entries.next();
+                    }
+                }
+            }
+        }
+        Ok((changed, untracked))
+    }
+
+    /// The remote-tracking ref that remote `remote`'s fetch refspecs map `refs/heads/{branch}`
+    /// to, as `git push` would update it; `None` when no refspec maps it.
+    ///
+    /// # Errors
+    /// [`GitError::Spawn`].
+    pub async fn tracking_ref(&self, remote: &str, branch: &str) -> Result<Option<String>, GitError> {
+        let output = self
+            .git(["config", "--get-all", &format!("remote.{remote}.fetch")])
+            .await?;
+        let source = format!("refs/heads/{branch}");
+        Ok(String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .find_map(|refspec| map_refspec(refspec, &source)))
+    }
+
+    /// Points `reference` at `commit`, with the reflog message a push writes.
+    ///
+    /// # Errors
+    /// [`GitError::Failed`] with git's message.
+    pub async fn update_ref(&self, reference: &str, commit: &str) -> Result<(), GitError> {
+        self.git_ok(
+            "update-ref",
+            ["update-ref", "-m", "update by push", reference, commit],
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Runs `git ARGS` (a push or fetch to an HTTPS URL) with `credential` as the only
+    /// credential git can use, and no prompt.
+    ///
+    /// # Errors
+    /// [`TransferError::AuthenticationFailed`] when the server refuses the credential,
+    /// [`TransferError::Failed`] with git's message otherwise.
+    pub async fn transfer<I, S>(&self, args: I, credential: &Credential<'_>) -> Result<String, TransferError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let (reader, writer) = credential_pipe().map_err(|e| TransferError::Git(GitError::Pipe(e)))?;
+        write_credential(writer, credential).map_err(|e| TransferError::Git(GitError::Pipe(e)))?;
+        let helper = helper_command(reader.as_raw_fd())
+            .map_err(|e| TransferError::Git(GitError::Pipe(e)))?;
+
+        let mut command = git_in(&self.root);
+        command
+            // An empty value clears every helper configured before it (git 2.9+), so the user's
+            // own helpers neither answer nor store the token.
+            .args(["-c", "credential.helper=", "-c"])
+            .arg(format!("credential.helper={helper}"))
+            .args(["-c", "credential.useHttpPath=true", "-c", "core.askPass="])
+            .args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env_remove("GIT_ASKPASS")
+            .env_remove("SSH_ASKPASS")
+            // git and its hooks need no hub key.
+            .env_remove("AUTH_HUB_TOKEN");
+        let fd = reader.as_raw_fd();
+        // SAFETY: between fork and exec only async-signal-safe calls are made (fcntl).
+        unsafe {
+            command.pre_exec(move || {
+                // Let the git process tree inherit the read end (it was opened close-on-exec
+                // so that no other child of this process gets it).
+                if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let output = command
+            .output()
+            .await
+            .map_err(|error| TransferError::Git(GitError::Spawn(error)))?;
+        drop(reader);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        if output.status.success() {
+            return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
+        }
+        if is_authentication_failure(&stderr) {
+            Err(TransferError::AuthenticationFailed)
+        } else {
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            Err(TransferError::Failed(failure_message(&stderr, &stdout)))
+        }
+    }
+
+    async fn git<I, S>(&self, args: I) -> Result<Output, GitError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        git_in(&self.root)
+            .args(args)
+            .output()
+            .await
+            .map_err(GitError::Spawn)
+    }
+
+    async fn git_ok<I, S>(&self, command: &str, args: I) -> Result<Output, GitError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let output = self.git(args).await?;
+        if output.status.success() {
+            Ok(output)
+        } else {
+            Err(GitError::Failed {
+                command: command.to_owned(),
+                message: failure_message(&String::from_utf8_lossy(&output.stderr), ""),
+            })
+        }
+    }
+}
+
+/// `git -C dir`, with no pager, no prompt, and a stable language for parsing messages.
+fn git_in(dir: &Path) -> Command {
+    let mut command = Command::new("git");
+    command
+        .arg("-C")
+        .arg(dir)
+        .env("GIT_PAGER", "cat")
+        .env("LC_ALL", "C")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// Maps `source` through one fetch refspec (`+refs/heads/*:refs/remotes/origin/*` or an exact
+/// `refs/heads/main:refs/remotes/origin/main`).
+fn map_refspec(refspec: &str, source: &str) -> Option<String> {
+    let refspec = refspec.trim().trim_start_matches('+');
+    let (from, to) = refspec.split_once(':')?;
+    match (from.split_once('*'), to.split_once('*')) {
+        (Some((from_head, from_tail)), Some((to_head, to_tail))) => {
+            let middle = source.strip_prefix(from_head)?.strip_suffix(from_tail)?;
+            (!middle.is_empty()).then(|| format!("{to_head}{middle}{to_tail}"))
+        }
+        (None, None) if from == source && !to.is_empty() => Some(to.to_owned()),
+        _ => None,
+    }
+}
+
+/// True when git's message says the server refused the credential.
+fn is_authentication_failure(stderr: &str) -> bool {
+    stderr.contains("Authentication failed")
+        || stderr.contains("could not read Username")
+        || stderr.contains("could not read Password")
+        || stderr.contains("The requested URL returned error: 403")
+        || stderr.contains("The requested URL returned error: 401")
+}
+
+/// git's most telling error line: the last `fatal:`/`error:` line, else the last line.
+fn failure_message(stderr: &str, stdout: &str) -> String {
+    let lines = || stderr.lines().chain(stdout.lines()).map(str::trim).filter(|l| !l.is_empty());
+    let line = lines()
+        .filter(|line| line.starts_with("fatal:") || line.starts_with("error:") || line.starts_with('!'))
+        .last()
+        .or_else(|| lines().last())
+        .unwrap_or("no message");
+    let line = line
+        .trim_start_matches("fatal:")
+        .trim_start_matches("error:")
+        .trim();
+    line.chars().take(300).collect()
+}
+
+/// A pipe whose both ends are close-on-exec.
+fn credential_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let (reader, writer) = std::io::pipe()?;
+    Ok((reader.into(), writer.into()))
+}
+
+/// Writes the credential (git's `key=value` lines) and closes the write end, so the helper reads
+/// it to the end. A few hundred bytes fit in the pipe's buffer: this never blocks.
+fn write_credential(writer: OwnedFd, credential: &Credential<'_>) -> std::io::Result<()> {
+    let text = Zeroizing::new(format!(
+        "protocol={}\nhost={}\nusername={}\npassword={}\n",
+        credential.protocol,
+        credential.host,
+        credential.username,
+        credential.password.expose()
+    ));
+    let mut file = std::fs::File::from(writer);
+    file.write_all(text.as_bytes())
+}
+
+/// `credential.helper` value running this very program with `--fd N`. The path is quoted for
+/// the shell git runs `!` helpers with.
+fn helper_command(fd: i32) -> std::io::Result<String> {
+    let exe = std::env::current_exe()?;
+    let exe = exe.to_string_lossy();
+    let quoted = format!("'{}'", exe.replace('\'', r"'\''"));
+    Ok(format!("!{quoted} auth git-credential --fd {fd}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refspecs_map_branches_like_push() {
+        let main = "refs/heads/main";
+        assert_eq!(
+            map_refspec("+refs/heads/*:refs/remotes/origin/*", main).as_deref(),
+            Some("refs/remotes/origin/main")
+        );
+        assert_eq!(
+            map_refspec("refs/heads/main:refs/remotes/gh/main", main).as_deref(),
+            Some("refs/remotes/gh/main")
+        );
+        assert_eq!(map_refspec("refs/heads/dev:refs/remotes/o/dev", main), None);
+        assert_eq!(map_refspec("refs/tags/*:refs/tags/*", main), None);
+        assert_eq!(map_refspec("garbage", main), None);
+        assert_eq!(
+            map_refspec("+refs/heads/*:refs/remotes/o/*", "refs/heads/a/b").as_deref(),
+            Some("refs/remotes/o/a/b")
+        );
+    }
+
+    #[test]
+    fn failure_message_prefers_fatal_lines() {
+        let stderr = "To http://x\n ! [rejected] main -> main (fetch first)\nerror: failed to push some refs to 'http://x'\nhint: pull first\n";
+        assert_eq!(failure_message(stderr, ""), "failed to push some refs to 'http://x'");
+        assert_eq!(failure_message("", ""), "no message");
+    }
+
+    #[test]
+    fn authentication_failures_are_recognised() {
+        assert!(is_authentication_failure(
+            "remote: denied\nfatal: Authentication failed for 'http://127.0.0.1/x.git/'"
+        ));
+        assert!(!is_authentication_failure("fatal: repository not found"));
+    }
+
+    #[test]
+    fn helper_command_quotes_the_path() {
+        let command = helper_command(7).expect("current exe");
+        assert!(command.starts_with("!'"));
+        assert!(command.ends_with("' auth git-credential --fd 7"));
+    }
+}
