@@ -4,8 +4,14 @@
 
 mod cli;
 mod commands;
+// used by the forge commands (next commits)
+#[allow(dead_code)]
+mod config;
 mod daemon;
 mod error;
+// used by the forge commands (next commits)
+#[allow(dead_code)]
+mod forge;
 mod output;
 
 use std::io::Write;
