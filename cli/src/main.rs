@@ -12,6 +12,9 @@ mod error;
 // used by the forge commands (next commits)
 #[allow(dead_code)]
 mod forge;
+// used by the forge commands (next commits)
+#[allow(dead_code)]
+mod org;
 mod output;
 
 use std::io::Write;
