@@ -709,7 +709,6 @@ impl Source<'_> {
     }
 
     /// The `forges` list: names and the line of each.
-    #[allow(clippy::type_complexity)]
     fn forge_list(
         &self,
         item: &Item,
@@ -879,11 +878,17 @@ impl Source<'_> {
                     settings.remote = Some(remote);
                 }
                 other => {
+                    let mut hint = format!("a [forge.<name>] table may hold: {FORGE_KEYS}");
+                    if other == "host" {
+                        hint.push_str(
+                            "; the host goes in `url`, e.g. url = \"https://git.example.com\"",
+                        );
+                    }
                     return Err(self.error(
                         key_span(table, other, value),
                         format!("unknown key `{other}` {context}"),
-                        format!("a [forge.<name>] table may hold: {FORGE_KEYS}"),
-                    ))
+                        hint,
+                    ));
                 }
             }
         }
@@ -1239,6 +1244,60 @@ mod tests {
                 .len(),
             0
         );
+    }
+
+    #[test]
+    fn user_config_path_and_load() {
+        // The only test that touches these variables; they are put back at the end.
+        let names = ["HYPERFORGE_CONFIG", "XDG_CONFIG_HOME", "HOME"];
+        let saved: Vec<_> = names.iter().map(std::env::var_os).collect();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("user.toml");
+        std::env::set_var("HYPERFORGE_CONFIG", &file);
+        assert_eq!(UserConfig::path(), Some(file.clone()));
+        let empty = UserConfig::load().expect("a missing file is an empty config");
+        assert!(empty.forge.is_empty());
+        assert_eq!(empty.file(), Some(file.as_path()));
+        fs::write(
+            &file,
+            "[forge.github]\nurl = \"http://127.0.0.1:9/github\"\n",
+        )
+        .expect("write");
+        let loaded = UserConfig::load().expect("loads");
+        assert_eq!(
+            loaded.forge["github"].url.as_deref(),
+            Some("http://127.0.0.1:9/github")
+        );
+        fs::write(&file, "[forge.github]\nhost = \"x\"\n").expect("write");
+        let error = UserConfig::load().expect_err("invalid");
+        assert_eq!(
+            error.to_string(),
+            format!("{}:2: unknown key `host` in [forge.github]", file.display())
+        );
+        assert!(error
+            .hint()
+            .is_some_and(|hint| hint.contains("goes in `url`")));
+
+        std::env::set_var("HYPERFORGE_CONFIG", "");
+        std::env::set_var("XDG_CONFIG_HOME", dir.path());
+        assert_eq!(
+            UserConfig::path(),
+            Some(dir.path().join("hyperforge/config.toml"))
+        );
+        std::env::set_var("XDG_CONFIG_HOME", "relative");
+        std::env::set_var("HOME", "/home/someone");
+        assert_eq!(
+            UserConfig::path(),
+            Some(PathBuf::from(
+                "/home/someone/.config/hyperforge/config.toml"
+            ))
+        );
+        for (name, value) in names.iter().zip(saved) {
+            match value {
+                Some(value) => std::env::set_var(name, value),
+                None => std::env::remove_var(name),
+            }
+        }
     }
 
     #[test]
