@@ -4,9 +4,12 @@
 
 mod cli;
 mod commands;
+mod config;
 mod daemon;
 mod error;
 mod git;
+mod forge;
+mod org;
 mod output;
 mod project;
 
