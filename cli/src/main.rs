@@ -6,6 +6,8 @@ mod cli;
 mod commands;
 mod daemon;
 mod error;
+#[allow(dead_code)]
+mod forge;
 mod output;
 
 use std::io::Write;
