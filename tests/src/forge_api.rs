@@ -711,3 +711,250 @@ fn gitlab_create(state: &mut State, body: &Value) -> Answer {
         }),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::net::TcpStream;
+
+    use super::*;
+
+    const TOKEN: &str = "fake-token";
+
+    /// Sends one raw HTTP/1.1 request; returns the status and the body.
+    fn raw(
+        forge: &FakeForge,
+        method: &str,
+        path: &str,
+        headers: &[&str],
+        body: &str,
+    ) -> (u16, String) {
+        let address = forge.origin().trim_start_matches("http://").to_owned();
+        let mut stream = TcpStream::connect(&address).expect("connect");
+        let mut request =
+            format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+        for header in headers {
+            request.push_str(header);
+            request.push_str("\r\n");
+        }
+        request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .expect("status line");
+        let body = response
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        (status, body)
+    }
+
+    #[test]
+    fn github_refuses_what_github_refuses() {
+        let forge = FakeForge::start(FakeKind::Github, TOKEN, "alice");
+        let ua = "User-Agent: t";
+        let bearer = format!("Authorization: Bearer {TOKEN}");
+        assert_eq!(raw(&forge, "GET", "/user", &[&bearer], "").0, 403);
+        let (status, body) = raw(&forge, "GET", "/user", &[ua], "");
+        assert_eq!(status, 401);
+        assert!(body.contains("Requires authentication"));
+        let private = format!("PRIVATE-TOKEN: {TOKEN}");
+        assert_eq!(raw(&forge, "GET", "/user", &[ua, &private], "").0, 401);
+        assert_eq!(
+            raw(
+                &forge,
+                "GET",
+                "/user",
+                &[ua, "Authorization: Bearer nope"],
+                ""
+            )
+            .0,
+            401
+        );
+        assert_eq!(raw(&forge, "GET", "/user", &[ua, &bearer], "").0, 200);
+        assert_eq!(raw(&forge, "DELETE", "/user", &[ua, &bearer], "").0, 404);
+        assert_eq!(raw(&forge, "GET", "/nope", &[ua, &bearer], "").0, 404);
+        let (status, body) = raw(&forge, "POST", "/user/repos", &[ua, &bearer], "{not json");
+        assert_eq!(status, 400);
+        assert!(body.contains("Problems parsing JSON"));
+        assert_eq!(
+            raw(
+                &forge,
+                "POST",
+                "/user/repos",
+                &[ua, &bearer],
+                r#"{"private":true}"#
+            )
+            .0,
+            422
+        );
+        assert_eq!(
+            raw(
+                &forge,
+                "POST",
+                "/user/repos",
+                &[ua, &bearer],
+                r#"{"name":"r","private":"yes"}"#
+            )
+            .0,
+            422
+        );
+        assert_eq!(
+            raw(
+                &forge,
+                "POST",
+                "/user/repos",
+                &[ua, &bearer],
+                r#"{"name":"r"}"#
+            )
+            .0,
+            201
+        );
+        let (status, body) = raw(
+            &forge,
+            "POST",
+            "/user/repos",
+            &[ua, &bearer],
+            r#"{"name":"R"}"#,
+        );
+        assert_eq!(status, 422);
+        assert!(body.contains("name already exists on this account"));
+    }
+
+    #[test]
+    fn gitea_refuses_what_gitea_refuses() {
+        let forge = FakeForge::start(FakeKind::Gitea, TOKEN, "alice");
+        let auth = format!("Authorization: token {TOKEN}");
+        let json = "Content-Type: application/json";
+        assert_eq!(raw(&forge, "GET", "/api/v1/user", &[], "").0, 401);
+        let private = format!("PRIVATE-TOKEN: {TOKEN}");
+        assert_eq!(raw(&forge, "GET", "/api/v1/user", &[&private], "").0, 401);
+        assert_eq!(raw(&forge, "GET", "/api/v1/user", &[&auth], "").0, 200);
+        assert_eq!(raw(&forge, "GET", "/user", &[&auth], "").0, 404);
+        assert_eq!(
+            raw(&forge, "PUT", "/api/v1/user/repos", &[&auth], "").0,
+            405
+        );
+        let body = r#"{"name":"r"}"#;
+        assert_eq!(
+            raw(
+                &forge,
+                "POST",
+                "/api/v1/user/repos",
+                &[&auth, "Content-Type: text/plain"],
+                body
+            )
+            .0,
+            422
+        );
+        assert_eq!(
+            raw(&forge, "POST", "/api/v1/user/repos", &[&auth, json], "{bad").0,
+            422
+        );
+        assert_eq!(
+            raw(&forge, "POST", "/api/v1/user/repos", &[&auth, json], body).0,
+            201
+        );
+        let (status, reply) = raw(&forge, "POST", "/api/v1/user/repos", &[&auth, json], body);
+        assert_eq!(status, 409);
+        assert!(reply.contains("The repository with the same name already exists."));
+        assert_eq!(
+            raw(
+                &forge,
+                "POST",
+                "/api/v1/orgs/acme/repos",
+                &[&auth, json],
+                body
+            )
+            .0,
+            404
+        );
+    }
+
+    #[test]
+    fn gitlab_refuses_what_gitlab_refuses() {
+        let forge = FakeForge::start(FakeKind::Gitlab, TOKEN, "alice");
+        forge.add_org("acme");
+        let auth = format!("PRIVATE-TOKEN: {TOKEN}");
+        let json = "Content-Type: application/json";
+        let (status, body) = raw(&forge, "GET", "/api/v4/namespaces/acme", &[], "");
+        assert_eq!(
+            (status, body.as_str()),
+            (401, r#"{"message":"401 Unauthorized"}"#)
+        );
+        let token_form = format!("Authorization: token {TOKEN}");
+        assert_eq!(
+            raw(&forge, "GET", "/api/v4/namespaces/acme", &[&token_form], "").0,
+            401
+        );
+        assert_eq!(
+            raw(&forge, "GET", "/api/v4/namespaces/acme", &[&auth], "").0,
+            200
+        );
+        let (status, body) = raw(&forge, "GET", "/api/v4/namespaces/nope", &[&auth], "");
+        assert_eq!(
+            (status, body.as_str()),
+            (404, r#"{"message":"404 Namespace Not Found"}"#)
+        );
+        assert_eq!(
+            raw(&forge, "DELETE", "/api/v4/projects", &[&auth], "").0,
+            405
+        );
+        assert_eq!(raw(&forge, "GET", "/api/v4/nope", &[&auth], "").0, 404);
+        let body = r#"{"name":"lib","namespace_id":100}"#;
+        assert_eq!(
+            raw(
+                &forge,
+                "POST",
+                "/api/v4/projects",
+                &[&auth, "Content-Type: text/plain"],
+                body
+            )
+            .0,
+            415
+        );
+        assert_eq!(
+            raw(&forge, "POST", "/api/v4/projects", &[&auth, json], "{bad").0,
+            400
+        );
+        assert_eq!(
+            raw(&forge, "POST", "/api/v4/projects", &[&auth, json], "{}").0,
+            400
+        );
+        assert_eq!(
+            raw(
+                &forge,
+                "POST",
+                "/api/v4/projects",
+                &[&auth, json],
+                r#"{"name":"x","visibility":"secret"}"#
+            )
+            .0,
+            400
+        );
+        assert_eq!(
+            raw(
+                &forge,
+                "POST",
+                "/api/v4/projects",
+                &[&auth, json],
+                r#"{"name":"x","namespace_id":999}"#
+            )
+            .0,
+            404
+        );
+        assert_eq!(
+            raw(&forge, "POST", "/api/v4/projects", &[&auth, json], body).0,
+            201
+        );
+        let (status, reply) = raw(&forge, "POST", "/api/v4/projects", &[&auth, json], body);
+        assert_eq!(status, 400);
+        assert!(reply.contains(r#""name":["has already been taken"]"#));
+        assert_eq!(forge.requests().len(), 13);
+    }
+}

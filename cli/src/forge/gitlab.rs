@@ -121,3 +121,174 @@ fn already_taken(body: &[u8]) -> bool {
             })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use auth_hub_protocol::SecretValue;
+    use auth_hub_tests::forge_api::{FakeForge, FakeKind};
+    use serde_json::json;
+
+    use crate::forge::api::{create_repo, Created, ForgeApiError, NewRepo, Visibility};
+    use crate::forge::ForgeKind;
+
+    const TOKEN: &str = "glpat-test-token-0123456789";
+
+    fn token(text: &str) -> SecretValue {
+        SecretValue::new(text.to_owned())
+    }
+
+    fn new_repo<'a>(owner: &'a str, name: &'a str) -> NewRepo<'a> {
+        NewRepo {
+            owner,
+            name,
+            visibility: Visibility::Private,
+            description: None,
+        }
+    }
+
+    fn create(forge: &FakeForge, repo: &NewRepo<'_>) -> Result<Created, ForgeApiError> {
+        create_repo(ForgeKind::Gitlab, &forge.api_url(), &token(TOKEN), repo)
+    }
+
+    #[test]
+    fn creates_under_the_user_with_the_exact_request() {
+        let forge = FakeForge::start(FakeKind::Gitlab, TOKEN, "alice");
+        let repo = NewRepo {
+            visibility: Visibility::Public,
+            description: Some("a tool"),
+            ..new_repo("alice", "tool")
+        };
+        let created = create(&forge, &repo).expect("created");
+        let origin = forge.origin();
+        assert_eq!(
+            created,
+            Created::Created {
+                web_url: format!("{origin}/alice/tool"),
+                clone_url: Some(format!("{origin}/alice/tool.git")),
+            }
+        );
+        let requests = forge.requests();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(
+            (&*requests[0].method, &*requests[0].path),
+            ("GET", "/api/v4/namespaces/alice")
+        );
+        let post = &requests[1];
+        assert_eq!((&*post.method, &*post.path), ("POST", "/api/v4/projects"));
+        for request in &requests {
+            assert_eq!(request.header("private-token"), Some(TOKEN));
+            assert_eq!(request.header("authorization"), None);
+            assert!(request
+                .header("user-agent")
+                .is_some_and(|agent| agent.starts_with("hyperforge/")));
+        }
+        assert_eq!(post.header("content-type"), Some("application/json"));
+        assert_eq!(
+            post.body,
+            Some(json!({
+                "name": "tool",
+                "path": "tool",
+                "namespace_id": 1,
+                "visibility": "public",
+                "description": "a tool",
+            }))
+        );
+    }
+
+    #[test]
+    fn creates_under_a_subgroup() {
+        let forge = FakeForge::start(FakeKind::Gitlab, TOKEN, "alice");
+        forge.add_org("acme");
+        forge.add_org("acme/platform");
+        let created = create(&forge, &new_repo("acme/platform", "lib")).expect("created");
+        assert!(
+            matches!(created, Created::Created { web_url, .. } if web_url.ends_with("/acme/platform/lib"))
+        );
+        let requests = forge.requests();
+        assert_eq!(requests[0].path, "/api/v4/namespaces/acme%2Fplatform");
+        assert_eq!(
+            requests[1].body,
+            Some(json!({
+                "name": "lib",
+                "path": "lib",
+                "namespace_id": 101,
+                "visibility": "private",
+            }))
+        );
+        assert_eq!(
+            forge.repos(),
+            [("acme/platform".to_owned(), "lib".to_owned())]
+        );
+    }
+
+    #[test]
+    fn an_existing_project_is_reported() {
+        let forge = FakeForge::start(FakeKind::Gitlab, TOKEN, "alice");
+        forge.add_org("acme");
+        create(&forge, &new_repo("acme", "lib")).expect("first");
+        let second = create(&forge, &new_repo("acme", "lib")).expect("not an error");
+        assert_eq!(second, Created::AlreadyExists);
+        assert_eq!(forge.repos().len(), 1);
+    }
+
+    #[test]
+    fn a_wrong_token_is_unauthorized_and_never_shown() {
+        let forge = FakeForge::start(FakeKind::Gitlab, TOKEN, "alice");
+        let wrong = "glpat-wrong-token-abcdef";
+        let error = create_repo(
+            ForgeKind::Gitlab,
+            &forge.api_url(),
+            &token(wrong),
+            &new_repo("alice", "tool"),
+        )
+        .expect_err("refused");
+        assert!(
+            matches!(error, ForgeApiError::Unauthorized { .. }),
+            "{error}"
+        );
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains(wrong) && !shown.contains(TOKEN), "{shown}");
+    }
+
+    #[test]
+    fn a_missing_namespace_is_not_found() {
+        let forge = FakeForge::start(FakeKind::Gitlab, TOKEN, "alice");
+        let error = create(&forge, &new_repo("nosuch", "tool")).expect_err("no group");
+        assert!(matches!(error, ForgeApiError::NotFound { .. }), "{error}");
+    }
+
+    #[test]
+    fn garbage_answers_are_bad_responses() {
+        let forge = FakeForge::start(FakeKind::Gitlab, TOKEN, "alice");
+        forge.override_response("GET", "/api/v4/namespaces/alice", 200, r#"{"id":"one"}"#);
+        let error = create(&forge, &new_repo("alice", "tool")).expect_err("bad id");
+        assert!(
+            matches!(error, ForgeApiError::BadResponse { .. }),
+            "{error}"
+        );
+
+        forge.override_response("GET", "/api/v4/namespaces/alice", 200, r#"{"id":1}"#);
+        forge.override_response("POST", "/api/v4/projects", 201, "not json at all");
+        let error = create(&forge, &new_repo("alice", "tool")).expect_err("garbage");
+        assert!(
+            matches!(error, ForgeApiError::BadResponse { .. }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn other_400s_are_refusals() {
+        let forge = FakeForge::start(FakeKind::Gitlab, TOKEN, "alice");
+        forge.override_response(
+            "POST",
+            "/api/v4/projects",
+            400,
+            r#"{"message":{"path":["can contain only letters"]}}"#,
+        );
+        let error = create(&forge, &new_repo("alice", "tool")).expect_err("refused");
+        assert!(
+            matches!(&error, ForgeApiError::Refused { status: 400, message } if message == "path can contain only letters"),
+            "{error}"
+        );
+    }
+}
