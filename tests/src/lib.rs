@@ -6,6 +6,8 @@
 //! `AUTH_HUB_BIN` and `HYPERFORGE_BIN`; the test command builds them first
 //! (`cargo build --workspace --bins`).
 
+pub mod forge_api;
+
 use std::fs;
 use std::io::Write;
 use std::os::unix::net::UnixStream;

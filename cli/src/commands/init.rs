@@ -16,6 +16,7 @@ use crate::commands::{sync, Context};
 use crate::config::{self, RepoConfig, UserConfig};
 use crate::error::CliError;
 use crate::forge::api::{self, Created, NewRepo, Visibility};
+use crate::forge;
 use crate::output;
 use crate::project::{open_repo, Project, ProjectForge};
 
@@ -51,8 +52,8 @@ pub async fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
     let repo = open_repo(&args.path).await?;
     let forges: Vec<String> = args.forges.iter().map(|f| f.trim().to_owned()).collect();
     let user = UserConfig::load()?;
-    // Validate before writing: a config naming an unknown forge is never written.
-    let mut lines = config::write_init(repo.root(), args.org.as_deref(), &forges, &user)?;
+    check_known(&forges, &user, RepoConfig::load(repo.root())?.as_ref())?;
+    let mut lines = config::write_init(repo.root(), args.org.as_deref(), &forges)?;
     let repo_config = RepoConfig::load(repo.root())?.ok_or_else(|| {
         CliError::failure(format!(
             "{} vanished while init ran",
@@ -121,6 +122,29 @@ pub async fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
         Ok(())
     } else {
         Err(CliError::failure(failures.join("; ")))
+    }
+}
+
+/// Refuses, before anything is written, a forge that is neither built in nor defined by a
+/// `[forge.<name>]` table of the user's config or the repository's.
+///
+/// # Errors
+/// A usage error naming the forge, with the built-in names and an example table.
+fn check_known(forges: &[String], user: &UserConfig, repo: Option<&RepoConfig>) -> Result<(), CliError> {
+    let defined = |name: &str| {
+        forge::builtin(name).is_some()
+            || user.forge.contains_key(name)
+            || repo.is_some_and(|repo| repo.forge.contains_key(name))
+    };
+    match forges.iter().find(|name| !defined(name)) {
+        None => Ok(()),
+        Some(name) => Err(CliError::usage(format!("unknown forge `{name}` in --forges")).with_hint(
+            format!(
+                "the built-in forges are {}; define another in {}, e.g.\n  [forge.{name}]\n  kind = \"gitea\"\n  url = \"https://git.example.com\"",
+                forge::builtin_names(),
+                UserConfig::path().map_or_else(|| "your user config".to_owned(), |p| p.display().to_string()),
+            ),
+        )),
     }
 }
 

@@ -16,6 +16,11 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ConfigError, ForgeSettings, RepoConfig, UserConfig};
 
 // API clients:
+pub mod api;
+pub mod gitea;
+pub mod github;
+pub mod gitlab;
+pub mod http;
 
 /// The REST API a forge speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
