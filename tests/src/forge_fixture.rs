@@ -156,7 +156,10 @@ impl ForgeWorld {
     pub fn commit(&self, repo: &Path, file: &str, content: &str) -> String {
         fs::write(repo.join(file), content).expect("write file");
         self.git(repo, &["add", "--", file]);
-        self.git(repo, &["commit", "--quiet", "-m", &format!("change {file}")]);
+        self.git(
+            repo,
+            &["commit", "--quiet", "-m", &format!("change {file}")],
+        );
         self.head(repo)
     }
 
@@ -193,10 +196,7 @@ impl ForgeWorld {
 
     /// Runs git in `dir` and returns its output, whatever the exit status.
     pub fn git_output(&self, dir: &Path, args: &[&str]) -> Output {
-        self.git_command(dir)
-            .args(args)
-            .output()
-            .expect("run git")
+        self.git_command(dir).args(args).output().expect("run git")
     }
 
     /// Runs git in `dir`, panicking unless it succeeds; returns stdout.
@@ -260,7 +260,11 @@ impl ForgeWorld {
         let mut child = command.spawn().expect("spawn hyperforge");
         if let Some(input) = stdin {
             let mut pipe = child.stdin.take().expect("stdin piped");
-            pipe.write_all(input.as_bytes()).expect("write stdin");
+            // A command that exits without reading its input is judged by its exit code and
+            // output, not by a broken pipe here.
+            if let Err(e) = pipe.write_all(input.as_bytes()) {
+                assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
+            }
         }
         Run::from(child.wait_with_output().expect("wait for hyperforge"))
     }

@@ -102,9 +102,16 @@ impl GitServer {
     /// Creates an empty bare repository at `root/prefix/org/repo.git` (default branch `main`,
     /// pushes over HTTP allowed) and returns its path.
     pub fn create_bare(&self, prefix: &str, org: &str, repo: &str) -> PathBuf {
-        let path = self.root().join(prefix).join(org).join(format!("{repo}.git"));
+        let path = self
+            .root()
+            .join(prefix)
+            .join(org)
+            .join(format!("{repo}.git"));
         std::fs::create_dir_all(&path).expect("create the bare repository's directory");
-        git_ok(&path, &["init", "--quiet", "--bare", "--initial-branch=main"]);
+        git_ok(
+            &path,
+            &["init", "--quiet", "--bare", "--initial-branch=main"],
+        );
         git_ok(&path, &["config", "http.receivepack", "true"]);
         path
     }
@@ -121,7 +128,11 @@ impl GitServer {
 
     /// The commit id at `refs/heads/{branch}` in the bare repository, if that branch exists.
     pub fn head_of(&self, prefix: &str, org: &str, repo: &str, branch: &str) -> Option<String> {
-        let path = self.root().join(prefix).join(org).join(format!("{repo}.git"));
+        let path = self
+            .root()
+            .join(prefix)
+            .join(org)
+            .join(format!("{repo}.git"));
         let output = Command::new("git")
             .arg("--git-dir")
             .arg(&path)
@@ -336,7 +347,13 @@ struct Cgi {
 
 /// A started CGI child: the child, the rest of its stdout (the body), the status, the headers
 /// and the body length when the CGI program declared one.
-type CgiOutput = (Child, BufReader<ChildStdout>, u16, Vec<Header>, Option<usize>);
+type CgiOutput = (
+    Child,
+    BufReader<ChildStdout>,
+    u16,
+    Vec<Header>,
+    Option<usize>,
+);
 
 /// Runs `git http-backend` for one request: feeds it `body`, parses its header block.
 fn run_cgi(shared: &Shared, cgi: &Cgi, body: Vec<u8>) -> Result<CgiOutput, String> {

@@ -56,11 +56,7 @@ impl Scratch {
         if let Some(helper) = helper {
             command.args(["-c", &format!("credential.helper={helper}")]);
         }
-        command
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+        command.args(args).stdin(Stdio::null()).output().unwrap()
     }
 
     fn git_ok(&self, dir: &Path, helper: Option<&str>, args: &[&str]) -> String {
@@ -172,7 +168,9 @@ fn wrong_token_and_anonymous_requests_are_refused() {
 
     let requests = server.requests();
     assert!(
-        requests.iter().any(|r| !r.authorized && r.username.is_none()),
+        requests
+            .iter()
+            .any(|r| !r.authorized && r.username.is_none()),
         "an anonymous request was logged as refused: {requests:#?}"
     );
     assert!(
