@@ -43,7 +43,8 @@ struct Shared {
     requests: Mutex<Vec<ServedRequest>>,
 }
 
-/// The running server. Stops (and removes its repositories) on drop.
+/// The running server. Stops (and removes its repositories) on drop, printing its request log
+/// first if the test failed.
 pub struct GitServer {
     root: tempfile::TempDir,
     addr: SocketAddr,
@@ -159,6 +160,12 @@ impl GitServer {
 
 impl Drop for GitServer {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("---- git server requests ----");
+            for request in self.requests() {
+                eprintln!("{request:?}");
+            }
+        }
         self.server.unblock();
         if let Some(acceptor) = self.acceptor.take() {
             let _ = acceptor.join();
