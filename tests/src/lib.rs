@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 use auth_hub_client::{ClientOptions, HubClient};
 use auth_hub_protocol::MasterToken;
 
+pub mod forge_fixture;
+pub mod git_server;
+
 /// Path of a workspace binary: `$<VAR>` if set, else beside the test executable.
 pub fn binary(name: &str, var: &str) -> PathBuf {
     if let Some(path) = std::env::var_os(var) {

@@ -1,0 +1,312 @@
+//! The forge tests' world: a hub, an authenticating git server playing `github` and `codeberg`,
+//! a user config pointing those forges at it, work repositories, and a `git` wrapper that logs
+//! every git invocation hyperforge makes (argv and full environment) so tests can prove a token
+//! never reaches a child process.
+//!
+//! Every git run here (the tests' own and hyperforge's) gets an isolated `HOME`, no system
+//! config and no terminal prompt, so the machine's git setup never changes a result.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use crate::git_server::GitServer;
+use crate::{Run, TestHub};
+
+/// A hub, a git server and a scratch directory for one forge test.
+pub struct ForgeWorld {
+    /// The hub (already logged in).
+    pub hub: TestHub,
+    /// The git server; `github` and `codeberg` are its path prefixes.
+    pub server: GitServer,
+    dir: tempfile::TempDir,
+}
+
+impl ForgeWorld {
+    /// Starts a hub with `hub_config`, logs in, starts the git server and writes the user config
+    /// (`[forge.github]` and `[forge.codeberg]` at the server) and the git wrapper.
+    pub fn start(hub_config: &str) -> Self {
+        Self::start_with_user_config(hub_config, "")
+    }
+
+    /// As [`ForgeWorld::start`], with `extra` appended to the user config file.
+    pub fn start_with_user_config(hub_config: &str, extra: &str) -> Self {
+        let hub = TestHub::start(hub_config);
+        hub.login();
+        let server = GitServer::start();
+        let dir = tempfile::Builder::new()
+            .prefix("forge")
+            .tempdir()
+            .expect("temp dir");
+        let world = Self { hub, server, dir };
+        fs::create_dir_all(world.home()).expect("fake home");
+        fs::create_dir_all(world.work_dir()).expect("work dir");
+        let base = world.server.base_url();
+        fs::write(
+            world.user_config(),
+            format!(
+                "[forge.github]\nurl = \"{base}/github\"\n\n[forge.codeberg]\nurl = \"{base}/codeberg\"\n{extra}"
+            ),
+        )
+        .expect("write user config");
+        world.write_git_wrapper();
+        world
+    }
+
+    /// The scratch directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The fake `HOME` for every git and hyperforge process.
+    pub fn home(&self) -> PathBuf {
+        self.dir().join("home")
+    }
+
+    /// Where work repositories are created.
+    pub fn work_dir(&self) -> PathBuf {
+        self.dir().join("work")
+    }
+
+    /// The user config file (`HYPERFORGE_CONFIG`).
+    pub fn user_config(&self) -> PathBuf {
+        self.dir().join("user-config.toml")
+    }
+
+    /// The directory holding the `git` wrapper.
+    pub fn wrapper_dir(&self) -> PathBuf {
+        self.dir().join("wrapper-bin")
+    }
+
+    /// The wrapper's log: one `ARGV` line and the `ENV` lines per git invocation.
+    pub fn git_log_path(&self) -> PathBuf {
+        self.dir().join("git-invocations.log")
+    }
+
+    /// The wrapper's log so far.
+    pub fn git_log(&self) -> String {
+        fs::read_to_string(self.git_log_path()).unwrap_or_default()
+    }
+
+    fn write_git_wrapper(&self) {
+        let real = real_git();
+        fs::create_dir_all(self.wrapper_dir()).expect("wrapper dir");
+        let script = format!(
+            "#!/bin/sh\n\
+             {{\n\
+             printf 'ARGV:'\n\
+             for arg in \"$@\"; do printf ' %s' \"$arg\"; done\n\
+             printf '\\n'\n\
+             env | sed 's/^/ENV: /'\n\
+             }} >> '{log}'\n\
+             exec '{real}' \"$@\"\n",
+            log = self.git_log_path().display(),
+            real = real.display(),
+        );
+        let path = self.wrapper_dir().join("git");
+        fs::write(&path, script).expect("write git wrapper");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod wrapper");
+    }
+
+    /// `PATH` with the wrapper first.
+    pub fn wrapped_path(&self) -> OsString {
+        let mut paths = vec![self.wrapper_dir()];
+        if let Some(path) = std::env::var_os("PATH") {
+            paths.extend(std::env::split_paths(&path));
+        }
+        std::env::join_paths(paths).expect("PATH entries are joinable")
+    }
+
+    /// Stores `token` at `{forge}/{org}/token` in the hub and makes the server accept it.
+    pub fn put_token(&self, forge: &str, org: &str, token: &str) {
+        self.hub
+            .run(
+                &["auth", "put", &format!("{forge}/{org}/token")],
+                Some(&format!("{token}\n")),
+            )
+            .assert_code(0);
+        self.server.accept_token(forge, org, token);
+    }
+
+    /// A standing grant of `scope` to the owner key.
+    pub fn grant(&self, scope: &str) {
+        self.hub.run(&["auth", "grant", scope], None).assert_code(0);
+    }
+
+    /// A work repository `work/{name}` with one commit on `main`.
+    pub fn work_repo(&self, name: &str) -> PathBuf {
+        let path = self.work_dir().join(name);
+        self.init_repo_at(&path);
+        path
+    }
+
+    /// Makes `path` a git repository with one commit on `main`.
+    pub fn init_repo_at(&self, path: &Path) {
+        fs::create_dir_all(path).expect("repo dir");
+        self.git(path, &["init", "--quiet", "-b", "main"]);
+        self.git(path, &["config", "user.name", "Test User"]);
+        self.git(path, &["config", "user.email", "test@example.com"]);
+        self.commit(path, "README.md", "hello\n");
+    }
+
+    /// Writes `file` and commits it; returns the new HEAD.
+    pub fn commit(&self, repo: &Path, file: &str, content: &str) -> String {
+        fs::write(repo.join(file), content).expect("write file");
+        self.git(repo, &["add", "--", file]);
+        self.git(
+            repo,
+            &["commit", "--quiet", "-m", &format!("change {file}")],
+        );
+        self.head(repo)
+    }
+
+    /// The commit id of `HEAD`.
+    pub fn head(&self, repo: &Path) -> String {
+        self.git(repo, &["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    /// The commit id of `reference`, if it exists.
+    pub fn rev(&self, repo: &Path, reference: &str) -> Option<String> {
+        let output = self.git_output(repo, &["rev-parse", "--verify", "--quiet", reference]);
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    }
+
+    /// A `git` command (the real git, not the wrapper) in `dir` with the isolated environment.
+    pub fn git_command(&self, dir: &Path) -> Command {
+        let mut command = Command::new(real_git());
+        command
+            .current_dir(dir)
+            .env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.home().join(".config"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env_remove("GIT_ASKPASS")
+            .env_remove("SSH_ASKPASS")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs git in `dir` and returns its output, whatever the exit status.
+    pub fn git_output(&self, dir: &Path, args: &[&str]) -> Output {
+        self.git_command(dir).args(args).output().expect("run git")
+    }
+
+    /// Runs git in `dir`, panicking unless it succeeds; returns stdout.
+    pub fn git(&self, dir: &Path, args: &[&str]) -> String {
+        let output = self.git_output(dir, args);
+        assert!(
+            output.status.success(),
+            "git {args:?} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Writes a credential helper script that answers every `get` with `token`; returns the
+    /// value for `-c credential.helper=...`.
+    pub fn fixed_helper(&self, name: &str, token: &str) -> String {
+        let path = self.dir().join(format!("helper-{name}.sh"));
+        let script = format!(
+            "#!/bin/sh\n\
+             cat > /dev/null\n\
+             if [ \"$1\" = get ]; then printf 'username=test\\npassword={token}\\n'; fi\n"
+        );
+        fs::write(&path, script).expect("write helper");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod helper");
+        path.display().to_string()
+    }
+
+    /// A `hyperforge` command for this world, run in `cwd`: the hub's environment, the user
+    /// config, the fake home and the git wrapper first in `PATH`.
+    pub fn hyperforge(&self, cwd: &Path) -> Command {
+        let mut command = self.hub.hyperforge();
+        command
+            .current_dir(cwd)
+            .env("HYPERFORGE_CONFIG", self.user_config())
+            .env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.home().join(".config"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env_remove("GIT_ASKPASS")
+            .env_remove("SSH_ASKPASS")
+            .env_remove("RUST_LOG")
+            .env("PATH", self.wrapped_path());
+        command
+    }
+
+    /// Runs `hyperforge ARGS` in `cwd` to completion.
+    pub fn run(&self, cwd: &Path, args: &[&str]) -> Run {
+        self.run_with_stdin(cwd, args, None)
+    }
+
+    /// Runs `hyperforge ARGS` in `cwd` with `stdin` to completion.
+    pub fn run_with_stdin(&self, cwd: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut command = self.hyperforge(cwd);
+        command
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if stdin.is_some() {
+            command.stdin(Stdio::piped());
+        }
+        let mut child = command.spawn().expect("spawn hyperforge");
+        if let Some(input) = stdin {
+            let mut pipe = child.stdin.take().expect("stdin piped");
+            // A command that exits without reading its input is judged by its exit code and
+            // output, not by a broken pipe here.
+            if let Err(e) = pipe.write_all(input.as_bytes()) {
+                assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
+            }
+        }
+        Run::from(child.wait_with_output().expect("wait for hyperforge"))
+    }
+
+    /// `hyperforge init --path REPO --forges FORGES --org ORG`, which must succeed.
+    pub fn init(&self, repo: &Path, forges: &str, org: &str) -> Run {
+        let path = repo.display().to_string();
+        let run = self.run(
+            repo,
+            &["init", "--path", &path, "--forges", forges, "--org", org],
+        );
+        run.assert_code(0);
+        run
+    }
+
+    /// The push URL of `repo` on `forge` (`{base}/{forge}/{org}/{repo}.git`).
+    pub fn push_url(&self, forge: &str, org: &str, repo: &str) -> String {
+        format!("{}/{forge}/{org}/{repo}.git", self.server.base_url())
+    }
+
+    /// The ssh-style fetch URL init writes for `repo` on `forge`.
+    pub fn ssh_url(&self, forge: &str, org: &str, repo: &str) -> String {
+        format!("git@127.0.0.1:{forge}/{org}/{repo}.git")
+    }
+
+    /// The audit log's parsed lines (`auth audit --json`).
+    pub fn audit_lines(&self) -> Vec<serde_json::Value> {
+        let run = self.hub.run(&["--json", "auth", "audit"], None);
+        run.assert_code(0);
+        run.json()["lines"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// Absolute path of the real `git` (resolved once per call through `PATH`).
+pub fn real_git() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("git"))
+        .find(|candidate| {
+            candidate.is_file()
+                && fs::metadata(candidate).is_ok_and(|meta| meta.permissions().mode() & 0o111 != 0)
+                && !candidate.to_string_lossy().contains("wrapper-bin")
+        })
+        .expect("git is installed and on PATH")
+}
