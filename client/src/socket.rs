@@ -21,7 +21,7 @@
 //! for a map operation.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -29,9 +29,12 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use auth_hub_protocol::frame::{decode_body, encode_body};
 use auth_hub_protocol::request::{
-    DeleteSecret, GetSecret, HasScope, ListSecrets, PutSecret, Request, RequestScope, WatchPending,
+    DeleteSecret, GetSecret, HasScope, ListRepos, ListSecrets, PutSecret, RegisterRepo, Request,
+    RequestScope, UnregisterRepo, WatchPending,
 };
-use auth_hub_protocol::response::{PendingRequest, ScopeOutcome, ScopeResult, SecretEntry};
+use auth_hub_protocol::response::{
+    PendingRequest, RepoInfo, ScopeOutcome, ScopeResult, SecretEntry,
+};
 use auth_hub_protocol::{
     AccessToken, ErrorReply, Event, FrameCodec, Hello, HelloReply, MasterToken, Permissions,
     RequestEnvelope, Response, ResponseResult, Secret, SecretPath, SecretScope, SecretValue,
@@ -418,7 +421,18 @@ fn is_safe_to_resend(request: &Request) -> bool {
             | Request::ListGrants(_)
             | Request::ListKeys(_)
             | Request::ReadAudit(_)
+            | Request::ListRepos(_)
     )
+}
+
+/// A repository path as the wire carries it: UTF-8 text. The hub checks the rest of its shape.
+fn repo_path_text(path: &Path) -> Result<String, AuthError> {
+    path.to_str().map(str::to_owned).ok_or_else(|| {
+        AuthError::BadRequest(format!(
+            "repository path {} is not valid UTF-8",
+            path.display()
+        ))
+    })
 }
 
 fn unexpected(operation: &str, response: &Response) -> AuthError {
@@ -690,6 +704,55 @@ impl HubClient {
         }
     }
 
+    /// Registers the repository at `path` with the hub (owner key only). Returns false when it
+    /// was registered already.
+    ///
+    /// `path` must be absolute and canonical — pass what [`std::fs::canonicalize`] returns: the
+    /// hub never looks at the filesystem there, and refuses relative paths and `.`, `..` or empty
+    /// components rather than guess.
+    ///
+    /// # Errors
+    /// [`AuthError::BadRequest`] for a path that is not UTF-8, not absolute and canonical, over
+    /// 4096 bytes, for the 10,001st repository, or for a key that is not the owner key;
+    /// [`AuthError::BackendError`] when the hub cannot save it; connection errors.
+    pub async fn register_repo(&self, path: &Path) -> Result<bool, AuthError> {
+        let path = repo_path_text(path)?;
+        match self
+            .call(Request::RegisterRepo(RegisterRepo { path }))
+            .await?
+        {
+            Response::RepoRegistered(reply) => Ok(reply.added),
+            other => Err(unexpected("register_repo", &other)),
+        }
+    }
+
+    /// Forgets the repository registered at `path` (owner key only). Returns false when it was
+    /// not registered.
+    ///
+    /// # Errors
+    /// As [`HubClient::register_repo`].
+    pub async fn unregister_repo(&self, path: &Path) -> Result<bool, AuthError> {
+        let path = repo_path_text(path)?;
+        match self
+            .call(Request::UnregisterRepo(UnregisterRepo { path }))
+            .await?
+        {
+            Response::RepoUnregistered(reply) => Ok(reply.removed),
+            other => Err(unexpected("unregister_repo", &other)),
+        }
+    }
+
+    /// The registered repositories, sorted by path (owner key only).
+    ///
+    /// # Errors
+    /// [`AuthError::BadRequest`] for a key that is not the owner key; connection errors.
+    pub async fn list_repos(&self) -> Result<Vec<RepoInfo>, AuthError> {
+        match self.call(Request::ListRepos(ListRepos {})).await? {
+            Response::Repos(list) => Ok(list.repos),
+            other => Err(unexpected("list_repos", &other)),
+        }
+    }
+
     /// Subscribes to pending-request events: the requests pending now, then a stream of events.
     ///
     /// The stream ends when the connection closes; it also needs this client (or a clone) to stay
@@ -881,6 +944,20 @@ mod tests {
         let shown = redacted(&error);
         assert!(!shown.contains("verysecret"), "{shown}");
         assert!(shown.starts_with("malformed message"), "{shown}");
+    }
+
+    #[test]
+    fn repository_paths_must_be_utf8_text() {
+        use std::os::unix::ffi::OsStrExt;
+        assert_eq!(
+            repo_path_text(Path::new("/home/a/app")).unwrap(),
+            "/home/a/app"
+        );
+        let bad = Path::new(std::ffi::OsStr::from_bytes(b"/home/a/\xff"));
+        assert!(matches!(
+            repo_path_text(bad),
+            Err(AuthError::BadRequest(message)) if message.contains("not valid UTF-8")
+        ));
     }
 
     #[test]

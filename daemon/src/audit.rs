@@ -55,7 +55,7 @@ pub struct AuditRecord<'a> {
     /// The scope concerned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<&'a str>,
-    /// The secret path concerned.
+    /// The secret path (or, for `repo_*` events, the repository path) concerned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<&'a str>,
     /// How it ended, such as `ok`, `denied`, `not_found`.

@@ -6,6 +6,7 @@ use crate::audit::AuditError;
 use crate::grants::{GrantStoreError, PendingError};
 use crate::keys::KeyStoreError;
 use crate::policy::ConfigError;
+use crate::repos::RepoStoreError;
 use crate::store::StoreError;
 
 /// Everything that can go wrong in the hub. Messages never contain a secret.
@@ -68,6 +69,9 @@ pub enum HubError {
     /// Too many pending requests.
     #[error(transparent)]
     Pending(#[from] PendingError),
+    /// A repository could not be registered or unregistered.
+    #[error(transparent)]
+    Repos(#[from] RepoStoreError),
     /// The audit log failed.
     #[error(transparent)]
     Audit(#[from] AuditError),
@@ -93,11 +97,15 @@ impl HubError {
             Self::InsufficientScope { .. } => ErrorCode::InsufficientScope,
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::Keys(KeyStoreError::File(_)) => ErrorCode::Backend,
+            Self::Repos(RepoStoreError::InvalidPath(_) | RepoStoreError::TooMany { .. }) => {
+                ErrorCode::BadRequest
+            }
             Self::BadRequest(_) | Self::OwnerRequired(_) | Self::Pending(_) | Self::Keys(_) => {
                 ErrorCode::BadRequest
             }
             Self::Store(error) => error.code(),
             Self::Grants(_)
+            | Self::Repos(_)
             | Self::Audit(_)
             | Self::Config(_)
             | Self::Setup(_)

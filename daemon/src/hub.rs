@@ -16,6 +16,7 @@ use crate::grants::{GrantBook, PendingBook};
 use crate::keys::KeyRing;
 use crate::paths::HubPaths;
 use crate::policy::HubConfig;
+use crate::repos::RepoBook;
 use crate::session::Session;
 use crate::store::{self, SecretStore, StoreKind, StoreOptions};
 use crate::tokens::TokenTable;
@@ -47,6 +48,8 @@ pub struct Hub {
     pub grants: Mutex<GrantBook>,
     /// Requests waiting for the owner.
     pub pending: Mutex<PendingBook>,
+    /// Registered repositories.
+    pub repos: Mutex<RepoBook>,
     /// Access tokens.
     pub tokens: RwLock<TokenTable>,
     /// Secret values.
@@ -66,7 +69,8 @@ impl Hub {
     /// an error (nothing is overwritten). An invalid config file is an error at start-up.
     ///
     /// # Errors
-    /// Any [`HubError`] from the directories, config, store, keys, grants or audit log.
+    /// Any [`HubError`] from the directories, config, store, keys, grants, repositories or audit
+    /// log.
     pub fn open(options: HubOptions) -> Result<Arc<Self>, HubError> {
         let paths = options.paths;
         paths.prepare()?;
@@ -83,6 +87,7 @@ impl Hub {
         )?;
         let keys = KeyRing::load(&paths.keys_file())?;
         let grants = GrantBook::load(&paths.grants_file())?;
+        let repos = RepoBook::load(&paths.repos_file())?;
         let audit = AuditLog::open(&paths.audit_file())?;
         let (events, _) = broadcast::channel(256);
         Ok(Arc::new(Self {
@@ -91,6 +96,7 @@ impl Hub {
             keys: Mutex::new(keys),
             grants: Mutex::new(grants),
             pending: Mutex::new(PendingBook::new(MAX_PENDING, MAX_PENDING_PER_KEY)),
+            repos: Mutex::new(repos),
             tokens: RwLock::new(TokenTable::new(MAX_TOKENS)),
             store,
             audit,

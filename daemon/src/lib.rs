@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod paths;
 pub mod peer;
 pub mod policy;
+pub mod repos;
 pub mod server;
 pub mod session;
 pub mod state_file;

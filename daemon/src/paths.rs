@@ -110,6 +110,11 @@ impl HubPaths {
         self.state_dir.join("grants.json")
     }
 
+    /// Registered repositories.
+    pub fn repos_file(&self) -> PathBuf {
+        self.state_dir.join("repos.json")
+    }
+
     /// The audit log.
     pub fn audit_file(&self) -> PathBuf {
         self.state_dir.join("audit.jsonl")

@@ -62,6 +62,12 @@ pub enum Request {
     ReadAudit(ReadAudit),
     /// Owner: receive `pending_added` / `pending_resolved` events on this connection.
     WatchPending(WatchPending),
+    /// Owner: register a repository (its `.hyperforge/config.toml` is then watched).
+    RegisterRepo(RegisterRepo),
+    /// Owner: forget a registered repository.
+    UnregisterRepo(UnregisterRepo),
+    /// Owner: the registered repositories.
+    ListRepos(ListRepos),
 }
 
 impl Request {
@@ -87,6 +93,9 @@ impl Request {
             Self::RevokeKey(_) => "revoke_key",
             Self::ReadAudit(_) => "read_audit",
             Self::WatchPending(_) => "watch_pending",
+            Self::RegisterRepo(_) => "register_repo",
+            Self::UnregisterRepo(_) => "unregister_repo",
+            Self::ListRepos(_) => "list_repos",
         }
     }
 }
@@ -278,3 +287,23 @@ pub struct ReadAudit {
 /// Subscribe this connection to pending-request events.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WatchPending {}
+
+/// Register a repository with the hub. Registering a registered path again changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterRepo {
+    /// The repository's absolute, canonical path; the hub checks its shape
+    /// ([`validate_repo_path`](crate::repo_path::validate_repo_path)) and never touches the
+    /// filesystem there.
+    pub path: String,
+}
+
+/// Forget a registered repository. Forgetting an unknown path changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnregisterRepo {
+    /// The path it was registered with.
+    pub path: String,
+}
+
+/// The registered repositories.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListRepos {}

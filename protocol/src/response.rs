@@ -79,6 +79,12 @@ pub enum Response {
     KeyRevoked(KeyRevokeReply),
     /// To `read_audit`.
     Audit(AuditReply),
+    /// To `register_repo`.
+    RepoRegistered(RepoRegistered),
+    /// To `unregister_repo`.
+    RepoUnregistered(RepoUnregistered),
+    /// To `list_repos`.
+    Repos(RepoList),
 }
 
 /// One outcome per scope asked for, in the order asked.
@@ -245,6 +251,9 @@ pub struct StatusReply {
     /// True when the session's key is the owner key.
     #[serde(default)]
     pub session_owner: bool,
+    /// Registered repositories.
+    #[serde(default)]
+    pub registered_repos: u64,
 }
 
 /// Pending requests.
@@ -378,4 +387,39 @@ pub struct AuditVerification {
     /// The first problem found.
     #[serde(default)]
     pub error: Option<String>,
+}
+
+/// A repository is registered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoRegistered {
+    /// Its path, as registered.
+    pub path: String,
+    /// False when it was registered already (nothing changed).
+    pub added: bool,
+}
+
+/// A repository is not registered (any more).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoUnregistered {
+    /// Its path.
+    pub path: String,
+    /// False when it was not registered (nothing changed).
+    pub removed: bool,
+}
+
+/// The registered repositories.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoList {
+    /// Sorted by path (bytewise).
+    pub repos: Vec<RepoInfo>,
+}
+
+/// One registered repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoInfo {
+    /// Its absolute, canonical path.
+    pub path: String,
+    /// When it was first registered (unix milliseconds).
+    #[serde(with = "crate::time::millis")]
+    pub registered_at: DateTime<Utc>,
 }

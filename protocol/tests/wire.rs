@@ -21,15 +21,15 @@ use auth_hub_protocol::event::{Event, PendingOutcome, PendingResolved};
 use auth_hub_protocol::frame::{self, FrameError, DEFAULT_MAX_FRAME, LENGTH_BYTES};
 use auth_hub_protocol::request::{
     CreateKey, DeleteSecret, Deny, GetSecret, Grant, HasScope, ImportKey, ListGrants, ListKeys,
-    ListPending, ListSecrets, Login, PutSecret, ReadAudit, Request, RequestEnvelope, RequestScope,
-    Revoke, RevokeKey, Status, WatchPending,
+    ListPending, ListRepos, ListSecrets, Login, PutSecret, ReadAudit, RegisterRepo, Request,
+    RequestEnvelope, RequestScope, Revoke, RevokeKey, Status, UnregisterRepo, WatchPending,
 };
 use auth_hub_protocol::response::{
     AuditReply, AuditVerification, Deleted, DenyReply, GrantInfo, GrantList, GrantReply,
     HasScopeReply, KeyCreated, KeyInfo, KeyList, KeyRevokeReply, PeerInfo, PendingList,
-    PendingRequest, Response, ResponseEnvelope, ResponseResult, RevokeReply, ScopeOutcome,
-    ScopeOutcomes, ScopeResult, ScopeToken, SecretEntry, SecretList, ServerMessage, StatusReply,
-    Written,
+    PendingRequest, RepoInfo, RepoList, RepoRegistered, RepoUnregistered, Response,
+    ResponseEnvelope, ResponseResult, RevokeReply, ScopeOutcome, ScopeOutcomes, ScopeResult,
+    ScopeToken, SecretEntry, SecretList, ServerMessage, StatusReply, Written,
 };
 use auth_hub_protocol::{
     AccessToken, ErrorCode, ErrorReply, Hello, HelloReply, MasterToken, Permissions, Secret,
@@ -127,6 +127,25 @@ fn get_secret() -> RequestEnvelope {
             path: path("github/alice/token"),
         }),
     }
+}
+
+fn register_repo() -> RequestEnvelope {
+    RequestEnvelope {
+        id: 3,
+        request: Request::RegisterRepo(RegisterRepo {
+            path: "/home/alice/src/app".into(),
+        }),
+    }
+}
+
+fn response_repo_registered() -> ServerMessage {
+    response(
+        3,
+        Response::RepoRegistered(RepoRegistered {
+            path: "/home/alice/src/app".into(),
+            added: true,
+        }),
+    )
 }
 
 fn secret() -> Secret {
@@ -285,6 +304,11 @@ fn golden_messages() -> Vec<(&'static str, Vec<u8>)> {
         ("response_secret", round_trip(&response_secret())),
         ("error_denied", round_trip(&error_denied())),
         ("event_pending_added", round_trip(&event_pending_added())),
+        ("register_repo", round_trip(&register_repo())),
+        (
+            "response_repo_registered",
+            round_trip(&response_repo_registered()),
+        ),
     ]
 }
 
@@ -395,11 +419,21 @@ fn every_request_round_trips() {
             verify: true,
         }),
         Request::WatchPending(WatchPending {}),
+        Request::RegisterRepo(RegisterRepo {
+            path: "/home/alice/src/app".into(),
+        }),
+        Request::RegisterRepo(RegisterRepo {
+            path: "relative/is/refused/by/the/hub/not/the/codec".into(),
+        }),
+        Request::UnregisterRepo(UnregisterRepo {
+            path: "/home/alice/src/app".into(),
+        }),
+        Request::ListRepos(ListRepos {}),
     ];
     let names: BTreeSet<&str> = requests.iter().map(Request::name).collect();
     assert_eq!(
         names.len(),
-        19,
+        22,
         "every Request variant is covered: {names:?}"
     );
     for (index, request) in requests.into_iter().enumerate() {
@@ -480,6 +514,7 @@ fn every_response_round_trips() {
             has_owner: true,
             session_key: None,
             session_owner: false,
+            registered_repos: 3,
         }),
         Response::Pending(PendingList {
             requests: vec![pending_request(), pending_request()],
@@ -527,6 +562,27 @@ fn every_response_round_trips() {
             lines: vec![],
             verification: None,
         }),
+        Response::RepoRegistered(RepoRegistered {
+            path: "/home/alice/src/app".into(),
+            added: false,
+        }),
+        Response::RepoUnregistered(RepoUnregistered {
+            path: "/home/alice/src/app".into(),
+            removed: true,
+        }),
+        Response::Repos(RepoList {
+            repos: vec![
+                RepoInfo {
+                    path: "/home/alice/src/app".into(),
+                    registered_at: at(0),
+                },
+                RepoInfo {
+                    path: "/srv/git/ü".into(),
+                    registered_at: at(-1),
+                },
+            ],
+        }),
+        Response::Repos(RepoList { repos: vec![] }),
     ];
     let mut kinds = BTreeSet::new();
     for (id, ok) in responses.into_iter().enumerate() {
@@ -537,7 +593,7 @@ fn every_response_round_trips() {
     }
     assert_eq!(
         kinds.len(),
-        16,
+        19,
         "every Response variant is covered: {kinds:?}"
     );
 }
@@ -694,6 +750,14 @@ fn golden_files_decode_to_their_values() {
         frame::decode_body::<ServerMessage>(&dec("event_pending_added")).ok(),
         Some(event_pending_added())
     );
+    assert_eq!(
+        frame::decode_body::<RequestEnvelope>(&dec("register_repo")).ok(),
+        Some(register_repo())
+    );
+    assert_eq!(
+        frame::decode_body::<ServerMessage>(&dec("response_repo_registered")).ok(),
+        Some(response_repo_registered())
+    );
 }
 
 /// The annotated hex of the worked session in docs/protocol.md is these golden frames, byte for
@@ -712,6 +776,8 @@ fn protocol_doc_hex_matches_golden_frames() {
         ("### 6.", "response_secret"),
         ("### An error reply", "error_denied"),
         ("### An event", "event_pending_added"),
+        ("### A repository registration", "register_repo"),
+        ("### Its answer", "response_repo_registered"),
     ];
     let golden: std::collections::HashMap<_, _> = golden_messages().into_iter().collect();
     for (heading, name) in sections {
@@ -838,6 +904,38 @@ fn decoding_is_tolerant_where_documented() {
             "{bad}"
         );
     }
+}
+
+/// A hub from before `registered_repos` sends a status without it; it reads as 0.
+#[test]
+fn status_without_registered_repos_decodes() {
+    let reply = StatusReply {
+        server_version: "0.1.0".into(),
+        protocol_version: PROTOCOL_VERSION,
+        pid: 1,
+        uptime_ms: 2,
+        socket: "/s".into(),
+        home: "/h".into(),
+        store: "memory".into(),
+        key_source: "none".into(),
+        policy_file: "/p".into(),
+        policy_error: None,
+        keys: 0,
+        grants: 0,
+        pending: 0,
+        has_owner: false,
+        session_key: None,
+        session_owner: false,
+        registered_repos: 0,
+    };
+    let mut body = round_trip(&reply);
+    // 17 fields take a map16 header; the new field is the last entry.
+    assert_eq!(&body[..3], &[0xde, 0x00, 0x11]);
+    let tail = unhex("b0 72656769737465726564 5f7265706f73 00");
+    assert!(body.ends_with(&tail));
+    body.truncate(body.len() - tail.len());
+    body[2] = 0x10;
+    assert_eq!(frame::decode_body::<StatusReply>(&body).ok(), Some(reply));
 }
 
 // ---------------------------------------------------------------------------------------------

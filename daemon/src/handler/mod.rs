@@ -1,8 +1,9 @@
-//! Request handlers, one file per family: scopes (`scope.rs`), secrets (`secrets.rs`) and the
-//! owner's operations (`owner.rs`). [`dispatch`] routes a request and turns the outcome into a
+//! Request handlers, one file per family: scopes (`scope.rs`), secrets (`secrets.rs`), the
+//! owner's operations (`owner.rs`) and registered repositories (`repos.rs`). [`dispatch`] routes a request and turns the outcome into a
 //! wire result; errors become error codes in `error.rs`, nowhere else.
 
 pub mod owner;
+pub mod repos;
 pub mod scope;
 pub mod secrets;
 
@@ -29,6 +30,7 @@ pub fn is_quick(request: &Request) -> bool {
             | Request::ListGrants(_)
             | Request::ListKeys(_)
             | Request::WatchPending(_)
+            | Request::ListRepos(_)
     )
 }
 
@@ -71,6 +73,9 @@ async fn route(
         Request::ListKeys(_) => owner::list_keys(hub, session),
         Request::RevokeKey(request) => owner::revoke_key(hub, session, &request),
         Request::ReadAudit(request) => owner::read_audit(hub, session, &request).await,
+        Request::RegisterRepo(request) => repos::register_repo(hub, session, &request),
+        Request::UnregisterRepo(request) => repos::unregister_repo(hub, session, &request),
+        Request::ListRepos(_) => repos::list_repos(hub, session),
         _ => Err(HubError::BadRequest(
             "this hub does not know that request".into(),
         )),

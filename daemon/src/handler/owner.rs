@@ -85,6 +85,7 @@ pub fn status(hub: &Hub, session: &Session) -> Response {
         has_owner,
         session_key: session.key_name().map(str::to_owned),
         session_owner: session.key.as_ref().is_some_and(|key| key.owner),
+        registered_repos: u64::try_from(lock(&hub.repos).len()).unwrap_or(u64::MAX),
     })
 }
 
@@ -407,7 +408,8 @@ pub async fn read_audit(
     .unwrap_or_else(|_| Err(HubError::Setup("reading the audit log panicked".into())))
 }
 
-fn flush_audit(hub: &Hub) {
+/// Makes the audit lines written so far durable; a failure is logged, never shown to the client.
+pub(crate) fn flush_audit(hub: &Hub) {
     if let Err(error) = hub.audit.flush() {
         tracing::error!(%error, "cannot flush the audit log");
     }
