@@ -110,6 +110,7 @@ impl ConfigError {
     }
 
     /// The place in a file, for parse and validation errors.
+    #[cfg(test)]
     pub fn location(&self) -> Option<&Location> {
         match self {
             Self::Invalid { location, .. } => Some(location),
@@ -279,6 +280,7 @@ impl RepoConfig {
     }
 
     /// The file this config was read from (empty for one built in code).
+    #[cfg(test)]
     pub fn file(&self) -> &Path {
         &self.file
     }

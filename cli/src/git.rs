@@ -92,7 +92,9 @@ impl Repo {
                 path: path.to_owned(),
             });
         }
-        let root = String::from_utf8_lossy(&output.stdout).trim_end().to_owned();
+        let root = String::from_utf8_lossy(&output.stdout)
+            .trim_end()
+            .to_owned();
         if root.is_empty() {
             return Err(GitError::NotARepository {
                 path: path.to_owned(),
@@ -124,10 +126,11 @@ impl Repo {
         let output = self
             .git(["config", "--get", &format!("remote.{name}.url")])
             .await?;
-        Ok(output
-            .status
-            .success()
-            .then(|| String::from_utf8_lossy(&output.stdout).trim_end().to_owned()))
+        Ok(output.status.success().then(|| {
+            String::from_utf8_lossy(&output.stdout)
+                .trim_end()
+                .to_owned()
+        }))
     }
 
     /// Adds remote `name` with `url`.
@@ -159,7 +162,9 @@ impl Repo {
         if !output.status.success() {
             return Ok(None);
         }
-        let reference = String::from_utf8_lossy(&output.stdout).trim_end().to_owned();
+        let reference = String::from_utf8_lossy(&output.stdout)
+            .trim_end()
+            .to_owned();
         Ok(reference.strip_prefix("refs/heads/").map(str::to_owned))
     }
 
@@ -178,10 +183,11 @@ impl Repo {
                 &format!("{revision}^{{commit}}"),
             ])
             .await?;
-        Ok(output
-            .status
-            .success()
-            .then(|| String::from_utf8_lossy(&output.stdout).trim_end().to_owned()))
+        Ok(output.status.success().then(|| {
+            String::from_utf8_lossy(&output.stdout)
+                .trim_end()
+                .to_owned()
+        }))
     }
 
     /// Commits in `local` and not in `upstream` (ahead), and the reverse (behind).
@@ -193,7 +199,13 @@ impl Repo {
         let output = self
             .git_ok(
                 "rev-list",
-                ["rev-list", "--left-right", "--count", "--end-of-options", &range],
+                [
+                    "rev-list",
+                    "--left-right",
+                    "--count",
+                    "--end-of-options",
+                    &range,
+                ],
             )
             .await?;
         let text = String::from_utf8_lossy(&output.stdout);
@@ -240,7 +252,11 @@ impl Repo {
     ///
     /// # Errors
     /// [`GitError::Spawn`].
-    pub async fn tracking_ref(&self, remote: &str, branch: &str) -> Result<Option<String>, GitError> {
+    pub async fn tracking_ref(
+        &self,
+        remote: &str,
+        branch: &str,
+    ) -> Result<Option<String>, GitError> {
         let output = self
             .git(["config", "--get-all", &format!("remote.{remote}.fetch")])
             .await?;
@@ -269,12 +285,17 @@ impl Repo {
     /// # Errors
     /// [`TransferError::AuthenticationFailed`] when the server refuses the credential,
     /// [`TransferError::Failed`] with git's message otherwise.
-    pub async fn transfer<I, S>(&self, args: I, credential: &Credential<'_>) -> Result<String, TransferError>
+    pub async fn transfer<I, S>(
+        &self,
+        args: I,
+        credential: &Credential<'_>,
+    ) -> Result<String, TransferError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let (reader, writer) = credential_pipe().map_err(|e| TransferError::Git(GitError::Pipe(e)))?;
+        let (reader, writer) =
+            credential_pipe().map_err(|e| TransferError::Git(GitError::Pipe(e)))?;
         write_credential(writer, credential).map_err(|e| TransferError::Git(GitError::Pipe(e)))?;
         let helper = helper_command(reader.as_raw_fd())
             .map_err(|e| TransferError::Git(GitError::Pipe(e)))?;
@@ -390,9 +411,17 @@ fn is_authentication_failure(stderr: &str) -> bool {
 
 /// git's most telling error line: the last `fatal:`/`error:` line, else the last line.
 fn failure_message(stderr: &str, stdout: &str) -> String {
-    let lines = || stderr.lines().chain(stdout.lines()).map(str::trim).filter(|l| !l.is_empty());
+    let lines = || {
+        stderr
+            .lines()
+            .chain(stdout.lines())
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+    };
     let line = lines()
-        .filter(|line| line.starts_with("fatal:") || line.starts_with("error:") || line.starts_with('!'))
+        .filter(|line| {
+            line.starts_with("fatal:") || line.starts_with("error:") || line.starts_with('!')
+        })
         .last()
         .or_else(|| lines().last())
         .unwrap_or("no message");
@@ -459,7 +488,10 @@ mod tests {
     #[test]
     fn failure_message_prefers_fatal_lines() {
         let stderr = "To http://x\n ! [rejected] main -> main (fetch first)\nerror: failed to push some refs to 'http://x'\nhint: pull first\n";
-        assert_eq!(failure_message(stderr, ""), "failed to push some refs to 'http://x'");
+        assert_eq!(
+            failure_message(stderr, ""),
+            "failed to push some refs to 'http://x'"
+        );
         assert_eq!(failure_message("", ""), "no message");
     }
 

@@ -135,6 +135,7 @@ impl RemoteUrl {
     }
 
     /// The repository's name: the last segment without `.git`.
+    #[cfg(test)]
     pub fn repo_name(&self) -> Option<&str> {
         let last = self.segments.last()?;
         let name = last.strip_suffix(".git").unwrap_or(last);

@@ -17,8 +17,6 @@ use crate::org::{self, OrgError};
 pub struct Project {
     /// The git work tree.
     pub repo: Repo,
-    /// Its `.hyperforge/config.toml`.
-    pub config: RepoConfig,
     /// Each configured forge, in the config's order.
     pub forges: Vec<ProjectForge>,
 }
@@ -76,7 +74,11 @@ impl Project {
     ///
     /// # Errors
     /// Config errors (unknown forges), git failures.
-    pub async fn resolve(repo: Repo, config: RepoConfig, user: &UserConfig) -> Result<Self, CliError> {
+    pub async fn resolve(
+        repo: Repo,
+        config: RepoConfig,
+        user: &UserConfig,
+    ) -> Result<Self, CliError> {
         let mut forges = Vec::new();
         for forge in forge::resolve_forges(&config, user)? {
             let remote_url = repo.remote_url(&forge.remote).await.map_err(git_error)?;
@@ -87,11 +89,7 @@ impl Project {
                 org,
             });
         }
-        Ok(Self {
-            repo,
-            config,
-            forges,
-        })
+        Ok(Self { repo, forges })
     }
 
     /// The repository's name on the forges (its directory's name).
@@ -108,11 +106,17 @@ impl Project {
         match only {
             None => Ok(self.forges.iter().collect()),
             Some(name) => {
-                let found: Vec<_> = self.forges.iter().filter(|f| f.forge.name == name).collect();
+                let found: Vec<_> = self
+                    .forges
+                    .iter()
+                    .filter(|f| f.forge.name == name)
+                    .collect();
                 if found.is_empty() {
                     let names: Vec<_> = self.forges.iter().map(|f| f.forge.name.as_str()).collect();
-                    Err(CliError::usage(format!("forge `{name}` is not configured here"))
-                        .with_hint(format!("configured forges: {}", names.join(", "))))
+                    Err(
+                        CliError::usage(format!("forge `{name}` is not configured here"))
+                            .with_hint(format!("configured forges: {}", names.join(", "))),
+                    )
                 } else {
                     Ok(found)
                 }
@@ -127,11 +131,10 @@ impl Project {
 /// A usage error with a hint when `path` is not in a git work tree.
 pub async fn open_repo(path: &Path) -> Result<Repo, CliError> {
     Repo::discover(path).await.map_err(|error| match error {
-        crate::git::GitError::NotARepository { path } => CliError::usage(format!(
-            "{} is not a git repository",
-            path.display()
-        ))
-        .with_hint(format!("run `git init {}` first", path.display())),
+        crate::git::GitError::NotARepository { path } => {
+            CliError::usage(format!("{} is not a git repository", path.display()))
+                .with_hint(format!("run `git init {}` first", path.display()))
+        }
         other => git_error(other),
     })
 }

@@ -15,8 +15,8 @@ use crate::commands::forge_access::{self, ForgeFailure};
 use crate::commands::{sync, Context};
 use crate::config::{self, RepoConfig, UserConfig};
 use crate::error::CliError;
-use crate::forge::api::{self, Created, NewRepo, Visibility};
 use crate::forge;
+use crate::forge::api::{self, Created, NewRepo, Visibility};
 use crate::output;
 use crate::project::{open_repo, Project, ProjectForge};
 
@@ -36,7 +36,12 @@ pub struct InitArgs {
     #[arg(long)]
     pub create_remote: bool,
     /// Visibility of repositories created with --create-remote.
-    #[arg(long, value_enum, default_value = "private", requires = "create_remote")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "private",
+        requires = "create_remote"
+    )]
     pub visibility: Visibility,
     /// Description of repositories created with --create-remote.
     #[arg(long, value_name = "TEXT", requires = "create_remote")]
@@ -64,7 +69,12 @@ pub async fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
 
     let changes = sync::plan(&project);
     sync::apply(&project, &changes).await?;
-    lines.extend(changes.iter().filter(|c| c.changes()).map(sync::RemoteChange::describe));
+    lines.extend(
+        changes
+            .iter()
+            .filter(|c| c.changes())
+            .map(sync::RemoteChange::describe),
+    );
     let mut failures = Vec::new();
     for change in &changes {
         if let sync::RemoteChange::NoOrg { remote, error } = change {
@@ -87,9 +97,8 @@ pub async fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
     }
 
     if args.create_remote {
-        let client = client.map_err(|error| {
-            CliError::failure(format!("cannot create remotes: {error}"))
-        })?;
+        let client =
+            client.map_err(|error| CliError::failure(format!("cannot create remotes: {error}")))?;
         let description = args.description.as_deref();
         for forge in &project.forges {
             announce(&client, forge).await;
@@ -130,7 +139,11 @@ pub async fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
 ///
 /// # Errors
 /// A usage error naming the forge, with the built-in names and an example table.
-fn check_known(forges: &[String], user: &UserConfig, repo: Option<&RepoConfig>) -> Result<(), CliError> {
+fn check_known(
+    forges: &[String],
+    user: &UserConfig,
+    repo: Option<&RepoConfig>,
+) -> Result<(), CliError> {
     let defined = |name: &str| {
         forge::builtin(name).is_some()
             || user.forge.contains_key(name)
@@ -168,7 +181,8 @@ async fn create_remote(
     let name = project.name();
     let kind = forge.forge.kind;
     let api_url = forge.forge.api_url.clone();
-    let (owner, repo_name, description) = (org.clone(), name.clone(), description.map(str::to_owned));
+    let (owner, repo_name, description) =
+        (org.clone(), name.clone(), description.map(str::to_owned));
     // The forge clients are blocking; a CLI runtime has nothing else to do meanwhile.
     let created = tokio::task::spawn_blocking(move || {
         let repo = NewRepo {

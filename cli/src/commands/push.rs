@@ -17,7 +17,7 @@ use crate::commands::Context;
 use crate::error::CliError;
 use crate::git::TransferError;
 use crate::output;
-use crate::project::{ProjectForge, Project};
+use crate::project::{Project, ProjectForge};
 
 /// Arguments of `push`.
 #[derive(Debug, Args)]
@@ -150,7 +150,9 @@ async fn push_to(
             TransferError::AuthenticationFailed => ForgeFailure::Other(format!(
                 "authentication failed (the forge refused the token at {path})"
             )),
-            TransferError::Failed(message) => ForgeFailure::Other(format!("push failed: {message}")),
+            TransferError::Failed(message) => {
+                ForgeFailure::Other(format!("push failed: {message}"))
+            }
             TransferError::Git(error) => ForgeFailure::Other(error.to_string()),
         })?;
 

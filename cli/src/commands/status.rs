@@ -71,7 +71,10 @@ pub struct ForgeStatus {
 ///
 /// # Errors
 /// Git failures reading the repository.
-pub async fn collect(project: &Project, client: Option<&HubClient>) -> Result<RepoStatus, CliError> {
+pub async fn collect(
+    project: &Project,
+    client: Option<&HubClient>,
+) -> Result<RepoStatus, CliError> {
     let repo = &project.repo;
     let branch = repo.current_branch().await.map_err(git_error)?;
     let (changed, untracked) = repo.changes().await.map_err(git_error)?;
@@ -124,7 +127,12 @@ async fn compare(
     else {
         return Ok((None, None));
     };
-    if repo.commit_of(&tracking).await.map_err(git_error)?.is_none() {
+    if repo
+        .commit_of(&tracking)
+        .await
+        .map_err(git_error)?
+        .is_none()
+    {
         return Ok((None, None));
     }
     let (ahead, behind) = repo
@@ -153,7 +161,14 @@ async fn fetch(
     let credential = forge_access::credential(forge, &url, &secret);
     let refspec = format!("+refs/heads/{branch}:{tracking}");
     repo.transfer(
-        ["fetch", "--no-tags", "--quiet", "--", url.as_str(), refspec.as_str()],
+        [
+            "fetch",
+            "--no-tags",
+            "--quiet",
+            "--",
+            url.as_str(),
+            refspec.as_str(),
+        ],
         &credential,
     )
     .await
@@ -210,7 +225,13 @@ pub fn describe(status: &RepoStatus) -> Vec<String> {
 pub async fn run(ctx: &Context, args: StatusArgs) -> Result<(), CliError> {
     let project = Project::open(&args.path).await?;
     let client = if args.fetch {
-        Some(connect_keyed(keyed_options(format!("hyperforge status --fetch {}", project.repo.root().display()))?).await?)
+        Some(
+            connect_keyed(keyed_options(format!(
+                "hyperforge status --fetch {}",
+                project.repo.root().display()
+            ))?)
+            .await?,
+        )
     } else {
         None
     };
@@ -222,7 +243,11 @@ pub async fn run(ctx: &Context, args: StatusArgs) -> Result<(), CliError> {
         ctx.out.line(&line)?;
     }
     for forge in status.forges.iter().filter(|forge| forge.error.is_some()) {
-        output::note(&format!("✗ {}: {}", forge.forge, forge.error.as_deref().unwrap_or_default()));
+        output::note(&format!(
+            "✗ {}: {}",
+            forge.forge,
+            forge.error.as_deref().unwrap_or_default()
+        ));
     }
     Ok(())
 }

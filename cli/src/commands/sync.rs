@@ -143,7 +143,10 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> Result<(), CliError> {
             ctx.out.line(&format!("{prefix}{}", change.describe()))?;
         }
     }
-    match changes.iter().find(|c| matches!(c, RemoteChange::NoOrg { .. })) {
+    match changes
+        .iter()
+        .find(|c| matches!(c, RemoteChange::NoOrg { .. }))
+    {
         Some(RemoteChange::NoOrg { remote, error }) => Err(CliError::failure(format!(
             "remote {remote} was not set: {error}"
         ))),

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use auth_hub_protocol::{PathError, SecretPath, SecretScope};
+use auth_hub_protocol::{PathError, SecretPath};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, ForgeSettings, RepoConfig, UserConfig};
@@ -195,7 +195,8 @@ impl Forge {
     ///
     /// # Errors
     /// A [`PathError`] when `org` is not a valid path segment.
-    pub fn scope(&self, org: &str) -> Result<SecretScope, PathError> {
+    #[cfg(test)]
+    pub fn scope(&self, org: &str) -> Result<auth_hub_protocol::SecretScope, PathError> {
         Ok(self.secret_path(org)?.parent_scope())
     }
 

@@ -125,7 +125,9 @@ fn read_limited(reader: impl Read, what: &str) -> Result<Zeroizing<String>, CliE
         .read_to_string(&mut text)
         .map_err(|error| CliError::usage(format!("cannot read {what}: {error}")))?;
     if text.len() as u64 > MAX_INPUT {
-        return Err(CliError::usage(format!("{what} holds more than {MAX_INPUT} bytes")));
+        return Err(CliError::usage(format!(
+            "{what} holds more than {MAX_INPUT} bytes"
+        )));
     }
     Ok(text)
 }
@@ -135,7 +137,9 @@ fn read_limited(reader: impl Read, what: &str) -> Result<Zeroizing<String>, CliE
 fn handed_over(fd: RawFd, request: &Request) -> Result<Option<Zeroizing<String>>, CliError> {
     // SAFETY: F_GETFD only queries the descriptor; it is checked to be open before it is owned.
     if fd < 3 || unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
-        return Err(CliError::usage(format!("--fd {fd} is not an inherited descriptor")));
+        return Err(CliError::usage(format!(
+            "--fd {fd} is not an inherited descriptor"
+        )));
     }
     // SAFETY: the descriptor is open (checked above), was handed to this process for this
     // purpose, and nothing else in the process uses it.
@@ -144,7 +148,10 @@ fn handed_over(fd: RawFd, request: &Request) -> Result<Option<Zeroizing<String>>
     let mut lines = text.lines();
     let protocol = lines.next().and_then(|l| l.strip_prefix("protocol="));
     let host = lines.next().and_then(|l| l.strip_prefix("host="));
-    if protocol.is_none() || protocol != request.protocol.as_deref() || host != request.host.as_deref() {
+    if protocol.is_none()
+        || protocol != request.protocol.as_deref()
+        || host != request.host.as_deref()
+    {
         output::note("hyperforge: the handed-over credential is for another host; not given");
         return Ok(None);
     }
@@ -165,7 +172,8 @@ async fn from_hub(request: &Request) -> Option<Zeroizing<String>> {
             return None;
         }
     };
-    let (forge, org) = forge::forge_for_request(protocol, host, request.path.as_deref(), &user, None)?;
+    let (forge, org) =
+        forge::forge_for_request(protocol, host, request.path.as_deref(), &user, None)?;
     let Some(org) = org.or_else(|| forge.org.clone()) else {
         output::note(&format!(
             "hyperforge: git did not send the repository path for {host}, so the org is unknown; \
@@ -206,7 +214,10 @@ async fn from_hub(request: &Request) -> Option<Zeroizing<String>> {
             )))
         }
         Err(error) => {
-            output::note(&format!("hyperforge: no credential from auth-hub: {}", error.message()));
+            output::note(&format!(
+                "hyperforge: no credential from auth-hub: {}",
+                error.message()
+            ));
             if let Some(hint) = error.hint() {
                 output::note(&format!("hint: {hint}"));
             }

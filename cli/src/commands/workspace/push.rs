@@ -67,9 +67,8 @@ impl RepoPush {
 /// failed, each reported.
 pub async fn run(ctx: &Context, args: WorkspaceArgs) -> Result<(), CliError> {
     let root = &args.path;
-    let paths = find_repositories(root).map_err(|error| {
-        CliError::usage(format!("cannot read {}: {error}", root.display()))
-    })?;
+    let paths = find_repositories(root)
+        .map_err(|error| CliError::usage(format!("cannot read {}: {error}", root.display())))?;
     if paths.is_empty() {
         return Err(CliError::usage(format!(
             "no repository with a .hyperforge/config.toml under {}",
@@ -92,9 +91,11 @@ pub async fn run(ctx: &Context, args: WorkspaceArgs) -> Result<(), CliError> {
     let progress = std::io::stderr().is_terminal() && !ctx.out.is_json();
     let mut done = 0;
     let mut results = Vec::with_capacity(total);
-    let mut pushes = futures::stream::iter(projects.iter().map(|(name, project)| {
-        push_repo(&client, name, project, &decisions)
-    }))
+    let mut pushes = futures::stream::iter(
+        projects
+            .iter()
+            .map(|(name, project)| push_repo(&client, name, project, &decisions)),
+    )
     .buffered(usize::from(args.jobs));
     while let Some(result) = pushes.next().await {
         done += 1;
@@ -125,7 +126,8 @@ pub async fn run(ctx: &Context, args: WorkspaceArgs) -> Result<(), CliError> {
             if repo.ok() {
                 ctx.out.line(&format!("Pushing {}... ✓", repo.name))?;
             } else {
-                ctx.out.line(&format!("✗ Failed: {} ({})", repo.name, repo.reason()))?;
+                ctx.out
+                    .line(&format!("✗ Failed: {} ({})", repo.name, repo.reason()))?;
             }
         }
     }
@@ -148,7 +150,9 @@ async fn open_all(
     let mut projects = Vec::with_capacity(paths.len());
     for path in paths {
         let name = display_name(root, path);
-        let project = Project::open_with(path, user).await.map_err(|error| error.message().to_owned());
+        let project = Project::open_with(path, user)
+            .await
+            .map_err(|error| error.message().to_owned());
         projects.push((name, project));
     }
     projects
@@ -157,7 +161,10 @@ async fn open_all(
 /// Every forge scope the workspace needs, once each, in first-seen order.
 fn distinct_scopes(projects: &[(String, Result<Project, String>)]) -> Vec<SecretScope> {
     let mut scopes: Vec<SecretScope> = Vec::new();
-    for project in projects.iter().filter_map(|(_, project)| project.as_ref().ok()) {
+    for project in projects
+        .iter()
+        .filter_map(|(_, project)| project.as_ref().ok())
+    {
         for forge in &project.forges {
             if let Ok((_, path)) = forge_access::secret_path(forge) {
                 let scope = path.parent_scope();
@@ -244,9 +251,9 @@ async fn push_repo(
         }
     };
     for forge in &project.forges {
-        let decided = forge_access::secret_path(forge).ok().and_then(|(_, path)| {
-            decisions.get(path.parent_scope().as_str()).cloned()
-        });
+        let decided = forge_access::secret_path(forge)
+            .ok()
+            .and_then(|(_, path)| decisions.get(path.parent_scope().as_str()).cloned());
         let outcome = match decided {
             Some(Err(failure)) => ForgePush {
                 forge: forge.forge.name.clone(),

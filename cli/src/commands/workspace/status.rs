@@ -57,7 +57,9 @@ pub async fn run(ctx: &Context, args: WorkspaceArgs) -> Result<(), CliError> {
         ctx.out.json(&statuses)?;
     }
     if failed > 0 {
-        return Err(CliError::failure(format!("{failed} repositories could not be read")));
+        return Err(CliError::failure(format!(
+            "{failed} repositories could not be read"
+        )));
     }
     Ok(())
 }
