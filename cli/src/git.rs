@@ -419,11 +419,10 @@ fn failure_message(stderr: &str, stdout: &str) -> String {
             .filter(|l| !l.is_empty())
     };
     let line = lines()
-        .filter(|line| {
+        .rfind(|line| {
             line.starts_with("fatal:") || line.starts_with("error:") || line.starts_with('!')
         })
-        .last()
-        .or_else(|| lines().last())
+        .or_else(|| lines().next_back())
         .unwrap_or("no message");
     let line = line
         .trim_start_matches("fatal:")

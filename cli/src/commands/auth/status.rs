@@ -112,8 +112,8 @@ fn status_text(status: &StatusReply, key: &KeyState) -> String {
         ));
     }
     lines.push(format!(
-        "keys: {}  grants: {}  pending: {}",
-        status.keys, status.grants, status.pending
+        "keys: {}  grants: {}  pending: {}  repositories: {}",
+        status.keys, status.grants, status.pending, status.registered_repos
     ));
     let source = if key.from_env {
         "AUTH_HUB_TOKEN"
@@ -160,6 +160,7 @@ mod tests {
             keys: 2,
             grants: 1,
             pending: 0,
+            registered_repos: 3,
             has_owner: true,
             session_key: Some("owner".into()),
             session_owner: true,
