@@ -6,6 +6,7 @@
 mod activation;
 mod approval;
 mod client_library;
+mod create_remote;
 mod crash;
 mod exec;
 mod forge_push;
