@@ -11,6 +11,7 @@ mod exec;
 mod hostile;
 mod keys;
 mod other_language;
+mod repos;
 mod restart;
 mod secrets;
 mod service;
