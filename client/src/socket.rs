@@ -713,7 +713,8 @@ impl HubClient {
     ///
     /// # Errors
     /// [`AuthError::BadRequest`] for a path that is not UTF-8, not absolute and canonical, over
-    /// 4096 bytes, for the 10,001st repository, or for a key that is not the owner key;
+    /// 4096 bytes, past the hub's caps (10,000 repositories, 640 KiB of paths), or for a key that
+    /// is not the owner key;
     /// [`AuthError::BackendError`] when the hub cannot save it; connection errors.
     pub async fn register_repo(&self, path: &Path) -> Result<bool, AuthError> {
         let path = repo_path_text(path)?;

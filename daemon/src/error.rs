@@ -97,9 +97,11 @@ impl HubError {
             Self::InsufficientScope { .. } => ErrorCode::InsufficientScope,
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::Keys(KeyStoreError::File(_)) => ErrorCode::Backend,
-            Self::Repos(RepoStoreError::InvalidPath(_) | RepoStoreError::TooMany { .. }) => {
-                ErrorCode::BadRequest
-            }
+            Self::Repos(
+                RepoStoreError::InvalidPath(_)
+                | RepoStoreError::TooMany { .. }
+                | RepoStoreError::TooLarge { .. },
+            ) => ErrorCode::BadRequest,
             Self::BadRequest(_) | Self::OwnerRequired(_) | Self::Pending(_) | Self::Keys(_) => {
                 ErrorCode::BadRequest
             }

@@ -4,7 +4,7 @@
 //! | what | with home DIR | default |
 //! |---|---|---|
 //! | config | `DIR/config.toml` | `$XDG_CONFIG_HOME/auth-hub/config.toml` |
-//! | state (store, keys, grants, audit) | `DIR/state/` | `$XDG_STATE_HOME/auth-hub/` |
+//! | state (store, keys, grants, repositories, audit) | `DIR/state/` | `$XDG_STATE_HOME/auth-hub/` |
 //! | socket | `DIR/auth-hub.sock` | `$XDG_RUNTIME_DIR/auth-hub/auth-hub.sock` |
 //!
 //! The client's `discover` module mirrors the socket rule; `AUTH_HUB_SOCKET` overrides it in both.
@@ -26,7 +26,7 @@ pub struct HubPaths {
     pub home: Option<PathBuf>,
     /// The policy and settings file.
     pub config_file: PathBuf,
-    /// Store, keys, grants and audit log.
+    /// Store, keys, grants, registered repositories and audit log.
     pub state_dir: PathBuf,
     /// The Unix socket.
     pub socket: PathBuf,

@@ -5,8 +5,9 @@
 //! never looks at the filesystem there (the client sends the canonical path; its shape is checked
 //! by [`validate_repo_path`]). Like `grants.json`, the file is versioned JSON, mode 0600, replaced
 //! atomically; each change is on disk before it returns and is rolled back in memory when the
-//! write fails. At most [`MAX_REPOS`] repositories are kept, so a runaway client cannot grow the
-//! file without bound.
+//! write fails. At most [`MAX_REPOS`] repositories, of at most [`MAX_REPO_BYTES`] of paths in
+//! all, are kept: a runaway client cannot grow the file without bound, and a `list_repos` answer
+//! always fits in a default-sized frame.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,9 @@ use crate::state_file::{self, StateFileError};
 pub const REPO_FILE_VERSION: u32 = 1;
 /// Most repositories the hub keeps registered.
 pub const MAX_REPOS: usize = 10_000;
+/// Most bytes of registered paths in all: with ~32 bytes of framing per entry, 10,000 entries
+/// still fit in one default 1 MiB frame.
+pub const MAX_REPO_BYTES: usize = 640 * 1024;
 
 /// Why a repository could not be registered, or `repos.json` could not be read or changed.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +42,15 @@ pub enum RepoStoreError {
     TooMany {
         /// The cap.
         limit: usize,
+    },
+    /// The registered paths would exceed their cap in bytes.
+    #[error(
+        "registered repository paths would take more than {limit_bytes} bytes in all, the limit; \
+         unregister one first"
+    )]
+    TooLarge {
+        /// The cap, in bytes of paths.
+        limit_bytes: usize,
     },
     /// The file parses but holds an entry the hub would never have written.
     #[error("{} is corrupt: entry {index}: {reason}", file.display())]
@@ -73,7 +86,10 @@ pub struct RepoBook {
     file: PathBuf,
     /// Path → first registration time; a `BTreeMap` so listings come out sorted.
     repos: BTreeMap<String, DateTime<Utc>>,
+    /// Sum of the registered paths' lengths.
+    bytes: usize,
     limit: usize,
+    limit_bytes: usize,
 }
 
 impl RepoBook {
@@ -84,15 +100,20 @@ impl RepoBook {
     /// [`RepoStoreError::File`]: unreadable, corrupt (with line and column), or from a newer hub;
     /// [`RepoStoreError::BadEntry`]: an invalid or duplicate path.
     pub fn load(file: &Path) -> Result<Self, RepoStoreError> {
-        Self::load_with_limit(file, MAX_REPOS)
+        Self::load_with_limits(file, MAX_REPOS, MAX_REPO_BYTES)
     }
 
-    /// As [`RepoBook::load`], with another cap (a file holding more is still loaded whole; only
-    /// new registrations are refused).
+    /// As [`RepoBook::load`], with other caps on the number of repositories and the bytes of
+    /// their paths (a file holding more is still loaded whole; only new registrations are
+    /// refused).
     ///
     /// # Errors
     /// As [`RepoBook::load`].
-    pub fn load_with_limit(file: &Path, limit: usize) -> Result<Self, RepoStoreError> {
+    pub fn load_with_limits(
+        file: &Path,
+        limit: usize,
+        limit_bytes: usize,
+    ) -> Result<Self, RepoStoreError> {
         let mut repos = BTreeMap::new();
         if let Some(stored) = state_file::load::<RepoFile>(file, REPO_FILE_VERSION)? {
             for (index, repo) in stored.repos.into_iter().enumerate() {
@@ -108,10 +129,13 @@ impl RepoBook {
                 repos.insert(repo.path, repo.registered_at);
             }
         }
+        let bytes = repos.keys().map(String::len).sum();
         Ok(Self {
             file: file.to_owned(),
             repos,
+            bytes,
             limit,
+            limit_bytes,
         })
     }
 
@@ -119,8 +143,8 @@ impl RepoBook {
     /// registration time is kept and nothing is written).
     ///
     /// # Errors
-    /// [`RepoStoreError::InvalidPath`], [`RepoStoreError::TooMany`], or a write error; nothing
-    /// was changed.
+    /// [`RepoStoreError::InvalidPath`], [`RepoStoreError::TooMany`],
+    /// [`RepoStoreError::TooLarge`], or a write error; nothing was changed.
     pub fn register(&mut self, path: &str, now: DateTime<Utc>) -> Result<bool, RepoStoreError> {
         validate_repo_path(path)?;
         if self.repos.contains_key(path) {
@@ -129,11 +153,17 @@ impl RepoBook {
         if self.repos.len() >= self.limit {
             return Err(RepoStoreError::TooMany { limit: self.limit });
         }
+        if self.bytes + path.len() > self.limit_bytes {
+            return Err(RepoStoreError::TooLarge {
+                limit_bytes: self.limit_bytes,
+            });
+        }
         self.repos.insert(path.to_owned(), now);
         if let Err(error) = self.persist() {
             self.repos.remove(path);
             return Err(error);
         }
+        self.bytes += path.len();
         Ok(true)
     }
 
@@ -150,6 +180,7 @@ impl RepoBook {
             self.repos.insert(path.to_owned(), registered_at);
             return Err(error);
         }
+        self.bytes -= path.len();
         Ok(true)
     }
 
@@ -203,6 +234,11 @@ impl RepoBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use auth_hub_protocol::frame;
+    use auth_hub_protocol::response::RepoList;
+    use auth_hub_protocol::{
+        Response, ResponseEnvelope, ResponseResult, ServerMessage, DEFAULT_MAX_FRAME,
+    };
     use chrono::TimeZone;
     use std::fs;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -293,7 +329,7 @@ mod tests {
         assert_eq!(MAX_REPOS, 10_000);
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("repos.json");
-        let mut book = RepoBook::load_with_limit(&file, 2).expect("empty");
+        let mut book = RepoBook::load_with_limits(&file, 2, MAX_REPO_BYTES).expect("empty");
         book.register("/a", at(0)).expect("added");
         book.register("/b", at(0)).expect("added");
         let error = book.register("/c", at(0)).expect_err("over the cap");
@@ -306,8 +342,47 @@ mod tests {
         assert!(!book.register("/a", at(0)).expect("already there"));
         book.unregister("/a").expect("removed");
         assert!(book.register("/c", at(0)).expect("room again"));
-        let reloaded = RepoBook::load_with_limit(&file, 2).expect("reloads");
+        let reloaded = RepoBook::load_with_limits(&file, 2, MAX_REPO_BYTES).expect("reloads");
         assert_eq!(reloaded.len(), 2);
+    }
+
+    #[test]
+    fn byte_cap_is_a_clear_error_and_counts_unregistering() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("repos.json");
+        let mut book = RepoBook::load_with_limits(&file, 100, 8).expect("empty");
+        book.register("/aaa", at(0)).expect("4 bytes");
+        book.register("/bbb", at(0)).expect("8 bytes");
+        let error = book.register("/c", at(0)).expect_err("10 bytes");
+        assert!(matches!(error, RepoStoreError::TooLarge { limit_bytes: 8 }));
+        assert!(error.to_string().contains("more than 8 bytes"), "{error}");
+        book.unregister("/aaa").expect("removed");
+        book.register("/c", at(0)).expect("6 bytes");
+        let mut reloaded = RepoBook::load_with_limits(&file, 100, 8).expect("reloads");
+        // The byte count is rebuilt on load: 6 bytes registered, 3 more would be 9.
+        assert!(matches!(
+            reloaded.register("/dd", at(0)),
+            Err(RepoStoreError::TooLarge { .. })
+        ));
+        reloaded.register("/d", at(0)).expect("8 bytes");
+    }
+
+    #[test]
+    fn the_longest_listing_fits_a_default_frame() {
+        // MAX_REPOS paths sharing MAX_REPO_BYTES, as the hub would send them.
+        let each = MAX_REPO_BYTES / MAX_REPOS;
+        let repos = (0..MAX_REPOS)
+            .map(|n| RepoInfo {
+                path: format!("/{n:0width$}", width = each - 1),
+                registered_at: at(0),
+            })
+            .collect();
+        let answer = ServerMessage::Response(ResponseEnvelope {
+            id: u64::MAX,
+            result: ResponseResult::Ok(Response::Repos(RepoList { repos })),
+        });
+        let body = frame::encode_body(&answer).expect("encodes");
+        assert!(body.len() <= DEFAULT_MAX_FRAME, "{} bytes", body.len());
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! Versioned JSON state files (`keys.json`, `grants.json`): the version is read first so a file
-//! from a newer hub is reported as such rather than as corrupt, and every write is atomic,
-//! durable and private (0600).
+//! Versioned JSON state files (`keys.json`, `grants.json`, `repos.json`): the version is read
+//! first so a file from a newer hub is reported as such rather than as corrupt, and every write
+//! is atomic, durable and private (0600).
 
 use std::fs;
 use std::io;

@@ -1,6 +1,7 @@
 //! Request handlers, one file per family: scopes (`scope.rs`), secrets (`secrets.rs`), the
-//! owner's operations (`owner.rs`) and registered repositories (`repos.rs`). [`dispatch`] routes a request and turns the outcome into a
-//! wire result; errors become error codes in `error.rs`, nowhere else.
+//! owner's operations (`owner.rs`) and registered repositories (`repos.rs`). [`dispatch`] routes
+//! a request and turns the outcome into a wire result; errors become error codes in `error.rs`,
+//! nowhere else.
 
 pub mod owner;
 pub mod repos;

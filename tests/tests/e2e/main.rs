@@ -16,6 +16,7 @@ mod git_server;
 mod hostile;
 mod keys;
 mod other_language;
+mod repos;
 mod restart;
 mod secrets;
 mod service;
