@@ -88,7 +88,8 @@ pub async fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
     ))?)
     .await;
     match &client {
-        Ok(client) => match client.register_repo(project.repo.root()).await {
+        // The hub never reads the client's filesystem: it gets the canonical path.
+        Ok(client) => match register(client, project.repo.root()).await {
             Ok(true) => lines.push("registered with auth-hub".to_owned()),
             Ok(false) => {}
             Err(error) => failures.push(format!("not registered with auth-hub: {error}")),
@@ -159,6 +160,14 @@ fn check_known(
             ),
         )),
     }
+}
+
+/// Registers the repository at its canonical path; true when it was new to the hub.
+async fn register(client: &HubClient, root: &std::path::Path) -> Result<bool, CliError> {
+    let canonical = std::fs::canonicalize(root).map_err(|error| {
+        CliError::failure(format!("cannot resolve {}: {error}", root.display()))
+    })?;
+    Ok(client.register_repo(&canonical).await?)
 }
 
 /// Says which command approves the forge's scope, when the request will wait for it.
