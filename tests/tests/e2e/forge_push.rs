@@ -340,3 +340,55 @@ fn the_token_never_leaks() {
         .iter()
         .any(|r| r.path.ends_with("git-receive-pack") && r.authorized));
 }
+
+#[test]
+fn tags_go_along_with_tags_and_a_users_own_helpers_never_see_the_token() {
+    let (world, repo) = world_with_repo("", "alice");
+    world.grant("github/alice/*");
+    world.git(&repo, &["tag", "-a", "v1.0.0", "-m", "first release"]);
+    // The user's global config has a storing helper: it must be bypassed, never fed the token.
+    let store = world.dir().join("stored-credentials");
+    world.git(
+        &repo,
+        &[
+            "config",
+            "--global",
+            "credential.helper",
+            &format!("store --file={}", store.display()),
+        ],
+    );
+
+    let path = repo.display().to_string();
+    let push_github = |extra: &[&str]| {
+        let mut args = vec!["push", "--path", path.as_str(), "--forge", "github"];
+        args.extend_from_slice(extra);
+        world.run(&repo, &args)
+    };
+    push_github(&[]).assert_code(0);
+    assert!(
+        !tag_on_server(&world, "v1.0.0"),
+        "without --tags only the branch is pushed"
+    );
+    push_github(&["--tags"]).assert_code(0);
+    assert!(tag_on_server(&world, "v1.0.0"), "--tags pushes the tag");
+    assert!(
+        !store.exists() || !fs::read_to_string(&store).unwrap().contains(ALICE_GH),
+        "the user's store helper never received the token"
+    );
+}
+
+fn tag_on_server(world: &ForgeWorld, tag: &str) -> bool {
+    let bare = world.server.root().join("github/alice/repo.git");
+    world
+        .git_output(
+            &bare,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("refs/tags/{tag}"),
+            ],
+        )
+        .status
+        .success()
+}
