@@ -67,6 +67,17 @@ pub fn secret_path(forge: &ProjectForge) -> Result<(String, SecretPath), ForgeFa
     Ok((org.clone(), path))
 }
 
+/// The HTTPS URL to push to or fetch from, refused before any token is asked for when it would
+/// carry the token in clear text (plain `http://` anywhere but loopback).
+///
+/// # Errors
+/// [`ForgeFailure::Other`] naming the URL.
+pub fn transfer_url(forge: &ProjectForge, org: &str, repo: &str) -> Result<String, ForgeFailure> {
+    let url = forge.forge.push_url(org, repo);
+    crate::forge::http::check_url(&url).map_err(|error| ForgeFailure::Other(error.to_string()))?;
+    Ok(url)
+}
+
 /// Fetches the secret at `path` through the hub, turning refusals into [`ForgeFailure`]s.
 ///
 /// # Errors

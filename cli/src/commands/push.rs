@@ -131,7 +131,7 @@ async fn push_to(
     url_out: &mut Option<String>,
 ) -> Result<(), ForgeFailure> {
     let (org, path) = forge_access::secret_path(forge)?;
-    let url = forge.forge.push_url(&org, &project.name());
+    let url = forge_access::transfer_url(forge, &org, &project.name())?;
     *url_out = Some(url.clone());
     let secret = forge_access::fetch_token(client, &path).await?;
     let credential = forge_access::credential(forge, &url, &secret);

@@ -156,7 +156,7 @@ async fn fetch(
         .await
         .map_err(|error| ForgeFailure::Other(error.to_string()))?
         .unwrap_or_else(|| format!("refs/remotes/{}/{branch}", forge.forge.remote));
-    let url = forge.forge.push_url(&org, &project.name());
+    let url = forge_access::transfer_url(forge, &org, &project.name())?;
     let secret = forge_access::fetch_token(client, &path).await?;
     let credential = forge_access::credential(forge, &url, &secret);
     let refspec = format!("+refs/heads/{branch}:{tracking}");

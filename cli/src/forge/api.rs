@@ -95,7 +95,7 @@ pub enum ForgeApiError {
         detail: String,
     },
     /// The API URL is plain http to a host other than loopback; the token is not sent.
-    #[error("refusing to send a token over plain http to {url}; use an https:// API URL")]
+    #[error("refusing to send a token over plain http to {url}; use https://")]
     InsecureUrl {
         /// The URL refused.
         url: String,

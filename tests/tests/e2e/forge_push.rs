@@ -392,3 +392,36 @@ fn tag_on_server(world: &ForgeWorld, tag: &str) -> bool {
         .status
         .success()
 }
+
+#[test]
+fn a_token_is_never_sent_over_plain_http_beyond_loopback() {
+    let world = ForgeWorld::start_with_user_config(
+        "",
+        "\n[forge.plain]\nkind = \"gitea\"\nurl = \"http://git.example.invalid\"\n",
+    );
+    let repo = world.work_repo("repo");
+    world.init(&repo, "plain", "alice");
+    world
+        .hub
+        .run(
+            &["auth", "put", "plain/alice/token"],
+            Some("tok-plain-http\n"),
+        )
+        .assert_code(0);
+    world.grant("plain/alice/*");
+
+    let path = repo.display().to_string();
+    let run = world.run(&repo, &["push", "--path", &path]);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains("refusing to send a token over plain http"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !world.git_log().contains("push"),
+        "git was never asked to push: {}",
+        world.git_log()
+    );
+}
