@@ -36,15 +36,17 @@ fn main() -> ExitCode {
             let token = format!("tok-{forge}-{org}");
             world.put_token(forge, org, &token);
             world.grant(&format!("{forge}/{org}/*"));
-            let base = world.server.base_url();
-            let host = base.trim_start_matches("http://");
-            store.push_str(&format!("http://test:{token}@{host}/{forge}/{org}\n"));
         }
         for index in 0..PER_ORG {
             let name = format!("{org}-repo-{index:02}");
             let repo = world.work_repo(&name);
             for forge in FORGES {
                 world.server.create_bare(forge, org, &name);
+                // git's store helper matches a stored path exactly: one line per repository.
+                let url = world.push_url(forge, org, &name);
+                let token = format!("tok-{forge}-{org}");
+                store.push_str(&url.replacen("http://", &format!("http://test:{token}@"), 1));
+                store.push('\n');
             }
             world.init(&repo, &FORGES.join(","), org);
             repos.push((org, repo));

@@ -77,7 +77,7 @@ pub async fn run(ctx: &Context, args: WorkspaceArgs) -> Result<(), CliError> {
         .with_hint("run `hyperforge init` in each repository first"));
     }
     let user = UserConfig::load()?;
-    let projects = open_all(root, &paths, &user).await;
+    let projects = open_all(root, &paths, &user, usize::from(args.jobs)).await;
 
     let client = connect_keyed(keyed_options(format!(
         "hyperforge workspace push {}",
@@ -141,21 +141,23 @@ pub async fn run(ctx: &Context, args: WorkspaceArgs) -> Result<(), CliError> {
     }
 }
 
-/// Opens every repository; one that cannot be opened is kept as its error.
+/// Opens every repository, `jobs` at a time (each costs a few git calls); one that cannot be
+/// opened is kept as its error.
 async fn open_all(
     root: &Path,
     paths: &[std::path::PathBuf],
     user: &UserConfig,
+    jobs: usize,
 ) -> Vec<(String, Result<Project, String>)> {
-    let mut projects = Vec::with_capacity(paths.len());
-    for path in paths {
-        let name = display_name(root, path);
+    futures::stream::iter(paths.iter().map(|path| async move {
         let project = Project::open_with(path, user)
             .await
             .map_err(|error| error.message().to_owned());
-        projects.push((name, project));
-    }
-    projects
+        (display_name(root, path), project)
+    }))
+    .buffered(jobs)
+    .collect()
+    .await
 }
 
 /// Every forge scope the workspace needs, once each, in first-seen order.
