@@ -7,6 +7,7 @@ pub mod activation;
 pub mod audit;
 pub mod cli;
 pub mod connection;
+pub mod declared;
 pub mod error;
 pub mod grants;
 pub mod handler;

@@ -567,8 +567,8 @@ mod tests {
             parse("").expect("empty").policy.declared,
             DeclaredAction::Prompt
         );
-        let config = parse("[policy]\ndeclared = \"allow\"\n[store]\nmlock = true\n")
-            .expect("valid");
+        let config =
+            parse("[policy]\ndeclared = \"allow\"\n[store]\nmlock = true\n").expect("valid");
         assert_eq!(config.policy.declared, DeclaredAction::Allow);
         assert!(config.store.mlock);
         let wrong = error("[policy]\ndefault = \"deny\"\ndeclared = \"always\"\n");
