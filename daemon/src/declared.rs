@@ -450,7 +450,10 @@ mod tests {
                 "forges = [\"github\"]\n[forge.github]\norg = 1\n",
                 "forge.github.org",
             ),
-            ("org = \"a//b\"\nforges = [\"github\"]\n", "forge.github.org"),
+            (
+                "org = \"a//b\"\nforges = [\"github\"]\n",
+                "forge.github.org",
+            ),
             ("org = \"alice\"\nforges = [\"\"]\n", "forge..org"),
         ] {
             match parse(text, "c") {

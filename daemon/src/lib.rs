@@ -23,6 +23,7 @@ pub mod repos;
 pub mod server;
 pub mod session;
 pub mod state_file;
+pub mod status;
 pub mod store;
 pub mod tokens;
 pub mod watch;
