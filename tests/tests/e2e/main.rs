@@ -6,8 +6,9 @@
 mod activation;
 mod approval;
 mod client_library;
-mod create_remote;
 mod crash;
+mod create_remote;
+mod declared;
 mod exec;
 mod forge_push;
 mod forge_repo;
