@@ -129,7 +129,8 @@ impl RepoWatcher {
         lock(&hub.declared).retain(&registered);
         for repo in &registered {
             let new = !self.watched.contains_key(repo);
-            if new {
+            if new || all {
+                // Again on SIGHUP: a root that did not exist at registration may exist now.
                 self.watch_root(repo);
             }
             if new || all {
@@ -151,7 +152,7 @@ impl RepoWatcher {
     }
 
     fn watch_root(&mut self, repo: &str) {
-        self.watched.insert(repo.to_owned(), false);
+        self.watched.entry(repo.to_owned()).or_insert(false);
         let Some(watcher) = self.watcher.as_mut() else {
             return;
         };

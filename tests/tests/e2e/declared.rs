@@ -429,3 +429,34 @@ fn auth_hub_status_shows_the_hub_and_exits_5_without_one() {
     let empty_home = tempfile::tempdir().unwrap();
     auth_hub_status(empty_home.path(), &["--json"]).assert_code(5);
 }
+
+/// A repository registered before its directory existed has no watch; SIGHUP re-reads every
+/// repository (and watches it from then on).
+#[test]
+fn sighup_rereads_repository_configs() {
+    let hub = TestHub::start("");
+    let owner = hub.login();
+    let work = tempfile::tempdir().unwrap();
+    let parent = std::fs::canonicalize(work.path()).unwrap();
+    let app = parent.join("not-yet");
+    let rt = runtime();
+    let client = hub.client(&owner);
+    rt.block_on(client.register_repo(&app)).unwrap();
+    assert_eq!(
+        error_of(&rt.block_on(fetch_status(&client)), &app).as_deref(),
+        Some("config missing")
+    );
+    write_config(&app, "org = \"alice\"\nforges = [\"github\"]\n");
+    // SAFETY: kill(2) on the hub process this test started.
+    unsafe { libc::kill(i32::try_from(hub.pid()).unwrap(), libc::SIGHUP) };
+    let signalled = Instant::now();
+    status_until(&rt, &client, signalled, "SIGHUP re-read", |s| {
+        state_of(s, "github/alice/*").is_some()
+    });
+    // Watched from now on.
+    let wrote = Instant::now();
+    write_config(&app, "org = \"bob\"\nforges = [\"github\"]\n");
+    status_until(&rt, &client, wrote, "edit after SIGHUP", |s| {
+        state_of(s, "github/bob/*").is_some()
+    });
+}
