@@ -460,3 +460,36 @@ fn sighup_rereads_repository_configs() {
         state_of(s, "github/bob/*").is_some()
     });
 }
+
+/// `hyperforge init` registers the repository; its forges show as declared scopes at once.
+#[test]
+fn init_registers_and_its_forges_are_declared() {
+    let world = auth_hub_tests::forge_fixture::ForgeWorld::start("");
+    let repo = world.work_repo("app");
+    world.init(&repo, "github,codeberg", "alice");
+    let json = world.hub.run(&["--json", "auth", "status"], None).json();
+    let canonical = std::fs::canonicalize(&repo).unwrap();
+    let declared: Vec<(String, String)> = json["declared"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert_eq!(
+                d["repos"],
+                serde_json::json!([canonical.display().to_string()])
+            );
+            (
+                d["scope"].as_str().unwrap().to_owned(),
+                d["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        declared,
+        [
+            ("codeberg/alice/*".to_owned(), "not_granted".to_owned()),
+            ("github/alice/*".to_owned(), "not_granted".to_owned()),
+        ],
+        "{json}"
+    );
+}
