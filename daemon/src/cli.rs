@@ -1,4 +1,5 @@
-//! The daemon's command line: `auth-hub serve`, `auth-hub install`, `auth-hub uninstall`.
+//! The daemon's command line: `auth-hub serve`, `auth-hub status`, `auth-hub install`,
+//! `auth-hub uninstall`.
 
 use std::path::PathBuf;
 
@@ -20,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the hub in the foreground.
     Serve(ServeArgs),
+    /// Show a running hub's state (exit 5 when none answers).
+    Status(StatusArgs),
     /// Install the hub as a user service (systemd socket activation or a launchd agent).
     Install(InstallArgs),
     /// Stop the user service and remove its files.
@@ -38,6 +41,20 @@ pub struct ServeArgs {
     /// Store backend, overriding the config file: file or memory.
     #[arg(long, value_name = "KIND")]
     pub store: Option<StoreKind>,
+}
+
+/// Arguments of `status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The hub's home: its socket is DIR/auth-hub.sock, the saved key DIR/client/master.key.
+    #[arg(long, value_name = "DIR", env = "AUTH_HUB_HOME")]
+    pub home: Option<PathBuf>,
+    /// Connect to this socket.
+    #[arg(long, value_name = "PATH", env = "AUTH_HUB_SOCKET")]
+    pub socket: Option<PathBuf>,
+    /// Print the hub's status reply as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Which service manager, for `install` and `uninstall`.

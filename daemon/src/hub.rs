@@ -3,14 +3,16 @@
 //! Locks are `std::sync` and are never held across an `.await`; slow work (store writes) runs on
 //! the blocking pool.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Instant;
 
 use auth_hub_protocol::Event;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::{AuditLog, AuditRecord};
+use crate::declared::{self, DeclaredBook};
 use crate::error::HubError;
 use crate::grants::{GrantBook, PendingBook};
 use crate::keys::KeyRing;
@@ -50,6 +52,10 @@ pub struct Hub {
     pub pending: Mutex<PendingBook>,
     /// Registered repositories.
     pub repos: Mutex<RepoBook>,
+    /// What each registered repository's `.hyperforge/config.toml` declares.
+    pub declared: Mutex<DeclaredBook>,
+    /// Woken when a repository is registered or unregistered, so the watcher updates its set.
+    pub repos_changed: Notify,
     /// Access tokens.
     pub tokens: RwLock<TokenTable>,
     /// Secret values.
@@ -89,6 +95,10 @@ impl Hub {
         let grants = GrantBook::load(&paths.grants_file())?;
         let repos = RepoBook::load(&paths.repos_file())?;
         let audit = AuditLog::open(&paths.audit_file())?;
+        let mut declared = DeclaredBook::new();
+        for repo in repos.list() {
+            declared.set(&repo.path, declared::read(Path::new(&repo.path)));
+        }
         let (events, _) = broadcast::channel(256);
         Ok(Arc::new(Self {
             config: RwLock::new(Arc::new(config)),
@@ -97,6 +107,8 @@ impl Hub {
             grants: Mutex::new(grants),
             pending: Mutex::new(PendingBook::new(MAX_PENDING, MAX_PENDING_PER_KEY)),
             repos: Mutex::new(repos),
+            declared: Mutex::new(declared),
+            repos_changed: Notify::new(),
             tokens: RwLock::new(TokenTable::new(MAX_TOKENS)),
             store,
             audit,
@@ -128,6 +140,23 @@ impl Hub {
                 tracing::error!(%error, "config file invalid; keeping the previous settings");
                 *lock(&self.config_error) = Some(error.to_string());
             }
+        }
+    }
+
+    /// Re-reads `repo`'s `.hyperforge/config.toml` if `repo` is registered (and forgets it if
+    /// not), logging a change.
+    pub fn refresh_declared(&self, repo: &str) {
+        if !lock(&self.repos).contains(repo) {
+            lock(&self.declared).remove(repo);
+            return;
+        }
+        let reading = declared::read(Path::new(repo));
+        let shown = match &reading {
+            Ok(forges) => format!("{} forge(s)", forges.len()),
+            Err(error) => error.to_string(),
+        };
+        if lock(&self.declared).set(repo, reading) {
+            tracing::info!(repo, declared = %shown, "repository config read");
         }
     }
 

@@ -13,6 +13,9 @@ fn main() -> ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Status(args) => {
+            return ExitCode::from(auth_hub::status::run(&args, &mut std::io::stdout()));
+        }
         Command::Install(args) => {
             let result = auth_hub::install::install(&args, &mut std::io::stdout());
             return auth_hub::install::exit_code(result);
@@ -49,6 +52,9 @@ fn serve(args: ServeArgs) -> Result<(), HubError> {
             paths,
             store: args.store,
         })?;
+        if hub.config().store.mlock {
+            hardening::lock_memory();
+        }
         let (listener, bound) = source.into_tokio(&socket)?;
         let shown = match &bound {
             Some(bound) => bound.path().display().to_string(),

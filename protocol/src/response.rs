@@ -254,6 +254,64 @@ pub struct StatusReply {
     /// Registered repositories.
     #[serde(default)]
     pub registered_repos: u64,
+    /// The scopes registered repositories declare in their `.hyperforge/config.toml`, sorted by
+    /// scope, each with its state for the owner key.
+    #[serde(default)]
+    pub declared: Vec<DeclaredScope>,
+    /// Registered repositories whose config declares nothing usable: missing, unreadable,
+    /// invalid, or a forge without an org. Sorted by repository.
+    #[serde(default)]
+    pub repo_errors: Vec<DeclaredRepoError>,
+}
+
+/// One scope (`{forge}/{org}/*`) declared by one or more registered repositories.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredScope {
+    /// The scope pattern, such as `github/alice/*`.
+    pub scope: String,
+    /// The repositories (root paths) declaring it, sorted.
+    pub repos: Vec<String>,
+    /// What the owner key would get for it now.
+    pub state: DeclaredState,
+}
+
+/// Where a declared scope stands for the owner key, first match wins in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclaredState {
+    /// A live standing grant covers it.
+    Granted,
+    /// A request for it waits for the owner.
+    Pending,
+    /// Policy (a rule, the default, or `declared = "allow"`) would allow it without a prompt.
+    AllowedByPolicy,
+    /// Policy would refuse it.
+    DeniedByPolicy,
+    /// A request would prompt the owner.
+    NotGranted,
+}
+
+impl DeclaredState {
+    /// The wire name: `granted`, `pending`, `allowed_by_policy`, `denied_by_policy` or
+    /// `not_granted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Granted => "granted",
+            Self::Pending => "pending",
+            Self::AllowedByPolicy => "allowed_by_policy",
+            Self::DeniedByPolicy => "denied_by_policy",
+            Self::NotGranted => "not_granted",
+        }
+    }
+}
+
+/// A registered repository whose declared scopes could not be (fully) read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredRepoError {
+    /// The repository's root path.
+    pub repo: String,
+    /// What is wrong, such as `config missing` or a TOML error with line and column.
+    pub error: String,
 }
 
 /// Pending requests.

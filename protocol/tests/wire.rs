@@ -25,11 +25,12 @@ use auth_hub_protocol::request::{
     RequestEnvelope, RequestScope, Revoke, RevokeKey, Status, UnregisterRepo, WatchPending,
 };
 use auth_hub_protocol::response::{
-    AuditReply, AuditVerification, Deleted, DenyReply, GrantInfo, GrantList, GrantReply,
-    HasScopeReply, KeyCreated, KeyInfo, KeyList, KeyRevokeReply, PeerInfo, PendingList,
-    PendingRequest, RepoInfo, RepoList, RepoRegistered, RepoUnregistered, Response,
-    ResponseEnvelope, ResponseResult, RevokeReply, ScopeOutcome, ScopeOutcomes, ScopeResult,
-    ScopeToken, SecretEntry, SecretList, ServerMessage, StatusReply, Written,
+    AuditReply, AuditVerification, DeclaredRepoError, DeclaredScope, DeclaredState, Deleted,
+    DenyReply, GrantInfo, GrantList, GrantReply, HasScopeReply, KeyCreated, KeyInfo, KeyList,
+    KeyRevokeReply, PeerInfo, PendingList, PendingRequest, RepoInfo, RepoList, RepoRegistered,
+    RepoUnregistered, Response, ResponseEnvelope, ResponseResult, RevokeReply, ScopeOutcome,
+    ScopeOutcomes, ScopeResult, ScopeToken, SecretEntry, SecretList, ServerMessage, StatusReply,
+    Written,
 };
 use auth_hub_protocol::{
     AccessToken, ErrorCode, ErrorReply, Hello, HelloReply, MasterToken, Permissions, Secret,
@@ -515,6 +516,15 @@ fn every_response_round_trips() {
             session_key: None,
             session_owner: false,
             registered_repos: 3,
+            declared: vec![DeclaredScope {
+                scope: "github/alice/*".into(),
+                repos: vec!["/home/alice/src/app".into()],
+                state: DeclaredState::NotGranted,
+            }],
+            repo_errors: vec![DeclaredRepoError {
+                repo: "/home/alice/src/old".into(),
+                error: "config missing".into(),
+            }],
         }),
         Response::Pending(PendingList {
             requests: vec![pending_request(), pending_request()],
@@ -906,7 +916,8 @@ fn decoding_is_tolerant_where_documented() {
     }
 }
 
-/// A hub from before `registered_repos` sends a status without it; it reads as 0.
+/// A hub from before `registered_repos`, `declared` and `repo_errors` sends a status without
+/// them; they read as 0 and empty.
 #[test]
 fn status_without_registered_repos_decodes() {
     let reply = StatusReply {
@@ -927,11 +938,17 @@ fn status_without_registered_repos_decodes() {
         session_key: None,
         session_owner: false,
         registered_repos: 0,
+        declared: Vec::new(),
+        repo_errors: Vec::new(),
     };
     let mut body = round_trip(&reply);
-    // 17 fields take a map16 header; the new field is the last entry.
-    assert_eq!(&body[..3], &[0xde, 0x00, 0x11]);
-    let tail = unhex("b0 72656769737465726564 5f7265706f73 00");
+    // 19 fields take a map16 header; the new fields are the last three entries.
+    assert_eq!(&body[..3], &[0xde, 0x00, 0x13]);
+    let tail = unhex(
+        "b0 72656769737465726564 5f7265706f73 00 \
+         a8 6465636c61726564 90 \
+         ab 7265706f5f6572726f7273 90",
+    );
     assert!(body.ends_with(&tail));
     body.truncate(body.len() - tail.len());
     body[2] = 0x10;

@@ -62,6 +62,7 @@ pub fn status(hub: &Hub, session: &Session) -> Response {
         let keys = lock(&hub.keys);
         (keys.live_count(now), keys.has_owner())
     };
+    let (declared, repo_errors) = crate::declared::states(hub, now);
     Response::Status(StatusReply {
         server_version: env!("CARGO_PKG_VERSION").into(),
         protocol_version: PROTOCOL_VERSION,
@@ -86,6 +87,8 @@ pub fn status(hub: &Hub, session: &Session) -> Response {
         session_key: session.key_name().map(str::to_owned),
         session_owner: session.key.as_ref().is_some_and(|key| key.owner),
         registered_repos: u64::try_from(lock(&hub.repos).len()).unwrap_or(u64::MAX),
+        declared,
+        repo_errors,
     })
 }
 

@@ -1,9 +1,10 @@
 //! Registered repositories: `register_repo`, `unregister_repo` and `list_repos`, owner key only.
 //!
-//! The hub never touches the filesystem at the client's path: it neither canonicalizes nor
-//! checks that the directory exists (that would let a client make the hub stat, or follow links
-//! into, places of its choosing). The client sends the absolute, canonical path; the
-//! [`RepoBook`](crate::repos::RepoBook) checks its shape and persists it.
+//! The hub does not canonicalize the client's path nor check that the directory exists: the
+//! client sends the absolute, canonical path; the [`RepoBook`](crate::repos::RepoBook) checks its
+//! shape and persists it. The only file the hub then opens there is the repository's
+//! `.hyperforge/config.toml` (a regular file, size-capped, see [`crate::declared`]): registering
+//! reads it at once, so `status` shows its declared scopes, and wakes the watcher.
 
 use auth_hub_protocol::request::{RegisterRepo, UnregisterRepo};
 use auth_hub_protocol::response::{RepoList, RepoRegistered, RepoUnregistered};
@@ -28,6 +29,8 @@ pub fn register_repo(
 ) -> Result<Response, HubError> {
     session.require_owner("register_repo")?;
     let added = lock(&hub.repos).register(&request.path, Utc::now())?;
+    hub.refresh_declared(&request.path);
+    hub.repos_changed.notify_one();
     hub.record(
         session,
         AuditRecord {
@@ -57,6 +60,8 @@ pub fn unregister_repo(
 ) -> Result<Response, HubError> {
     session.require_owner("unregister_repo")?;
     let removed = lock(&hub.repos).unregister(&request.path)?;
+    lock(&hub.declared).remove(&request.path);
+    hub.repos_changed.notify_one();
     hub.record(
         session,
         AuditRecord {

@@ -2,7 +2,8 @@
 //!
 //! For each scope asked: the owner's write-only requests are granted (the owner writes without a
 //! prompt); a service key's own pre-granted scopes, then the key's standing grants, then the
-//! policy decide. Scopes that need a prompt are parked together as one pending request, shown to
+//! policy decide (for the owner key, knowing whether a registered repository declares the scope,
+//! for `[policy] declared`). Scopes that need a prompt are parked together as one pending request, shown to
 //! the owner, and decided together or one by one; the client waits up to its `wait_ms`, capped by
 //! the hub's grant timeout.
 
@@ -180,9 +181,17 @@ fn decide_now(hub: &Hub, key: &KeyRecord, wanted: &SecretScope, now: DateTime<Ut
         return Immediate::Allow(grant.expires_at);
     }
     let config = hub.config();
-    let decision = config.policy.decide(&key.name, key.owner, wanted);
+    let declared = key.owner && lock(&hub.declared).covers(wanted);
+    let decision = config
+        .policy
+        .decide_declared(&key.name, key.owner, wanted, declared);
     match decision.action {
-        Action::Allow => Immediate::Allow(None),
+        Action::Allow => {
+            if decision.by_declared(&config.policy) {
+                tracing::info!(key = %key.name, scope = %wanted, "declared scope allowed by policy");
+            }
+            Immediate::Allow(None)
+        }
         Action::Prompt => Immediate::Prompt,
         Action::Deny => Immediate::Deny(match decision.rule {
             Some(rule) => format!("{wanted} is denied by policy rule {}", rule + 1),

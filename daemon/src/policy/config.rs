@@ -19,7 +19,9 @@ use serde::Deserialize;
 use crate::store::{KeySource, StoreKind};
 use toml::Spanned;
 
-use super::rules::{Action, Policy, Rule, DEFAULT_GRANT_TIMEOUT, DEFAULT_TOKEN_TTL};
+use super::rules::{
+    Action, DeclaredAction, Policy, Rule, DEFAULT_GRANT_TIMEOUT, DEFAULT_TOKEN_TTL,
+};
 
 /// Smallest accepted `server.max_frame`: 1 KiB.
 pub const MIN_MAX_FRAME: usize = 1024;
@@ -45,6 +47,10 @@ default = "prompt"
 grant_timeout = "60s"
 # How long an access token lives.
 token_ttl = "10m"
+# What the OWNER key gets for a scope that a registered repository declares in its
+# .hyperforge/config.toml ({forge}/{org}/*) when no rule matches: allow | prompt.
+# "allow" issues read tokens without a prompt; explicit deny and prompt rules still win.
+declared = "prompt"
 
 # Rules are tried in order; the first match wins. A rule matches a requested scope its `scope`
 # covers, asked with permissions its `permissions` include, by a key it names (`keys`; without
@@ -71,6 +77,9 @@ allowed_uids = []         # users allowed besides the daemon's own
 backend = "file"          # file | memory
 key_source = "auto"       # auto | keychain | file
 history = 10              # versions kept per secret
+# Lock all of the hub's memory (mlockall) so decrypted secrets are never swapped out. Needs
+# RLIMIT_MEMLOCK unlimited (systemd: LimitMEMLOCK=infinity); otherwise a warning and no lock.
+mlock = false
 "#;
 
 /// The whole configuration.
@@ -120,6 +129,8 @@ pub struct StoreSettings {
     pub key_source: KeySource,
     /// Versions kept per secret.
     pub history: usize,
+    /// Lock the process's memory with `mlockall` at start.
+    pub mlock: bool,
 }
 
 impl Default for StoreSettings {
@@ -128,6 +139,7 @@ impl Default for StoreSettings {
             backend: StoreKind::File,
             key_source: KeySource::Auto,
             history: DEFAULT_HISTORY,
+            mlock: false,
         }
     }
 }
@@ -263,6 +275,7 @@ impl Checker<'_> {
                 backend: raw.store.backend.unwrap_or(StoreKind::File),
                 key_source: raw.store.key_source.unwrap_or(KeySource::Auto),
                 history: raw.store.history.unwrap_or(DEFAULT_HISTORY),
+                mlock: raw.store.mlock.unwrap_or(false),
             },
         })
     }
@@ -281,6 +294,7 @@ impl Checker<'_> {
             )?,
             token_ttl: self.duration(raw.token_ttl, "policy.token_ttl", DEFAULT_TOKEN_TTL)?,
             rules,
+            declared: raw.declared.unwrap_or_default(),
         })
     }
 
@@ -451,6 +465,7 @@ struct RawPolicy {
     token_ttl: Option<Spanned<String>>,
     #[serde(default)]
     rule: Vec<RawRule>,
+    declared: Option<DeclaredAction>,
 }
 
 #[derive(Deserialize)]
@@ -494,6 +509,7 @@ struct RawStore {
     backend: Option<StoreKind>,
     key_source: Option<KeySource>,
     history: Option<usize>,
+    mlock: Option<bool>,
 }
 
 #[cfg(test)]
@@ -542,6 +558,31 @@ mod tests {
         assert!(matches!(
             HubConfig::load(dir.path()),
             Err(ConfigError::Read { .. })
+        ));
+    }
+
+    #[test]
+    fn declared_and_mlock_are_read_and_checked() {
+        assert_eq!(
+            parse("").expect("empty").policy.declared,
+            DeclaredAction::Prompt
+        );
+        let config =
+            parse("[policy]\ndeclared = \"allow\"\n[store]\nmlock = true\n").expect("valid");
+        assert_eq!(config.policy.declared, DeclaredAction::Allow);
+        assert!(config.store.mlock);
+        let wrong = error("[policy]\ndefault = \"deny\"\ndeclared = \"always\"\n");
+        assert!(wrong.to_string().contains("`always`"), "{wrong}");
+        assert_eq!(
+            located(&wrong),
+            Some(Location {
+                line: 3,
+                column: 12
+            })
+        );
+        assert!(matches!(
+            error("[store]\nmlock = \"yes\"\n"),
+            ConfigError::Syntax { .. }
         ));
     }
 
@@ -631,6 +672,7 @@ history = 0
                 backend: StoreKind::Memory,
                 key_source: KeySource::Keychain,
                 history: 0,
+                mlock: false,
             }
         );
         assert_eq!(config.store.backend.as_str(), "memory");

@@ -8,4 +8,4 @@ pub mod config;
 pub mod rules;
 
 pub use config::{ConfigError, HubConfig, Location, ServerLimits, StoreSettings, EXAMPLE_CONFIG};
-pub use rules::{Action, Policy, PolicyDecision, Rule};
+pub use rules::{Action, DeclaredAction, Policy, PolicyDecision, Rule};

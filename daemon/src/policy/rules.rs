@@ -5,6 +5,11 @@
 //! requesting key (a rule without `keys` applies to the owner key only). With no match the owner
 //! key gets the policy's default and a service key is denied; a service key's own pre-granted
 //! scopes and standing grants are checked by the caller before the policy is consulted.
+//!
+//! `[policy] declared` ([`DeclaredAction`]) sits between the rules and the default: with
+//! `"allow"`, an owner-key read of a scope that a registered repository declares is allowed when
+//! no rule matched (so an explicit `deny` or `prompt` rule still wins, and service keys are
+//! unaffected).
 
 use std::fmt;
 use std::time::Duration;
@@ -38,6 +43,28 @@ impl Action {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// `[policy] declared`: what the owner key gets for a scope a registered repository declares in
+/// its `.hyperforge/config.toml` when no rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeclaredAction {
+    /// Issue a token without a prompt (reads only; explicit rules still win).
+    Allow,
+    /// No special treatment: the policy's default applies.
+    #[default]
+    Prompt,
+}
+
+impl DeclaredAction {
+    /// The name used in `config.toml`: `allow` or `prompt`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Prompt => "prompt",
+        }
     }
 }
 
@@ -79,6 +106,8 @@ pub struct Policy {
     pub token_ttl: Duration,
     /// The rules, first match wins.
     pub rules: Vec<Rule>,
+    /// What the owner key gets for a declared scope no rule matches.
+    pub declared: DeclaredAction,
 }
 
 /// Default [`Policy::grant_timeout`]: one minute.
@@ -94,6 +123,7 @@ impl Default for Policy {
             grant_timeout: DEFAULT_GRANT_TIMEOUT,
             token_ttl: DEFAULT_TOKEN_TTL,
             rules: Vec::new(),
+            declared: DeclaredAction::Prompt,
         }
     }
 }
@@ -105,6 +135,16 @@ pub struct PolicyDecision {
     pub action: Action,
     /// The index of the rule that decided, or `None` for the fallback.
     pub rule: Option<usize>,
+}
+
+impl PolicyDecision {
+    /// True when no rule matched and `[policy] declared = "allow"` allowed a declared scope.
+    pub fn by_declared(&self, policy: &Policy) -> bool {
+        self.rule.is_none()
+            && self.action == Action::Allow
+            && policy.declared == DeclaredAction::Allow
+            && policy.default != Action::Allow
+    }
 }
 
 impl Policy {
@@ -126,6 +166,31 @@ impl Policy {
                 rule: None,
             },
         }
+    }
+
+    /// As [`Policy::decide`], knowing whether a registered repository declares a scope covering
+    /// `wanted`: when no rule matches, the owner key's read of a declared scope gets
+    /// [`Action::Allow`] under `declared = "allow"` instead of the default.
+    pub fn decide_declared(
+        &self,
+        key_name: &str,
+        is_owner: bool,
+        wanted: &SecretScope,
+        declared: bool,
+    ) -> PolicyDecision {
+        let decision = self.decide(key_name, is_owner, wanted);
+        if decision.rule.is_none()
+            && is_owner
+            && declared
+            && self.declared == DeclaredAction::Allow
+            && Permissions::READ.includes(wanted.permissions)
+        {
+            return PolicyDecision {
+                action: Action::Allow,
+                rule: None,
+            };
+        }
+        decision
     }
 }
 
@@ -255,5 +320,55 @@ mod tests {
             assert_eq!(policy.decide("ci", false, &wanted).action, Action::Deny);
         }
         assert_eq!(Action::Prompt.to_string(), "prompt");
+    }
+
+    #[test]
+    fn declared_allow_fills_in_for_the_owner_only_and_rules_win() {
+        let mut policy = policy(
+            Action::Prompt,
+            vec![
+                rule("github/alice/secret/*", None, Action::Deny, READ),
+                rule("gitlab/*", None, Action::Prompt, READ),
+            ],
+        );
+        let token = scope("github/alice/token", READ);
+        // `declared = "prompt"` (the default) changes nothing.
+        assert_eq!(
+            policy.decide_declared("owner", true, &token, true).action,
+            Action::Prompt
+        );
+        policy.declared = DeclaredAction::Allow;
+        let decision = policy.decide_declared("owner", true, &token, true);
+        assert_eq!(decision.action, Action::Allow);
+        assert!(decision.by_declared(&policy));
+        // Not declared, a service key, or a write: the usual answer.
+        assert_eq!(
+            policy.decide_declared("owner", true, &token, false).action,
+            Action::Prompt
+        );
+        assert_eq!(
+            policy.decide_declared("ci", false, &token, true).action,
+            Action::Deny
+        );
+        let write = scope("github/alice/token", Permissions::READ_WRITE);
+        assert_eq!(
+            policy.decide_declared("owner", true, &write, true).action,
+            Action::Prompt
+        );
+        // Explicit rules still win.
+        let denied = scope("github/alice/secret/token", READ);
+        assert_eq!(
+            policy.decide_declared("owner", true, &denied, true).action,
+            Action::Deny
+        );
+        let prompted = scope("gitlab/alice/token", READ);
+        assert_eq!(
+            policy.decide_declared("owner", true, &prompted, true),
+            PolicyDecision {
+                action: Action::Prompt,
+                rule: Some(1)
+            }
+        );
+        assert_eq!(DeclaredAction::Allow.as_str(), "allow");
     }
 }

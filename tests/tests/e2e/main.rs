@@ -8,6 +8,7 @@ mod approval;
 mod client_library;
 mod crash;
 mod create_remote;
+mod declared;
 mod exec;
 mod forge_push;
 mod forge_repo;

@@ -1,5 +1,6 @@
 //! `hyperforge auth status`: the hub's state, and whether this machine's key works. Runs with or
-//! without a key: a missing or refused key falls back to a session without one.
+//! without a key: a missing or refused key falls back to a session without one. Ends with the
+//! "declared scopes:" block: the scopes registered repositories declare, each with its state.
 
 use std::time::Duration;
 
@@ -138,12 +139,44 @@ fn status_text(status: &StatusReply, key: &KeyState) -> String {
         "key:      none yet: run `hyperforge auth login`".to_owned()
     };
     lines.push(key_line);
+    lines.extend(declared_lines(status));
     lines.join("\n")
+}
+
+/// The "declared scopes:" block: one line per scope (scope, state, repositories), then the
+/// repositories whose config could not be read. Nothing when no repository declares anything.
+fn declared_lines(status: &StatusReply) -> Vec<String> {
+    if status.declared.is_empty() && status.repo_errors.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec!["declared scopes:".to_owned()];
+    if status.declared.is_empty() {
+        lines.push("  (none)".to_owned());
+    }
+    let width = status
+        .declared
+        .iter()
+        .map(|declared| declared.scope.chars().count())
+        .max()
+        .unwrap_or(0);
+    for declared in &status.declared {
+        lines.push(format!(
+            "  {:width$}  {:17}  {}",
+            declared.scope,
+            declared.state.as_str(),
+            declared.repos.join(", ")
+        ));
+    }
+    for problem in &status.repo_errors {
+        lines.push(format!("  {}: {}", problem.repo, problem.error));
+    }
+    lines
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use auth_hub_protocol::response::{DeclaredRepoError, DeclaredScope, DeclaredState};
 
     fn reply() -> StatusReply {
         StatusReply {
@@ -164,7 +197,37 @@ mod tests {
             has_owner: true,
             session_key: Some("owner".into()),
             session_owner: true,
+            declared: vec![DeclaredScope {
+                scope: "github/alice/*".into(),
+                repos: vec!["/src/a".into(), "/src/b".into()],
+                state: DeclaredState::NotGranted,
+            }],
+            repo_errors: vec![DeclaredRepoError {
+                repo: "/src/c".into(),
+                error: "config missing".into(),
+            }],
         }
+    }
+
+    #[test]
+    fn text_and_json_show_declared_scopes() {
+        let text = status_text(&reply(), &KeyState::default());
+        assert!(
+            text.contains("\ndeclared scopes:\n  github/alice/*  not_granted        /src/a, /src/b\n  /src/c: config missing"),
+            "{text}"
+        );
+        let json = status_json(&reply(), &KeyState::default());
+        assert_eq!(json["declared"][0]["state"], "not_granted");
+        assert_eq!(json["repo_errors"][0]["error"], "config missing");
+        let none = status_text(
+            &StatusReply {
+                declared: Vec::new(),
+                repo_errors: Vec::new(),
+                ..reply()
+            },
+            &KeyState::default(),
+        );
+        assert!(!none.contains("declared"), "{none}");
     }
 
     #[test]
