@@ -41,6 +41,8 @@ struct Shared {
     backend: PathBuf,
     tokens: Mutex<HashMap<(String, String), String>>,
     requests: Mutex<Vec<ServedRequest>>,
+    /// Added before every answer, to stand in for a remote forge's network round trip.
+    latency: Mutex<std::time::Duration>,
 }
 
 /// The running server. Stops (and removes its repositories) on drop, printing its request log
@@ -70,6 +72,7 @@ impl GitServer {
             backend: http_backend(),
             tokens: Mutex::new(HashMap::new()),
             requests: Mutex::new(Vec::new()),
+            latency: Mutex::new(std::time::Duration::ZERO),
         });
         let acceptor = {
             let server = Arc::clone(&server);
@@ -88,6 +91,12 @@ impl GitServer {
             server,
             acceptor: Some(acceptor),
         }
+    }
+
+    /// Delays every answer by `latency` from now on: a stand-in for the round trip to a forge
+    /// on the network (benchmarks only; tests run without it).
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        *self.shared.latency.lock().expect("latency lock") = latency;
     }
 
     /// The server's base URL, `http://127.0.0.1:PORT`.
@@ -215,6 +224,10 @@ fn header(request: &Request, name: &'static str) -> Option<String> {
 
 /// Serves one request: checks the credentials, then runs the CGI backend.
 fn handle(shared: &Shared, mut request: Request) {
+    let latency = *shared.latency.lock().expect("latency lock");
+    if !latency.is_zero() {
+        std::thread::sleep(latency);
+    }
     let url = request.url().to_owned();
     let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
     let (path, query) = (path.to_owned(), query.to_owned());

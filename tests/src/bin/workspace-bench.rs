@@ -8,7 +8,9 @@
 //! this measures the work itself; against real forges each push also waits a network round trip
 //! or more, which the parallel pushes overlap and the loop does not.
 //!
-//! Usage: `workspace-bench [ROUNDS] [JOBS]` (defaults 5 and 8); build with `--release`.
+//! Usage: `workspace-bench [ROUNDS] [JOBS] [LATENCY_MS]` (defaults 5, 8 and 0); build with
+//! `--release`. `LATENCY_MS` delays each of the server's answers, standing in for the network
+//! round trip to a real forge (a push is two HTTP exchanges).
 
 use std::fs;
 use std::path::PathBuf;
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     let jobs: String = args.next().unwrap_or_else(|| "8".to_owned());
+    let latency_ms: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
 
     let world = ForgeWorld::start("");
     let workspace = world.work_dir();
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         }
     }
     fs::write(&credentials, store).expect("write the git credential store");
+    world.server.set_latency(Duration::from_millis(latency_ms));
 
     let mut parallel = Vec::new();
     let mut sequential = Vec::new();
@@ -110,7 +114,7 @@ fn main() -> ExitCode {
     }
     let (p, s) = (median(&mut parallel), median(&mut sequential));
     println!(
-        "{} repositories x {} forges, {rounds} rounds: hyperforge workspace push -j {jobs} median {:.0} ms; \
+        "{} repositories x {} forges, {latency_ms} ms added per HTTP answer, {rounds} rounds: hyperforge workspace push -j {jobs} median {:.0} ms; \
          sequential git push loop median {:.0} ms; ratio {:.2}x",
         repos.len(),
         FORGES.len(),
