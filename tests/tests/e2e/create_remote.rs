@@ -71,7 +71,11 @@ fn creates_the_repository_on_every_kind_of_forge_then_reports_it_exists() {
     f.tokens("alice");
     let repo = f.world.work_repo("tool");
 
-    let run = f.create(&repo, "alice", &["--visibility", "public", "--description", "A tool"]);
+    let run = f.create(
+        &repo,
+        "alice",
+        &["--visibility", "public", "--description", "A tool"],
+    );
     run.assert_code(0);
     for forge in ["hub", "tea", "lab"] {
         assert!(
@@ -98,12 +102,18 @@ fn creates_the_repository_on_every_kind_of_forge_then_reports_it_exists() {
     assert_eq!(body["description"], "A tool");
 
     let gitea = f.tea.requests();
-    let create = gitea.iter().find(|r| r.method == "POST").expect("a POST to Gitea");
+    let create = gitea
+        .iter()
+        .find(|r| r.method == "POST")
+        .expect("a POST to Gitea");
     assert_eq!(create.path, "/api/v1/user/repos");
     assert_eq!(create.header("authorization"), Some("token tok-tea"));
 
     let gitlab = f.lab.requests();
-    let create = gitlab.iter().find(|r| r.method == "POST").expect("a POST to GitLab");
+    let create = gitlab
+        .iter()
+        .find(|r| r.method == "POST")
+        .expect("a POST to GitLab");
     assert_eq!(create.path, "/api/v4/projects");
     assert_eq!(create.header("private-token"), Some("tok-lab"));
     let body = create.body.as_ref().expect("JSON body");
@@ -116,7 +126,9 @@ fn creates_the_repository_on_every_kind_of_forge_then_reports_it_exists() {
     again.assert_code(0);
     for forge in ["hub", "tea", "lab"] {
         assert!(
-            again.stdout.contains(&format!("{forge}: alice/tool already exists")),
+            again
+                .stdout
+                .contains(&format!("{forge}: alice/tool already exists")),
             "{forge}: {}",
             again.stdout
         );
@@ -162,17 +174,26 @@ fn a_denied_scope_or_refused_token_fails_only_that_forge() {
 
     let run = f.create(&repo, "alice", &[]);
     run.assert_code(1);
-    assert!(run.stdout.contains("hub: created alice/app"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("hub: created alice/app"),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stderr.contains("✗ Access denied to lab/alice/*")
-            && run.stderr.contains("Run: hyperforge auth grant lab/alice/*"),
+            && run
+                .stderr
+                .contains("Run: hyperforge auth grant lab/alice/*"),
         "{}",
         run.stderr
     );
     assert!(run.stderr.contains("✗ tea:"), "{}", run.stderr);
     assert!(!run.stderr.contains("not-the-token") && !run.stdout.contains("not-the-token"));
     assert!(f.tea.repos().is_empty());
-    assert!(f.lab.requests().is_empty(), "a denied forge is never called");
+    assert!(
+        f.lab.requests().is_empty(),
+        "a denied forge is never called"
+    );
     // The remotes were still written: creating repositories is on top of the config.
     assert!(repo.join(".hyperforge/config.toml").is_file());
 }
@@ -182,7 +203,9 @@ fn no_secret_is_requested_without_create_remote() {
     let f = forges("");
     let repo = f.world.work_repo("quiet");
     f.world.init(&repo, "hub,tea,lab", "alice");
-    assert!(f.hub.requests().is_empty() && f.tea.requests().is_empty() && f.lab.requests().is_empty());
+    assert!(
+        f.hub.requests().is_empty() && f.tea.requests().is_empty() && f.lab.requests().is_empty()
+    );
     let events: Vec<_> = f
         .world
         .audit_lines()

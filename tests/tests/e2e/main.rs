@@ -6,8 +6,8 @@
 mod activation;
 mod approval;
 mod client_library;
-mod create_remote;
 mod crash;
+mod create_remote;
 mod exec;
 mod forge_push;
 mod forge_repo;
