@@ -131,6 +131,7 @@ impl HubProcess {
             .env_remove("AUTH_HUB_TOKEN")
             .env_remove("AUTH_HUB_SOCKET")
             .env("AUTH_HUB_LOG", self.log_level)
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
