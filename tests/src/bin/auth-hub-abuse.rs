@@ -913,11 +913,9 @@ async fn pending_request(
     let marker = waiting.clone();
     let queued = tokio::spawn(async move {
         sleep(Duration::from_secs(1)).await;
-        marker
-            .lock()
-            .expect("no holder panics")
-            .as_ref()
-            .map(|tally| tally.note("pending flood", "still waiting after 1 s (queued)"));
+        if let Some(tally) = marker.lock().expect("no holder panics").as_ref() {
+            tally.note("pending flood", "still waiting after 1 s (queued)");
+        }
     });
     let result = client
         .request_scopes(&[scope], Permissions::READ, wait)
