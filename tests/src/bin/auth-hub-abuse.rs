@@ -57,6 +57,10 @@ struct Args {
     /// Legitimate clients, closed loop, one connection each.
     #[arg(long, default_value_t = 4)]
     clients: usize,
+    /// Requests per second of each legitimate client; 0 for a closed loop (as fast as answers
+    /// come, which measures queueing behind the client's own requests as much as the hub).
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
     /// Request mix of the legitimate clients, as weights.
     #[arg(long, default_value = "get=80,put=10,has_scope=10")]
     mix: String,
@@ -74,9 +78,13 @@ struct Args {
     /// Clients that send half a request and close, or close right after sending, over and over.
     #[arg(long, default_value_t = 20)]
     vanish: usize,
-    /// Idle connections held open (half after a hello, half without one).
+    /// Idle connections held open.
     #[arg(long, default_value_t = 10_000)]
     idle: usize,
+    /// Percent of the idle connections that say hello first; the others are closed by the hub's
+    /// hello timeout and reconnect at once, which makes them a connection churn as well.
+    #[arg(long, default_value_t = 50)]
+    idle_hello_percent: usize,
     /// Owner scope requests for distinct scopes that wait for a prompt.
     #[arg(long, default_value_t = 300)]
     pending_flood: usize,
@@ -259,7 +267,7 @@ fn run(args: &Args) -> Result<bool> {
         for i in 0..args.idle {
             attackers.push(tokio::spawn(idle(
                 socket.clone(),
-                i % 2 == 0,
+                i % 100 < args.idle_hello_percent,
                 gate.clone(),
                 idle_up.clone(),
                 stop.clone(),
@@ -340,6 +348,7 @@ fn run(args: &Args) -> Result<bool> {
                     socket.clone(),
                     token.clone(),
                     mix.clone(),
+                    args.rate,
                     seed.wrapping_add(i as u64),
                     deadline,
                 ))
@@ -392,12 +401,12 @@ fn run(args: &Args) -> Result<bool> {
         "seed": seed,
         "duration_s": elapsed.as_secs_f64(),
         "attackers": {
-            "idle": args.idle, "idle_reached": idle_reached, "idle_ramp_s": ramp.as_secs_f64(),
+            "idle": args.idle, "idle_hello_percent": args.idle_hello_percent, "idle_reached": idle_reached, "idle_ramp_s": ramp.as_secs_f64(),
             "slow_loris": args.slow_loris, "trickle_ms": args.trickle_ms, "huge": args.huge,
             "vanish": args.vanish, "pending_flood": args.pending_flood,
         },
         "legit": {
-            "clients": args.clients, "mix": args.mix, "requests": count,
+            "clients": args.clients, "rate_per_client": args.rate, "mix": args.mix, "requests": count,
             "throughput_per_s": throughput, "latency": stats, "by_op": legit.by_op,
             "errors": legit.errors,
         },
@@ -428,8 +437,9 @@ fn print_text(report: &serde_json::Value) {
     println!("seed {}", report["seed"]);
     println!("attackers: {}", report["attackers"]);
     println!(
-        "legit: {} clients, mix {}, {} requests in {:.1} s = {:.0} req/s",
+        "legit: {} clients at {} req/s each (0: closed loop), mix {}, {} requests in {:.1} s = {:.0} req/s",
         legit["clients"],
+        legit["rate_per_client"],
         legit["mix"],
         legit["requests"],
         report["duration_s"].as_f64().unwrap_or(0.0),
@@ -498,15 +508,24 @@ async fn legit_client(
     socket: PathBuf,
     token: MasterToken,
     mix: Mix,
+    rate: u64,
     seed: u64,
     deadline: tokio::time::Instant,
 ) -> Legit {
+    let mut pace = (rate > 0).then(|| {
+        let mut pace = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+        pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        pace
+    });
     let client = HubClient::new(owner::options(&socket, Some(token), "abuse-legit"));
     let mut rng = Rng::new(seed);
     let mut legit = Legit::default();
     let scope = load_scope();
     let mut round = 0u64;
     while tokio::time::Instant::now() < deadline {
+        if let Some(pace) = pace.as_mut() {
+            pace.tick().await;
+        }
         let op = mix.pick(&mut rng);
         let path = load_path(rng.range(0, LOAD_KEYS as u64) as usize);
         round += 1;
