@@ -177,6 +177,7 @@ impl Mix {
 #[derive(Default)]
 struct Legit {
     latencies: Vec<Duration>,
+    by_op_latencies: BTreeMap<&'static str, Vec<Duration>>,
     by_op: BTreeMap<&'static str, u64>,
     errors: BTreeMap<String, u64>,
 }
@@ -358,6 +359,13 @@ fn run(args: &Args) -> Result<bool> {
         for client in clients {
             let mut some = client.await?;
             legit.latencies.append(&mut some.latencies);
+            for (op, mut latencies) in some.by_op_latencies {
+                legit
+                    .by_op_latencies
+                    .entry(op)
+                    .or_default()
+                    .append(&mut latencies);
+            }
             for (op, n) in some.by_op {
                 *legit.by_op.entry(op).or_default() += n;
             }
@@ -389,6 +397,11 @@ fn run(args: &Args) -> Result<bool> {
         }
     }
     let count = legit.latencies.len();
+    let latency_by_op: BTreeMap<&str, LatencyStats> = legit
+        .by_op_latencies
+        .into_iter()
+        .map(|(op, latencies)| (op, LatencyStats::of(latencies)))
+        .collect();
     let stats = LatencyStats::of(legit.latencies);
     let canary_stats = LatencyStats::of(canary.latencies);
     let throughput = count as f64 / elapsed.as_secs_f64();
@@ -407,7 +420,7 @@ fn run(args: &Args) -> Result<bool> {
         },
         "legit": {
             "clients": args.clients, "rate_per_client": args.rate, "mix": args.mix, "requests": count,
-            "throughput_per_s": throughput, "latency": stats, "by_op": legit.by_op,
+            "throughput_per_s": throughput, "latency": stats, "latency_by_op": latency_by_op, "by_op": legit.by_op,
             "errors": legit.errors,
         },
         "canary": { "connects": canary_stats.count, "latency": canary_stats, "failures": canary.failures },
@@ -454,6 +467,17 @@ fn print_text(report: &serde_json::Value) {
         lat["max_us"].as_f64().unwrap_or(0.0)
     );
     println!("legit by op: {}", legit["by_op"]);
+    if let Some(ops) = legit["latency_by_op"].as_object() {
+        for (op, lat) in ops {
+            println!(
+                "  {op}: p50 {:.0} us, p99 {:.0} us, p99.9 {:.0} us, max {:.0} us",
+                lat["p50_us"].as_f64().unwrap_or(0.0),
+                lat["p99_us"].as_f64().unwrap_or(0.0),
+                lat["p999_us"].as_f64().unwrap_or(0.0),
+                lat["max_us"].as_f64().unwrap_or(0.0)
+            );
+        }
+    }
     println!("legit errors: {}", legit["errors"]);
     println!("canary: {}", report["canary"]);
     if let Some(outcomes) = report["outcomes"].as_object() {
@@ -542,7 +566,14 @@ async fn legit_client(
         let took = sent.elapsed();
         *legit.by_op.entry(op.name()).or_default() += 1;
         match result {
-            Ok(()) => legit.latencies.push(took),
+            Ok(()) => {
+                legit.latencies.push(took);
+                legit
+                    .by_op_latencies
+                    .entry(op.name())
+                    .or_default()
+                    .push(took);
+            }
             Err(error) => {
                 let code = error.code().map_or("client", |code| code.as_str());
                 *legit.errors.entry(code.to_owned()).or_default() += 1;
