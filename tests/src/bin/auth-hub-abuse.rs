@@ -35,6 +35,7 @@ use tokio::time::{sleep, timeout, timeout_at};
 #[derive(Parser, Debug)]
 #[command(
     name = "auth-hub-abuse",
+    args_override_self = true,
     about = "legitimate load measured while the hub is attacked"
 )]
 struct Args {

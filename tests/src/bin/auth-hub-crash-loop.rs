@@ -26,6 +26,7 @@ use clap::Parser;
 #[derive(Parser, Debug)]
 #[command(
     name = "auth-hub-crash-loop",
+    args_override_self = true,
     about = "kill -9 the hub during writes and grant changes; check nothing acknowledged is lost"
 )]
 struct Args {
