@@ -6,6 +6,7 @@
 //! `AUTH_HUB_BIN` and `HYPERFORGE_BIN`; the test command builds them first
 //! (`cargo build --workspace --bins`).
 
+pub mod abuse;
 pub mod forge_api;
 
 use std::fs;
