@@ -30,11 +30,8 @@ pub enum StatusError {
     #[error("cannot find the hub's socket: {0}")]
     NoSocket(AuthError),
     /// Nothing answers at the socket.
-    #[error(
-        "no auth-hub answers at {}: {source}; start one with `auth-hub serve` \
-         (or `auth-hub install`)",
-        socket.display()
-    )]
+    // The client's error already names the socket and the cause.
+    #[error("{source}; start one with `auth-hub serve` (or `auth-hub install`)")]
     Unreachable {
         /// The socket tried.
         socket: PathBuf,
