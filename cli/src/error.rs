@@ -200,6 +200,8 @@ impl From<AuthError> for CliError {
                 "insufficient scope for {path}: have {have}, need {need}"
             ))
             .with_hint(format!("run: {} --write", grant_command(&need))),
+            busy @ AuthError::Busy(_) => Self::failure(busy.to_string())
+                .with_hint("decide the waiting requests first: `hyperforge auth pending`"),
             other => Self::failure(other.to_string()),
         }
     }
@@ -252,6 +254,7 @@ mod tests {
             1
         );
         assert_eq!(code(AuthError::BackendError("disk".into())), 1);
+        assert_eq!(code(AuthError::Busy("too many pending".into())), 1);
         assert_eq!(code(AuthError::Locked("no key".into())), 1);
         assert_eq!(code(AuthError::UnsupportedVersion("2".into())), 1);
         assert_eq!(code(AuthError::Protocol("eof".into())), 1);

@@ -53,6 +53,9 @@ pub enum AuthError {
     /// The hub's store is locked.
     #[error("auth store is locked: {0}")]
     Locked(String),
+    /// Too many requests already wait for the owner; retry once some are decided.
+    #[error("auth-hub is busy: {0}")]
+    Busy(String),
     /// The request was refused as malformed or not allowed for this key.
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -88,6 +91,7 @@ impl AuthError {
             Self::SecretNotFound { .. } => ErrorCode::NotFound,
             Self::BackendError(_) => ErrorCode::Backend,
             Self::Locked(_) => ErrorCode::Locked,
+            Self::Busy(_) => ErrorCode::Busy,
             Self::BadRequest(_) => ErrorCode::BadRequest,
             Self::UnsupportedVersion(_) => ErrorCode::UnsupportedVersion,
             Self::Unreachable { .. } | Self::NoKey | Self::Protocol(_) => return None,
@@ -119,6 +123,7 @@ impl From<ErrorReply> for AuthError {
             ErrorCode::BadRequest => Self::BadRequest(reply.message),
             ErrorCode::UnsupportedVersion => Self::UnsupportedVersion(reply.message),
             ErrorCode::Locked => Self::Locked(reply.message),
+            ErrorCode::Busy => Self::Busy(reply.message),
             ErrorCode::Backend | ErrorCode::Unknown => Self::BackendError(reply.message),
         }
     }

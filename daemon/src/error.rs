@@ -102,9 +102,8 @@ impl HubError {
                 | RepoStoreError::TooMany { .. }
                 | RepoStoreError::TooLarge { .. },
             ) => ErrorCode::BadRequest,
-            Self::BadRequest(_) | Self::OwnerRequired(_) | Self::Pending(_) | Self::Keys(_) => {
-                ErrorCode::BadRequest
-            }
+            Self::Pending(_) => ErrorCode::Busy,
+            Self::BadRequest(_) | Self::OwnerRequired(_) | Self::Keys(_) => ErrorCode::BadRequest,
             Self::Store(error) => error.code(),
             Self::Grants(_)
             | Self::Repos(_)

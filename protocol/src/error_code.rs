@@ -28,6 +28,9 @@ pub enum ErrorCode {
     Backend,
     /// The store is locked (its data key is unavailable).
     Locked,
+    /// Too many requests already wait for the owner (a pending cap is full); retry once some
+    /// are decided.
+    Busy,
     /// A code this build does not know (sent by a newer peer).
     #[serde(other)]
     Unknown,
@@ -47,6 +50,7 @@ impl ErrorCode {
             Self::UnsupportedVersion => "unsupported_version",
             Self::Backend => "backend",
             Self::Locked => "locked",
+            Self::Busy => "busy",
             Self::Unknown => "unknown",
         }
     }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use auth_hub_protocol::frame::{decode_body, encode, read_frame};
 use auth_hub_protocol::{Hello, HelloReply, DEFAULT_MAX_FRAME, PROTOCOL_VERSION};
-use auth_hub_tests::TestHub;
+use auth_hub_tests::{wait_until, TestHub};
 
 const QUICK_HELLO: &str = "[server]\nhello_timeout = \"500ms\"\n";
 
@@ -199,4 +199,51 @@ fn raise_fd_limit(want: u64) -> u64 {
         }
     }
     limit.rlim_cur
+}
+
+#[test]
+fn a_full_pending_queue_answers_busy_not_bad_request() {
+    use auth_hub_client::AuthError;
+    use auth_hub_protocol::{Permissions, SecretScope};
+
+    let hub = TestHub::start("");
+    let owner = hub.login();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        // Fill this key's pending cap (32) with requests that wait for the owner, each on its own
+        // connection (a connection also caps its requests in flight at 32).
+        let mut waiting = Vec::new();
+        for index in 0..32 {
+            let client = hub.client(&owner);
+            waiting.push(tokio::spawn(async move {
+                let scope = SecretScope::parse(&format!("flood/s{index}/*")).unwrap();
+                client
+                    .request_scopes(&[scope], Permissions::READ, Duration::from_secs(30))
+                    .await
+            }));
+        }
+        let full = wait_until(Duration::from_secs(10), || {
+            let run = hub.run(&["--json", "auth", "pending"], None);
+            (run.json().as_array().map_or(0, Vec::len) == 32).then_some(())
+        });
+        assert!(full.is_some(), "32 requests wait");
+
+        let scope = SecretScope::parse("flood/one-more/*").unwrap();
+        let refused = hub
+            .client(&owner)
+            .request_scopes(&[scope], Permissions::READ, Duration::from_secs(30))
+            .await;
+        assert!(
+            matches!(refused, Err(AuthError::Busy(_))),
+            "a full queue is `busy`: {refused:?}"
+        );
+        hub.run(&["auth", "deny", "flood/*"], None).assert_code(0);
+        for task in waiting {
+            task.await.unwrap().unwrap();
+        }
+    });
 }
