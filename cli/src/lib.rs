@@ -1,0 +1,86 @@
+//! The `hyperforge` library: everything the `hyperforge` binary does, behind one entry point
+//! ([`main`]), so the binary stays a one-liner. Kept as a library so that the parsers of
+//! untrusted text (`.hyperforge/config.toml`, the user's config, git remote URLs) can be driven
+//! from outside the binary, by the fuzz targets in `fuzz/`. Only those modules are public; the
+//! rest is private to the crate.
+
+mod cli;
+mod commands;
+pub mod config;
+mod daemon;
+mod error;
+pub mod forge;
+mod git;
+pub mod org;
+mod output;
+mod project;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::error::{CliError, ErrorKind};
+
+/// Runs the `hyperforge` command line: parses the process arguments, sets up tracing when
+/// asked, runs the command on a single-threaded runtime, and turns the outcome into an exit code.
+///
+/// Failures are not returned as a `Result`: they are printed on stderr (`error: …`, `hint: …`)
+/// and turned into a non-zero exit code (2 for usage errors).
+pub fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2. A closed pipe
+            // while printing help is nobody's problem.
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(ErrorKind::Usage.exit_code())
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    if cli.verbose > 0 {
+        init_tracing(cli.verbose);
+    }
+    // One thread: a CLI command waits on one socket at a time, and start-up cost matters
+    // (`hyperforge auth get` in a script should cost little more than one round trip).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return report(&CliError::failure(format!("cannot start: {error}"))),
+    };
+    let result = runtime.block_on(commands::run(cli));
+    // Do not wait for anything still blocked (a stdin reader of `pending --watch`).
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => report(&error),
+    }
+}
+
+/// Prints the error (`error: …`, `hint: …`) on stderr and returns its exit code.
+fn report(error: &CliError) -> ExitCode {
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(error.report().as_bytes());
+    error.exit_code()
+}
+
+/// Logs to stderr: `-v` for this program and its client library, `-vv` for everything.
+/// `HYPERFORGE_LOG` (an env-filter directive) overrides both.
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        1 => "warn,hyperforge=debug,auth_hub_client=debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HYPERFORGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,52 @@
+//! Fuzz target `api_key`: API key text in both forms, `TAUTH_<name>--z<base58>` and the legacy
+//! `MELT_<client path>--<token name>--z<base58>`.
+//!
+//! Input: UTF-8 text. Checks that:
+//! - parsing never panics;
+//! - a parsed key formats back to a `TAUTH_` key that parses to the same name and token bytes,
+//!   and a parsed `TAUTH_` key formats back to exactly the text it came from;
+//! - a key's name is always a valid key name;
+//! - an error's message never repeats the token part of the text.
+
+#![no_main]
+
+use auth_hub_protocol::key::{validate_name, KeyFormat};
+use auth_hub_protocol::ApiKey;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match ApiKey::parse(text) {
+        Ok(key) => {
+            validate_name(key.name()).expect("a parsed key has a valid name");
+            let formatted = key.to_master_token();
+            let back = ApiKey::parse(formatted.expose()).expect("a formatted key parses");
+            assert_eq!(back.name(), key.name());
+            assert_eq!(back.token_bytes(), key.token_bytes());
+            assert_eq!(back.format(), &KeyFormat::Tauth);
+            if key.format() == &KeyFormat::Tauth {
+                assert_eq!(back, key);
+                assert!(
+                    formatted.expose() == text,
+                    "a TAUTH_ key does not format back"
+                );
+            }
+        }
+        Err(error) => {
+            if let Some((head, token)) = text.rsplit_once("--") {
+                if token.len() >= 12 && !head.contains(token) {
+                    assert!(
+                        !error.to_string().contains(token),
+                        "an error repeats the token"
+                    );
+                    assert!(
+                        !format!("{error:?}").contains(token),
+                        "an error repeats the token"
+                    );
+                }
+            }
+        }
+    }
+});
