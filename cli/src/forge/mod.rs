@@ -505,8 +505,17 @@ pub fn normalize_url(raw: &str) -> Result<String, String> {
     if authority.contains('@') {
         return Err("user info (`user@`) is not allowed in a forge url".to_owned());
     }
+    if authority.ends_with(':') {
+        return Err("the port after `:` is missing".to_owned());
+    }
     let (host, port) =
         split_host_port(authority).ok_or_else(|| "the host is missing".to_owned())?;
+    if !is_host(host) {
+        return Err(format!(
+            "`{host}` is not a host name (letters, digits, `-` and `.`), an IPv4 address or a \
+             bracketed IPv6 address"
+        ));
+    }
     if let Some(port) = port {
         port.parse::<u16>()
             .map_err(|_| format!("the port `{port}` is not a number from 0 to 65535"))?;
@@ -528,6 +537,23 @@ pub fn normalize_url(raw: &str) -> Result<String, String> {
         url.push_str(segment);
     }
     Ok(url)
+}
+
+/// True for a DNS name (ASCII letters, digits, `-`, `_`, dot-separated non-empty labels), an IPv4
+/// address, or a bracketed IPv6 address: what a git remote URL can carry and hand back (found by
+/// the `remote_url` and `repo_config` fuzz targets: a host with `'`, `:` or non-ASCII letters was
+/// accepted, and the org could not be read back from the URL hyperforge wrote).
+fn is_host(host: &str) -> bool {
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
 }
 
 /// Splits `host[:port]` or `[v6]:port`; `None` when the host is empty or brackets are unbalanced.
@@ -918,5 +944,30 @@ mod tests {
             "\"gitlab\""
         );
         assert_eq!(Protocol::default(), Protocol::Ssh);
+    }
+
+    #[test]
+    fn urls_with_hosts_no_remote_can_carry_are_refused() {
+        // Inputs the fuzz targets found (fuzz/regressions/): each was accepted before.
+        for bad in [
+            "http://127'0.0http:\u{447}tp:",
+            "http://127.0.0.1::///",
+            "https://git.example.com\u{452}ub",
+            "https://host:",
+            "https://a..b",
+            "https://[zz::1]",
+            "https://.example.com",
+        ] {
+            assert!(normalize_url(bad).is_err(), "{bad:?} is refused");
+        }
+        for good in [
+            "https://git.example.com",
+            "http://127.0.0.1:8080/gh",
+            "https://[::1]:3000",
+            "https://my_host.internal",
+        ] {
+            let normal = normalize_url(good).expect(good);
+            assert_eq!(normalize_url(&normal).as_ref(), Ok(&normal), "idempotent");
+        }
     }
 }
