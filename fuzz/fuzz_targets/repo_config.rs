@@ -9,6 +9,11 @@
 //! - for every forge the two resolve to, with the org the config gives, the token path
 //!   `{forge}/{org}/token` is valid, and the org read back from the fetch and push URLs
 //!   hyperforge writes is that org.
+//!
+//! Found here and fixed: a forge `url` whose host had characters no host has (non-ASCII, `'`, a
+//! `:` outside brackets) was accepted, and the org could not be read back from the remote URLs
+//! written for it. The input is in `fuzz/regressions/repo_config/` and a unit test of
+//! `cli/src/forge/mod.rs`.
 
 #![no_main]
 
