@@ -527,6 +527,20 @@ pub fn normalize_url(raw: &str) -> Result<String, String> {
     {
         return Err("the path has an empty, `.` or `..` segment".to_owned());
     }
+    // A base path travels into remote URLs (ssh and https) and must come back out of them intact
+    // (the `repo_config` fuzz target found a backslash that did not).
+    if let Some(bad) = segments
+        .iter()
+        .flat_map(|segment| segment.chars())
+        .find(|&c| {
+            !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '@' | '+' | '%'))
+        })
+    {
+        return Err(format!(
+            "the path may hold letters, digits and `-._~@+%`, not `{}`",
+            bad.escape_default()
+        ));
+    }
     let mut url = format!("{scheme}://{}", host.to_ascii_lowercase());
     if let Some(port) = port {
         url.push(':');
@@ -957,6 +971,9 @@ mod tests {
             "https://a..b",
             "https://[zz::1]",
             "https://.example.com",
+            "https://git.example.com/a\\b",
+            "https://git.example.com/s/*x",
+            "https://git.example.com/\u{aaaa}",
         ] {
             assert!(normalize_url(bad).is_err(), "{bad:?} is refused");
         }
