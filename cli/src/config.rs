@@ -34,7 +34,7 @@ const REPO_KEYS: &str = "org, forges, forge, package";
 pub(crate) const URL_HINT: &str = "a forge url is its base web address: http:// or https://, a host and an optional port and path, no user, query or fragment, e.g. https://git.example.com";
 /// What an org must look like.
 const ORG_HINT: &str =
-    "an org is one path segment of the letters A-Z a-z, digits and . _ @ - (e.g. alice)";
+    "an org is one path segment of at most 100 of the letters A-Z a-z, digits and . _ @ - (e.g. alice)";
 
 /// A place in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -565,8 +565,12 @@ fn read_optional(file: &Path) -> Result<Option<String>, ConfigError> {
 
 /// True when `text` is one valid secret path segment.
 fn is_segment(text: &str) -> bool {
-    !text.contains('/') && SecretPath::parse(text).is_ok()
+    text.len() <= MAX_SEGMENT && !text.contains('/') && SecretPath::parse(text).is_ok()
 }
+
+/// Longest org or forge name: two of them and `/token` stay within a secret path's 256 bytes
+/// (the `repo_config` fuzz target found a 250-byte org whose token path could not be formed).
+const MAX_SEGMENT: usize = 100;
 
 /// The span of `key` in `table`, else of its value.
 fn key_span(table: &dyn TableLike, key: &str, item: &Item) -> Option<Range<usize>> {
@@ -1426,5 +1430,15 @@ mod tests {
         ] {
             assert!(!is_remote_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn orgs_and_forge_names_fit_a_token_path() {
+        let long = "a".repeat(MAX_SEGMENT + 1);
+        let text = format!("org = \"{long}\"\nforges = [\"github\"]\n");
+        assert!(RepoConfig::parse(&text, Path::new(FILE)).is_err());
+        let fits = "a".repeat(MAX_SEGMENT);
+        let text = format!("org = \"{fits}\"\nforges = [\"github\"]\n");
+        assert!(RepoConfig::parse(&text, Path::new(FILE)).is_ok());
     }
 }
