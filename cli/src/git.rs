@@ -309,6 +309,10 @@ impl Repo {
             .args(["-c", "credential.useHttpPath=true", "-c", "core.askPass="])
             .args(args)
             .env("GIT_TERMINAL_PROMPT", "0")
+            // A forge that stops answering ends the transfer after a minute instead of hanging
+            // the push (and a workspace push) for ever.
+            .env("GIT_HTTP_LOW_SPEED_LIMIT", "1")
+            .env("GIT_HTTP_LOW_SPEED_TIME", "60")
             .env_remove("GIT_ASKPASS")
             .env_remove("SSH_ASKPASS")
             // git and its hooks need no hub key.

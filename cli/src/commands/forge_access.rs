@@ -4,7 +4,7 @@
 use auth_hub_client::{AuthClient, AuthError, HubClient};
 use auth_hub_protocol::{grant_command, Secret, SecretPath, SecretScope};
 
-use crate::git::Credential;
+use crate::git::{Credential, TransferError};
 use crate::project::ProjectForge;
 
 /// Why a forge could not be reached or pushed to.
@@ -94,6 +94,17 @@ pub async fn fetch_token(client: &HubClient, path: &SecretPath) -> Result<Secret
             "no token stored at {path} (store one with `hyperforge auth put {path}`)"
         )),
         other => ForgeFailure::Other(other.to_string()),
+    })
+}
+
+/// A failed push or fetch (`verb`) with the token at `path`, said for people.
+pub fn transfer_failure(error: TransferError, verb: &str, path: &SecretPath) -> ForgeFailure {
+    ForgeFailure::Other(match error {
+        TransferError::AuthenticationFailed => {
+            format!("authentication failed (the forge refused the token at {path})")
+        }
+        TransferError::Failed(message) => format!("{verb} failed: {message}"),
+        TransferError::Git(error) => error.to_string(),
     })
 }
 

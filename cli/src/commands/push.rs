@@ -15,7 +15,6 @@ use crate::commands::auth::{announce_wait, connect_keyed, keyed_options, DEFAULT
 use crate::commands::forge_access::{self, ForgeFailure};
 use crate::commands::Context;
 use crate::error::CliError;
-use crate::git::TransferError;
 use crate::output;
 use crate::project::{Project, ProjectForge};
 
@@ -112,14 +111,15 @@ pub async fn push_forge(
     head: &Head,
     tags: bool,
 ) -> ForgePush {
-    let mut outcome = ForgePush {
+    let org = forge.org.as_ref().ok().cloned();
+    ForgePush {
         forge: forge.forge.name.clone(),
-        org: forge.org.as_ref().ok().cloned(),
-        url: None,
-        result: Ok(()),
-    };
-    outcome.result = push_to(client, project, forge, head, tags, &mut outcome.url).await;
-    outcome
+        url: org
+            .as_deref()
+            .map(|org| forge.forge.push_url(org, &project.name())),
+        org,
+        result: push_to(client, project, forge, head, tags).await,
+    }
 }
 
 async fn push_to(
@@ -128,11 +128,9 @@ async fn push_to(
     forge: &ProjectForge,
     head: &Head,
     tags: bool,
-    url_out: &mut Option<String>,
 ) -> Result<(), ForgeFailure> {
     let (org, path) = forge_access::secret_path(forge)?;
     let url = forge_access::transfer_url(forge, &org, &project.name())?;
-    *url_out = Some(url.clone());
     let secret = forge_access::fetch_token(client, &path).await?;
     let credential = forge_access::credential(forge, &url, &secret);
 
@@ -146,15 +144,7 @@ async fn push_to(
         .repo
         .transfer(args, &credential)
         .await
-        .map_err(|error| match error {
-            TransferError::AuthenticationFailed => ForgeFailure::Other(format!(
-                "authentication failed (the forge refused the token at {path})"
-            )),
-            TransferError::Failed(message) => {
-                ForgeFailure::Other(format!("push failed: {message}"))
-            }
-            TransferError::Git(error) => ForgeFailure::Other(error.to_string()),
-        })?;
+        .map_err(|error| forge_access::transfer_failure(error, "push", &path))?;
 
     // As `git push origin main` would: move refs/remotes/origin/main to what was pushed.
     if forge.remote_url.is_some() {

@@ -12,8 +12,6 @@ use crate::commands::auth::{connect_keyed, keyed_options};
 use crate::commands::forge_access::{self, ForgeFailure};
 use crate::commands::Context;
 use crate::error::CliError;
-use crate::git::TransferError;
-use crate::output;
 use crate::project::{git_error, Project, ProjectForge};
 
 /// Arguments of `status`.
@@ -173,13 +171,7 @@ async fn fetch(
     )
     .await
     .map(drop)
-    .map_err(|error| match error {
-        TransferError::AuthenticationFailed => ForgeFailure::Other(format!(
-            "authentication failed (the forge refused the token at {path})"
-        )),
-        TransferError::Failed(message) => ForgeFailure::Other(format!("fetch failed: {message}")),
-        TransferError::Git(error) => ForgeFailure::Other(error.to_string()),
-    })
+    .map_err(|error| forge_access::transfer_failure(error, "fetch", &path))
 }
 
 /// The human form: a header line, then one line per forge.
@@ -241,13 +233,6 @@ pub async fn run(ctx: &Context, args: StatusArgs) -> Result<(), CliError> {
     }
     for line in describe(&status) {
         ctx.out.line(&line)?;
-    }
-    for forge in status.forges.iter().filter(|forge| forge.error.is_some()) {
-        output::note(&format!(
-            "✗ {}: {}",
-            forge.forge,
-            forge.error.as_deref().unwrap_or_default()
-        ));
     }
     Ok(())
 }

@@ -248,33 +248,34 @@ mod tests {
         assert!(parse_request("host=a\0b\n").is_err());
     }
 
+    /// An inherited-style descriptor holding a credential written for `http://127.0.0.1:9`.
+    fn handed_over_fd() -> RawFd {
+        let (reader, mut writer) = std::io::pipe().expect("pipe");
+        writer
+            .write_all(b"protocol=http\nhost=127.0.0.1:9\nusername=u\npassword=p\n")
+            .expect("write");
+        drop(writer);
+        std::os::fd::IntoRawFd::into_raw_fd(std::os::fd::OwnedFd::from(reader))
+    }
+
+    fn http_request(host: &str) -> Request {
+        Request {
+            protocol: Some("http".to_owned()),
+            host: Some(host.to_owned()),
+            path: None,
+        }
+    }
+
     #[test]
     fn handed_over_credential_is_bound_to_its_host() {
-        let (reader, mut writer) = std::io::pipe().expect("pipe");
-        writer
-            .write_all(b"protocol=http\nhost=127.0.0.1:9\nusername=u\npassword=p\n")
-            .expect("write");
-        drop(writer);
-        let fd = std::os::fd::IntoRawFd::into_raw_fd(std::os::fd::OwnedFd::from(reader));
-        let request = Request {
-            protocol: Some("http".to_owned()),
-            host: Some("127.0.0.1:9".to_owned()),
-            path: None,
-        };
-        let answer = handed_over(fd, &request).expect("reads").expect("answers");
+        let answer = handed_over(handed_over_fd(), &http_request("127.0.0.1:9"))
+            .expect("reads")
+            .expect("answers");
         assert_eq!(answer.as_str(), "username=u\npassword=p\n");
 
-        let (reader, mut writer) = std::io::pipe().expect("pipe");
-        writer
-            .write_all(b"protocol=http\nhost=127.0.0.1:9\nusername=u\npassword=p\n")
-            .expect("write");
-        drop(writer);
-        let fd = std::os::fd::IntoRawFd::into_raw_fd(std::os::fd::OwnedFd::from(reader));
-        let elsewhere = Request {
-            protocol: Some("http".to_owned()),
-            host: Some("evil.example:80".to_owned()),
-            path: None,
-        };
-        assert!(handed_over(fd, &elsewhere).expect("reads").is_none());
+        let elsewhere = http_request("evil.example:80");
+        assert!(handed_over(handed_over_fd(), &elsewhere)
+            .expect("reads")
+            .is_none());
     }
 }
