@@ -1,18 +1,26 @@
-//! The default store: every secret in one AEAD-sealed file, `secrets.sealed` in the state directory.
+//! The default store: every secret in one AEAD-sealed record, kept in two slot files in the state
+//! directory, `secrets-a.sealed` and `secrets-b.sealed`, written in place by turns ([`slots`](super::slots)).
 //!
 //! ```text
-//! file   = "AHSTORE1" ‖ format version: u8 (1) ‖ key-source tag: u8 (1 keychain, 2 key file)
+//! slot   = record ‖ zero padding to the slot's length
+//! record = "AHSTORE1" ‖ format version: u8 (2) ‖ key-source tag: u8 (1 keychain, 2 key file)
+//!          ‖ generation: u64 LE (one more per write) ‖ record length: u32 LE
 //!          ‖ nonce: 24 random bytes, fresh on every write
-//!          ‖ XChaCha20-Poly1305(data key, nonce, aad = the 10 header bytes,
+//!          ‖ XChaCha20-Poly1305(data key, nonce, aad = the 22 header bytes,
 //!                               MessagePack with named fields of the whole versioned map)
 //! ```
 //!
+//! On open, the newest slot that authenticates is the store; a slot torn by a crash mid-write
+//! fails authentication and the other slot, one generation older and holding every acknowledged
+//! write, is used. Version 1 stores (`secrets.sealed`, the same record without generation and
+//! length, replaced by rename on every write) are read and become the slots on the first write.
+//!
 //! Reads are served from a decrypted map in memory and never touch the disk. A write updates the
-//! map, then rewrites the file with [`write_atomic`]; it returns only once a file containing it is
+//! map, then writes a sealed snapshot into the older slot; it returns only once that slot is
 //! durable, so a `kill -9` at any moment loses no acknowledged write. Concurrent writers are
 //! group-committed: each change gets a generation number, one writer at a time seals a snapshot
 //! covering every change up to its generation, and every writer that snapshot covers returns when
-//! it is durable. If persisting fails, the map is rolled back to the last durable file and every
+//! it is durable. If persisting fails, the map is rolled back to the last durable record and every
 //! writer not yet durable gets the error. Readers may see a write before it is durable, and a
 //! `delete` of a path that is absent returns `false` at once.
 //!
@@ -40,18 +48,23 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use zeroize::Zeroizing;
 
-use super::atomic::{remove_stale_temps, write_atomic};
+use super::atomic::{remove_stale_temps, sync_dir, write_atomic};
 use super::memory::SecretMap;
+use super::slots::SlotPair;
 use super::{KeySource, SecretMeta, SecretStore, StoreError, StoreOptions, StoredSecret};
 
-/// Name of the sealed store file in the state directory.
-pub const STORE_FILE: &str = "secrets.sealed";
+/// Names of the two slot files in the state directory.
+pub const SLOT_FILES: [&str; 2] = ["secrets-a.sealed", "secrets-b.sealed"];
+/// Name of a version 1 store file, read once and removed after the first write to a slot.
+pub const LEGACY_FILE: &str = "secrets.sealed";
 /// Name of the key file beside the store.
 pub const KEY_FILE: &str = "store.key";
 /// First bytes of every store file.
 pub const MAGIC: &[u8; 8] = b"AHSTORE1";
-/// The file format this build reads and writes.
-pub const FORMAT_VERSION: u8 = 1;
+/// The record format this build writes.
+pub const FORMAT_VERSION: u8 = 2;
+/// The single-file format of earlier builds, still read.
+pub const LEGACY_VERSION: u8 = 1;
 /// Keychain service name of the data key entry.
 pub const KEYCHAIN_SERVICE: &str = "auth-hub";
 /// How long a new store waits for the keychain before using a key file instead.
@@ -59,7 +72,10 @@ pub const KEYCHAIN_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long an existing keychain-sealed store waits for its key (the user may have to unlock).
 pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-const HEADER_LEN: usize = MAGIC.len() + 2;
+/// Magic, version and key tag: the header of both formats up to the version's own fields.
+const COMMON_HEADER_LEN: usize = MAGIC.len() + 2;
+/// The version 2 header: the common part, the generation and the record length.
+const HEADER_LEN: usize = COMMON_HEADER_LEN + 8 + 4;
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 const KEY_LEN: usize = 32;
@@ -137,21 +153,31 @@ impl Commit {
     }
 }
 
+/// The slot files and the generation of the newest durable record, held by the one writer that
+/// is persisting.
+struct Slots {
+    pair: SlotPair,
+    generation: u64,
+    /// A version 1 file to remove once a slot is durable.
+    legacy: Option<PathBuf>,
+}
+
 /// The encrypted file store. See the module documentation for the format and guarantees.
 pub struct FileStore {
-    path: PathBuf,
+    dir: PathBuf,
     key: DataKey,
     origin: KeyOrigin,
     history: usize,
     state: RwLock<State>,
     commit: Mutex<Commit>,
     committed: Condvar,
+    slots: Mutex<Slots>,
 }
 
 impl fmt::Debug for FileStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FileStore")
-            .field("path", &self.path)
+            .field("dir", &self.dir)
             .field("key_source", &self.origin.describe())
             .field("history", &self.history)
             .finish_non_exhaustive()
@@ -160,13 +186,13 @@ impl fmt::Debug for FileStore {
 
 impl FileStore {
     /// Opens (or prepares to create) the store in `options.dir`: removes temp files a crash left,
-    /// checks and decrypts an existing `secrets.sealed`, and obtains the data key. A missing file
-    /// is an empty store, written on the first change.
+    /// reads the slots (and a version 1 file), takes the newest record that authenticates, and
+    /// obtains the data key. No record at all is an empty store, written on the first change.
     ///
     /// # Errors
-    /// - [`StoreError::Corrupt`] when the file exists but is short, has a bad magic, an unknown
-    ///   version or key tag, fails authentication (wrong key or tampering) or does not decode;
-    ///   the file is never replaced by an empty store;
+    /// - [`StoreError::Corrupt`] when store files exist but none is usable: short, a bad magic,
+    ///   an unknown version or key tag, failing authentication (wrong key or tampering) or not
+    ///   decoding; the files are never replaced by an empty store;
     /// - [`StoreError::Locked`] when the keychain holding the key is unavailable;
     /// - [`StoreError::InsecureKeyFile`], [`StoreError::BadKeyFile`],
     ///   [`StoreError::MissingKeyFile`], [`StoreError::KeySourceMismatch`] for key problems;
@@ -177,32 +203,71 @@ impl FileStore {
 
     fn open_with(options: &StoreOptions, keychain_reachable: bool) -> Result<Self, StoreError> {
         let dir = fs::canonicalize(&options.dir).map_err(|e| StoreError::io(&options.dir, e))?;
-        let path = dir.join(STORE_FILE);
+        let legacy_path = dir.join(LEGACY_FILE);
         let key_path = dir.join(KEY_FILE);
-        for stale in [&path, &key_path] {
+        for stale in [&legacy_path, &key_path] {
             let removed = remove_stale_temps(stale).map_err(|e| StoreError::io(&dir, e))?;
             if removed > 0 {
                 tracing::info!(removed, file = %stale.display(), "removed temp files left by a crash");
             }
         }
-        let existing = read_store_file(&path)?;
-        let sealed_with = existing
-            .as_deref()
-            .map(|bytes| check_header(&path, bytes))
-            .transpose()?;
-        let (key, origin) = obtain_key(options, &path, &key_path, sealed_with, keychain_reachable)?;
-        let map = match existing.as_deref() {
-            Some(bytes) => unseal(&path, &key, bytes)?,
-            None => SecretMap::default(),
+        let mut pair = SlotPair::new(&dir, SLOT_FILES);
+        let (records, unreadable) = read_records(&pair, &legacy_path)?;
+        let newest = records.first();
+        let store_path = newest.map_or_else(|| pair.path(0).to_owned(), |r| r.path.clone());
+        let sealed_with = newest.map(|r| r.header.sealed_with);
+        if newest.is_none() {
+            if let Some(error) = unreadable.into_iter().next() {
+                return Err(error);
+            }
+        }
+        let (key, origin) = obtain_key(
+            options,
+            &store_path,
+            &key_path,
+            sealed_with,
+            keychain_reachable,
+        )?;
+
+        let mut rejected = Vec::new();
+        let mut chosen = None;
+        for record in records {
+            match unseal(&record.path, &key, &record.bytes) {
+                Ok(map) => {
+                    chosen = Some((record, map));
+                    break;
+                }
+                Err(error) => rejected.push(error),
+            }
+        }
+        let (map, sealed, generation, legacy) = match chosen {
+            None if !rejected.is_empty() => return Err(rejected.swap_remove(0)),
+            None => (SecretMap::default(), None, 0, None),
+            Some((record, map)) => {
+                for error in &rejected {
+                    tracing::warn!(%error, using = %record.path.display(), "skipped an unusable store record (a crash during a write leaves one)");
+                }
+                match record.slot {
+                    Some(index) => {
+                        pair.newest_is(index);
+                        if legacy_path.exists() {
+                            remove_legacy(&legacy_path);
+                        }
+                        (map, Some(record.bytes), record.header.generation, None)
+                    }
+                    None => (map, Some(record.bytes), 0, Some(legacy_path)),
+                }
+            }
         };
         tracing::info!(
-            store = %path.display(),
+            store = %dir.display(),
             secrets = map.len(),
+            generation,
             key_source = %origin.describe(),
             "opened the file store"
         );
         Ok(Self {
-            path,
+            dir,
             key,
             origin,
             history: options.history,
@@ -210,16 +275,21 @@ impl FileStore {
             commit: Mutex::new(Commit {
                 durable: 0,
                 persisting: false,
-                sealed: existing,
+                sealed,
                 failures: Vec::new(),
             }),
             committed: Condvar::new(),
+            slots: Mutex::new(Slots {
+                pair,
+                generation,
+                legacy,
+            }),
         })
     }
 
-    /// The store file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The state directory holding the slot files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -232,6 +302,10 @@ impl FileStore {
 
     fn lock_commit(&self) -> MutexGuard<'_, Commit> {
         self.commit.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock_slots(&self) -> MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Returns once the change with `generation` is durable, persisting a snapshot itself when no
@@ -269,7 +343,7 @@ impl FileStore {
                     commit.sealed = Some(sealed);
                 }
                 Err(error) => {
-                    tracing::error!(store = %self.path.display(), %error, "persisting the store failed; rolling back to the last durable state");
+                    tracing::error!(store = %self.dir.display(), %error, "persisting the store failed; rolling back to the last durable state");
                     let after = commit.durable;
                     let through = self.roll_back(commit.sealed.as_deref());
                     if through > after {
@@ -286,17 +360,27 @@ impl FileStore {
         }
     }
 
-    /// Seals the current map and writes it durably. Returns the generation it covers and the
-    /// bytes written.
+    /// Seals the current map and writes it durably into the older slot. Returns the generation
+    /// of the last change it covers and the record written.
     fn persist_snapshot(&self) -> Result<(u64, Vec<u8>), StoreError> {
+        let mut slots = self.lock_slots();
+        let record_generation = slots.generation + 1;
         let (generation, sealed) = {
             let state = self.read_state();
             (
                 state.generation,
-                seal(&self.key, self.origin.tag(), &state.map)?,
+                seal(&self.key, self.origin.tag(), record_generation, &state.map)?,
             )
         };
-        write_atomic(&self.path, &sealed, 0o600).map_err(|e| StoreError::io(&self.path, e))?;
+        let target = slots.pair.next_path().to_owned();
+        slots
+            .pair
+            .write(&sealed)
+            .map_err(|e| StoreError::io(&target, e))?;
+        slots.generation = record_generation;
+        if let Some(legacy) = slots.legacy.take() {
+            remove_legacy(&legacy);
+        }
         Ok((generation, sealed))
     }
 
@@ -305,7 +389,7 @@ impl FileStore {
     fn roll_back(&self, sealed: Option<&[u8]>) -> u64 {
         let durable = match sealed {
             None => Ok(SecretMap::default()),
-            Some(bytes) => unseal(&self.path, &self.key, bytes),
+            Some(bytes) => unseal(&self.dir, &self.key, bytes),
         };
         let mut state = self.write_state();
         match durable {
@@ -394,11 +478,73 @@ impl SealedWith {
     }
 }
 
-fn read_store_file(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(StoreError::io(path, e)),
+/// A record found on disk at open, in a slot or in a version 1 file.
+struct Record {
+    path: PathBuf,
+    /// The slot it is in; `None` for a version 1 file.
+    slot: Option<usize>,
+    bytes: Vec<u8>,
+    header: Header,
+}
+
+/// Reads both slots and a version 1 file. Returns the records whose header is sound, newest
+/// first, and the errors of the files whose header is not.
+fn read_records(
+    pair: &SlotPair,
+    legacy: &Path,
+) -> Result<(Vec<Record>, Vec<StoreError>), StoreError> {
+    let mut found = Vec::new();
+    for index in 0..2 {
+        let path = pair.path(index);
+        if let Some(bytes) = pair.read(index).map_err(|e| StoreError::io(path, e))? {
+            found.push((path.to_owned(), Some(index), bytes));
+        }
+    }
+    match fs::read(legacy) {
+        Ok(bytes) => found.push((legacy.to_owned(), None, bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(StoreError::io(legacy, e)),
+    }
+    let mut records = Vec::new();
+    let mut unreadable = Vec::new();
+    for (path, slot, bytes) in found {
+        match check_header(&path, &bytes) {
+            // A version 1 file is older than any slot, whatever a slot's header says.
+            Ok(header) if slot.is_some() == (header.version == FORMAT_VERSION) => {
+                records.push(Record {
+                    path,
+                    slot,
+                    bytes,
+                    header,
+                });
+            }
+            Ok(header) => unreadable.push(corrupt(
+                &path,
+                format!("holds a version {} record", header.version),
+            )),
+            Err(error) => unreadable.push(error),
+        }
+    }
+    records.sort_by(|a, b| {
+        (b.slot.is_some(), b.header.generation).cmp(&(a.slot.is_some(), a.header.generation))
+    });
+    Ok((records, unreadable))
+}
+
+/// Removes a version 1 file once a slot holds its contents; a failure only leaves it behind,
+/// where it is ignored while a slot is readable.
+fn remove_legacy(path: &Path) {
+    let removed = fs::remove_file(path).and_then(|()| match path.parent() {
+        Some(dir) => sync_dir(dir),
+        None => Ok(()),
+    });
+    match removed {
+        Ok(()) => {
+            tracing::info!(file = %path.display(), "removed the version 1 store file; the slots hold its contents")
+        }
+        Err(error) => {
+            tracing::warn!(file = %path.display(), %error, "cannot remove the version 1 store file")
+        }
     }
 }
 
@@ -409,13 +555,26 @@ fn corrupt(path: &Path, reason: impl Into<String>) -> StoreError {
     }
 }
 
+/// What a record's header says.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    version: u8,
+    sealed_with: SealedWith,
+    /// One more per write; 0 for a version 1 record.
+    generation: u64,
+    /// Bytes of the header itself.
+    header_len: usize,
+    /// Bytes of the whole record, header to tag; what follows is padding.
+    record_len: usize,
+}
+
 /// Checks everything that can be checked without the key.
-fn check_header(path: &Path, bytes: &[u8]) -> Result<SealedWith, StoreError> {
-    if bytes.len() < HEADER_LEN {
+fn check_header(path: &Path, bytes: &[u8]) -> Result<Header, StoreError> {
+    if bytes.len() < COMMON_HEADER_LEN {
         return Err(corrupt(
             path,
             format!(
-                "file is {} bytes long, shorter than the {HEADER_LEN}-byte header",
+                "file is {} bytes long, shorter than the {COMMON_HEADER_LEN}-byte header",
                 bytes.len()
             ),
         ));
@@ -427,12 +586,18 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<SealedWith, StoreError> {
         ));
     }
     let version = bytes[MAGIC.len()];
-    if version != FORMAT_VERSION {
-        return Err(corrupt(
-            path,
-            format!("unknown format version {version}; this build reads version {FORMAT_VERSION}"),
-        ));
-    }
+    let header_len = match version {
+        FORMAT_VERSION => HEADER_LEN,
+        LEGACY_VERSION => COMMON_HEADER_LEN,
+        _ => {
+            return Err(corrupt(
+                path,
+                format!(
+                    "unknown format version {version}; this build reads versions {LEGACY_VERSION} and {FORMAT_VERSION}"
+                ),
+            ))
+        }
+    };
     let sealed_with = match bytes[MAGIC.len() + 1] {
         TAG_KEYCHAIN => SealedWith::Keychain,
         TAG_KEY_FILE => SealedWith::KeyFile,
@@ -443,23 +608,51 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<SealedWith, StoreError> {
             ))
         }
     };
-    let minimum = HEADER_LEN + NONCE_LEN + TAG_LEN;
-    if bytes.len() < minimum {
+    if bytes.len() < header_len {
         return Err(corrupt(
             path,
             format!(
-                "file is truncated: {} bytes, a sealed store has at least {minimum}",
+                "file is {} bytes long, shorter than the {header_len}-byte header",
                 bytes.len()
             ),
         ));
     }
-    Ok(sealed_with)
+    let (generation, record_len) = if version == FORMAT_VERSION {
+        let field = |range: std::ops::Range<usize>| -> [u8; 8] {
+            let mut out = [0u8; 8];
+            out[..range.len()].copy_from_slice(&bytes[range]);
+            out
+        };
+        let generation = u64::from_le_bytes(field(COMMON_HEADER_LEN..COMMON_HEADER_LEN + 8));
+        let length = u64::from_le_bytes(field(COMMON_HEADER_LEN + 8..HEADER_LEN));
+        (generation, usize::try_from(length).unwrap_or(usize::MAX))
+    } else {
+        (0, bytes.len())
+    };
+    let minimum = header_len + NONCE_LEN + TAG_LEN;
+    if record_len < minimum || record_len > bytes.len() {
+        return Err(corrupt(
+            path,
+            format!(
+                "file is truncated: {} bytes, its record claims {record_len}, a sealed store has at least {minimum}",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(Header {
+        version,
+        sealed_with,
+        generation,
+        header_len,
+        record_len,
+    })
 }
 
-/// Decrypts and decodes a whole store file.
+/// Decrypts and decodes the record at the start of `bytes` (a slot, a version 1 file, or a
+/// record as sealed).
 fn unseal(path: &Path, key: &DataKey, bytes: &[u8]) -> Result<SecretMap, StoreError> {
-    check_header(path, bytes)?;
-    let (header, rest) = bytes.split_at(HEADER_LEN);
+    let found = check_header(path, bytes)?;
+    let (header, rest) = bytes[..found.record_len].split_at(found.header_len);
     let (nonce, rest) = rest.split_at(NONCE_LEN);
     let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
     let mut plaintext = Zeroizing::new(ciphertext.to_vec());
@@ -500,18 +693,29 @@ impl Write for CountingWriter {
     }
 }
 
-/// Encodes and encrypts the whole map into the bytes of a store file.
-fn seal(key: &DataKey, key_tag: u8, map: &SecretMap) -> Result<Vec<u8>, StoreError> {
+/// Encodes and encrypts the whole map into a version 2 record of `generation`.
+fn seal(
+    key: &DataKey,
+    key_tag: u8,
+    generation: u64,
+    map: &SecretMap,
+) -> Result<Vec<u8>, StoreError> {
     let encode_error = |e: rmp_serde::encode::Error| StoreError::Encode {
         reason: e.to_string(),
     };
     let mut counter = CountingWriter(0);
     rmp_serde::encode::write_named(&mut counter, map).map_err(encode_error)?;
     let body_start = HEADER_LEN + NONCE_LEN;
-    let mut buffer = Zeroizing::new(Vec::with_capacity(body_start + counter.0 + TAG_LEN));
+    let record_len = body_start + counter.0 + TAG_LEN;
+    let length = u32::try_from(record_len).map_err(|_| StoreError::Encode {
+        reason: format!("the store would be {record_len} bytes, more than a record's 4 GiB"),
+    })?;
+    let mut buffer = Zeroizing::new(Vec::with_capacity(record_len));
     buffer.extend_from_slice(MAGIC);
     buffer.push(FORMAT_VERSION);
     buffer.push(key_tag);
+    buffer.extend_from_slice(&generation.to_le_bytes());
+    buffer.extend_from_slice(&length.to_le_bytes());
     let mut nonce = [0u8; NONCE_LEN];
     OsRng.fill_bytes(&mut nonce);
     buffer.extend_from_slice(&nonce);
@@ -765,6 +969,44 @@ mod tests {
         FileStore::open_with(&options(dir), false)
     }
 
+    fn record_len(slot: &[u8]) -> usize {
+        let mut length = [0u8; 4];
+        length.copy_from_slice(&slot[COMMON_HEADER_LEN + 8..HEADER_LEN]);
+        u32::from_le_bytes(length) as usize
+    }
+
+    fn value_at(dir: &Path, text: &str) -> Option<String> {
+        open(dir)
+            .unwrap()
+            .get(&path(text))
+            .unwrap()
+            .map(|s| s.value.expose().to_owned())
+    }
+
+    /// Flips a byte inside the sealed record of a slot, as a write torn by a crash would.
+    fn tear(dir: &Path, slot: usize) {
+        let file = dir.join(SLOT_FILES[slot]);
+        let mut bytes = fs::read(&file).unwrap();
+        let middle = record_len(&bytes) / 2;
+        bytes[middle] ^= 0x40;
+        fs::write(&file, &bytes).unwrap();
+    }
+
+    /// A version 1 store file of `map`, as earlier builds wrote it.
+    fn seal_version_1(key: &DataKey, map: &SecretMap) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&[LEGACY_VERSION, TAG_KEY_FILE]);
+        let nonce = [7u8; NONCE_LEN];
+        bytes.extend_from_slice(&nonce);
+        let mut body = rmp_serde::to_vec_named(map).unwrap();
+        let tag = XChaCha20Poly1305::new(Key::from_slice(&key[..]))
+            .encrypt_in_place_detached(XNonce::from_slice(&nonce), &bytes[..10], &mut body)
+            .unwrap();
+        bytes.extend_from_slice(&body);
+        bytes.extend_from_slice(&tag);
+        bytes
+    }
+
     fn corrupt_reason(result: Result<FileStore, StoreError>) -> String {
         match result {
             Err(StoreError::Corrupt { reason, .. }) => reason,
@@ -782,7 +1024,7 @@ mod tests {
             store.key_source(),
             format!("key file {}", key_file.display())
         );
-        assert!(!dir.path().join(STORE_FILE).exists(), "created lazily");
+        assert!(!dir.path().join(SLOT_FILES[0]).exists(), "created lazily");
         let meta = store
             .put(&path("github/alice/token"), "ghp_first".into())
             .unwrap();
@@ -797,7 +1039,7 @@ mod tests {
         assert_eq!(got.meta, meta);
         assert!(store.get(&path("gone/token")).unwrap().is_none());
         assert_eq!(store.list("").unwrap().len(), 2);
-        let mode = fs::metadata(dir.path().join(STORE_FILE))
+        let mode = fs::metadata(dir.path().join(SLOT_FILES[0]))
             .unwrap()
             .permissions()
             .mode();
@@ -871,7 +1113,7 @@ mod tests {
         let reason = corrupt_reason(open(dir.path()));
         assert!(reason.contains("authentication failed"), "{reason}");
         // The file is left as it was.
-        assert!(fs::metadata(dir.path().join(STORE_FILE)).unwrap().len() > 50);
+        assert!(fs::metadata(dir.path().join(SLOT_FILES[0])).unwrap().len() > 50);
     }
 
     #[test]
@@ -881,13 +1123,14 @@ mod tests {
             .unwrap()
             .put(&path("a/b"), "value".into())
             .unwrap();
-        let file = dir.path().join(STORE_FILE);
+        let file = dir.path().join(SLOT_FILES[0]);
         let good = fs::read(&file).unwrap();
-        for len in 0..good.len() {
+        let record_len = record_len(&good);
+        for len in 0..record_len {
             fs::write(&file, &good[..len]).unwrap();
             corrupt_reason(open(dir.path()));
         }
-        for index in 0..good.len() {
+        for index in 0..record_len {
             let mut bad = good.clone();
             bad[index] ^= 0x01;
             fs::write(&file, &bad).unwrap();
@@ -919,6 +1162,80 @@ mod tests {
             .get(&path("a/b"))
             .unwrap()
             .is_some());
+    }
+
+    #[test]
+    fn writes_alternate_and_the_newest_sound_slot_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        let p = path("a/b");
+        for value in ["one", "two", "three"] {
+            store.put(&p, value.into()).unwrap();
+        }
+        drop(store);
+        assert_eq!(value_at(dir.path(), "a/b").as_deref(), Some("three"));
+        // A crash tearing the newest slot (slot 0, generation 3) falls back to slot 1.
+        tear(dir.path(), 0);
+        let store = open(dir.path()).unwrap();
+        assert_eq!(store.get(&p).unwrap().unwrap().value.expose(), "two");
+        // The next write goes over the torn slot, never over the one the store was read from.
+        store.put(&p, "four".into()).unwrap();
+        drop(store);
+        assert_eq!(value_at(dir.path(), "a/b").as_deref(), Some("four"));
+        tear(dir.path(), 0);
+        assert_eq!(value_at(dir.path(), "a/b").as_deref(), Some("two"));
+    }
+
+    #[test]
+    fn both_slots_unusable_is_corrupt_and_nothing_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        store.put(&path("a/b"), "one".into()).unwrap();
+        store.put(&path("a/b"), "two".into()).unwrap();
+        drop(store);
+        tear(dir.path(), 0);
+        tear(dir.path(), 1);
+        let before: Vec<Vec<u8>> = SLOT_FILES
+            .iter()
+            .map(|name| fs::read(dir.path().join(name)).unwrap())
+            .collect();
+        assert!(corrupt_reason(open(dir.path())).contains("authentication failed"));
+        for (name, bytes) in SLOT_FILES.iter().zip(&before) {
+            assert_eq!(&fs::read(dir.path().join(name)).unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn a_version_1_store_is_read_and_moved_into_the_slots() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(open(dir.path()).unwrap());
+        let key = read_key_file(&dir.path().join(KEY_FILE)).unwrap().unwrap();
+        let mut map = SecretMap::default();
+        map.put(&path("old/token"), "kept".into(), Utc::now(), 5);
+        let legacy = dir.path().join(LEGACY_FILE);
+        fs::write(&legacy, seal_version_1(&key, &map)).unwrap();
+
+        // A first write torn by a crash leaves the version 1 file as the store.
+        fs::write(dir.path().join(SLOT_FILES[0]), [0u8; 4096]).unwrap();
+        assert_eq!(value_at(dir.path(), "old/token").as_deref(), Some("kept"));
+        fs::remove_file(dir.path().join(SLOT_FILES[0])).unwrap();
+
+        let store = open(dir.path()).unwrap();
+        assert_eq!(
+            store
+                .get(&path("old/token"))
+                .unwrap()
+                .unwrap()
+                .value
+                .expose(),
+            "kept"
+        );
+        assert!(legacy.exists(), "kept until a slot holds its contents");
+        store.put(&path("new/token"), "added".into()).unwrap();
+        assert!(!legacy.exists());
+        drop(store);
+        assert_eq!(value_at(dir.path(), "old/token").as_deref(), Some("kept"));
+        assert_eq!(value_at(dir.path(), "new/token").as_deref(), Some("added"));
     }
 
     #[test]
@@ -1005,7 +1322,7 @@ mod tests {
         assert!(store.key_source().starts_with("key file /"));
         store.put(&path("a/b"), "v".into()).unwrap();
         drop(store);
-        let bytes = fs::read(dir.path().join(STORE_FILE)).unwrap();
+        let bytes = fs::read(dir.path().join(SLOT_FILES[0])).unwrap();
         assert_eq!(bytes[9], TAG_KEY_FILE);
         // An existing key file wins, even where a keychain could answer.
         let store = FileStore::open_with(&auto, true).unwrap();
@@ -1030,16 +1347,15 @@ mod tests {
                 .put(&path("github/alice/token"), value.into())
                 .unwrap();
         }
-        let bytes = fs::read(dir.path().join(STORE_FILE)).unwrap();
-        assert_eq!(&bytes[..8], MAGIC);
-        assert!(!bytes.windows(value.len()).any(|w| w == value.as_bytes()));
-        assert!(!bytes.windows(12).any(|w| w == b"github/alice"));
-        let first = bytes.clone();
-        store
-            .put(&path("github/alice/token"), value.into())
-            .unwrap();
-        let second = fs::read(dir.path().join(STORE_FILE)).unwrap();
-        assert_ne!(first[10..34], second[10..34], "fresh nonce per write");
+        let first = fs::read(dir.path().join(SLOT_FILES[0])).unwrap();
+        let second = fs::read(dir.path().join(SLOT_FILES[1])).unwrap();
+        for bytes in [&first, &second] {
+            assert_eq!(&bytes[..8], MAGIC);
+            assert!(!bytes.windows(value.len()).any(|w| w == value.as_bytes()));
+            assert!(!bytes.windows(12).any(|w| w == b"github/alice"));
+        }
+        let nonce = HEADER_LEN..HEADER_LEN + NONCE_LEN;
+        assert_ne!(first[nonce.clone()], second[nonce], "fresh nonce per write");
         assert!(!format!("{store:?}").contains("PLAINTEXT"));
     }
 

@@ -1,8 +1,8 @@
 //! Where secret values live: the [`SecretStore`] trait and its backends.
 //!
 //! The request handlers see only the trait. [`open`] builds a backend from the hub's options:
-//! [`file::FileStore`] (the default: one AEAD-sealed file, its data key in the OS keychain or in a
-//! 0600 key file beside it) or [`memory::MemoryStore`] (nothing persisted, for tests and
+//! [`file::FileStore`] (the default: the whole store AEAD-sealed in one of two slot files, its data
+//! key in the OS keychain or in a 0600 key file beside them) or [`memory::MemoryStore`] (nothing persisted, for tests and
 //! throwaway hubs).
 //!
 //! Every backend keeps the same semantics, implemented once in [`memory::SecretMap`]:
@@ -17,6 +17,7 @@
 pub mod atomic;
 pub mod file;
 pub mod memory;
+pub mod slots;
 
 use std::fmt;
 use std::io;
