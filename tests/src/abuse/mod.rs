@@ -1,8 +1,10 @@
 //! Shared machinery of the abuse generator (`auth-hub-abuse`) and the crash loop
 //! (`auth-hub-crash-loop`): a hub process they own and can kill, the hub's resource figures read
-//! from `/proc`, latency percentiles, a seeded random source, and the owner session set up over
-//! the protocol. It lives in the library (not in each binary) so both tools measure the same way.
+//! from `/proc`, latency percentiles, a seeded random source, the owner session set up over the
+//! protocol, and the disk's floor for a durable write. It lives in the library (not in each
+//! binary) so both tools measure the same way.
 
+pub mod disk_floor;
 pub mod hub_process;
 pub mod limits;
 pub mod owner;
