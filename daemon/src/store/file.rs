@@ -205,13 +205,13 @@ impl FileStore {
         let dir = fs::canonicalize(&options.dir).map_err(|e| StoreError::io(&options.dir, e))?;
         let legacy_path = dir.join(LEGACY_FILE);
         let key_path = dir.join(KEY_FILE);
-        for stale in [&legacy_path, &key_path] {
+        let mut pair = SlotPair::new(&dir, SLOT_FILES);
+        for stale in [&legacy_path, &key_path, pair.path(0), pair.path(1)] {
             let removed = remove_stale_temps(stale).map_err(|e| StoreError::io(&dir, e))?;
             if removed > 0 {
                 tracing::info!(removed, file = %stale.display(), "removed temp files left by a crash");
             }
         }
-        let mut pair = SlotPair::new(&dir, SLOT_FILES);
         let (records, unreadable) = read_records(&pair, &legacy_path)?;
         let newest = records.first();
         let store_path = newest.map_or_else(|| pair.path(0).to_owned(), |r| r.path.clone());
@@ -1394,5 +1394,22 @@ mod tests {
         fs::write(&temp, b"torn").unwrap();
         open(dir.path()).unwrap();
         assert!(!temp.exists());
+    }
+
+    #[test]
+    fn a_crash_during_the_first_write_leaves_an_empty_store() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(open(dir.path()).unwrap());
+        // The first write creates its slot by rename; a crash leaves at most the temp file.
+        let temp = dir
+            .path()
+            .join(format!(".tmp-{}.0123456789abcdef", SLOT_FILES[0]));
+        fs::write(&temp, [0u8; 100]).unwrap();
+        let store = open(dir.path()).unwrap();
+        assert!(store.list("").unwrap().is_empty());
+        assert!(!temp.exists());
+        store.put(&path("a/b"), "v".into()).unwrap();
+        drop(store);
+        assert_eq!(value_at(dir.path(), "a/b").as_deref(), Some("v"));
     }
 }

@@ -9,16 +9,19 @@
 //! hold the newest durable contents, and the reader takes the newest slot that authenticates (the
 //! caller's check). A crash mid-write tears only the older copy, which the newer one supersedes.
 //!
+//! A slot that does not exist yet is created whole by rename, so a crash during a store's very
+//! first write leaves no slot, not a torn one that could not be told from a damaged store.
+//!
 //! A slot's length is a capacity (a power of two, at least [`MIN_CAPACITY`]) with the contents
 //! zero-padded to it, so the length changes, and metadata is written, only when the contents
 //! outgrow it or shrink to a quarter of it.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::atomic::sync_dir;
+use super::atomic::write_atomic;
 
 /// Smallest slot file: one page.
 pub const MIN_CAPACITY: u64 = 4096;
@@ -76,38 +79,43 @@ impl SlotPair {
     pub fn write(&mut self, contents: &[u8]) -> io::Result<usize> {
         let index = self.next;
         let path = &self.paths[index];
-        let (file, created) = open_slot(path)?;
-        let length = file.metadata()?.len();
-        let capacity = capacity_for(contents.len() as u64, length);
-        if capacity != length {
-            file.set_len(capacity)?;
-        }
-        let capacity = usize::try_from(capacity)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "slot too large"))?;
-        let mut padded = Vec::with_capacity(capacity);
-        padded.extend_from_slice(contents);
-        padded.resize(capacity, 0);
-        file.write_all_at(&padded, 0)?;
-        file.sync_data()?;
-        if created {
-            if let Some(dir) = path.parent() {
-                sync_dir(dir)?;
+        match OpenOptions::new().write(true).open(path) {
+            Ok(file) => overwrite(&file, contents)?,
+            // A slot's first write creates it whole, by rename: a crash then leaves no slot
+            // rather than a torn one that could not be told from a damaged store.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                write_atomic(
+                    path,
+                    &padded(contents, capacity_for(contents.len() as u64, 0))?,
+                    0o600,
+                )?;
             }
+            Err(e) => return Err(e),
         }
         self.next = 1 - index;
         Ok(index)
     }
 }
 
-/// Opens a slot for writing without truncating it; true if it was created.
-fn open_slot(path: &Path) -> io::Result<(File, bool)> {
-    let mut options = OpenOptions::new();
-    options.write(true).mode(0o600);
-    match options.clone().create_new(true).open(path) {
-        Ok(file) => Ok((file, true)),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok((options.open(path)?, false)),
-        Err(e) => Err(e),
+/// Overwrites an existing slot in place, resized only when its capacity must change.
+fn overwrite(file: &File, contents: &[u8]) -> io::Result<()> {
+    let length = file.metadata()?.len();
+    let capacity = capacity_for(contents.len() as u64, length);
+    if capacity != length {
+        file.set_len(capacity)?;
     }
+    file.write_all_at(&padded(contents, capacity)?, 0)?;
+    file.sync_data()
+}
+
+/// `contents` followed by zeros up to `capacity` bytes.
+fn padded(contents: &[u8], capacity: u64) -> io::Result<Vec<u8>> {
+    let capacity = usize::try_from(capacity)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "slot too large"))?;
+    let mut padded = Vec::with_capacity(capacity);
+    padded.extend_from_slice(contents);
+    padded.resize(capacity, 0);
+    Ok(padded)
 }
 
 /// The slot length for `needed` bytes in a slot now `current` long: unchanged while the contents
