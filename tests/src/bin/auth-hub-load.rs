@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use auth_hub_client::{AuthClient, ClientOptions, HubClient, SecretPath};
 use auth_hub_protocol::MasterToken;
+use auth_hub_tests::abuse::proc_stats;
+use auth_hub_tests::abuse::stats::LatencyStats;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -142,7 +144,7 @@ fn get(
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let rss_before = hub_pid.map(rss_kib);
+    let rss_before = hub_pid.and_then(|pid| proc_stats::status_kib(pid, "VmRSS"));
     let per_connection = requests.div_ceil(connections.max(1));
     let (latencies, errors, elapsed) = runtime.block_on(async {
         let mut clients = Vec::new();
@@ -198,22 +200,22 @@ fn get(
         }
         Ok::<_, Box<dyn std::error::Error>>((latencies, errors, start.elapsed()))
     })?;
-    let rss_after = hub_pid.map(rss_kib);
-    let stats = Stats::of(latencies);
+    let rss_after = hub_pid.and_then(|pid| proc_stats::status_kib(pid, "VmRSS"));
+    let stats = LatencyStats::of(latencies);
     let throughput = stats.count as f64 / elapsed.as_secs_f64();
     if json {
         println!(
             "{}",
             serde_json::json!({
                 "connections": connections, "requests": stats.count, "seconds": elapsed.as_secs_f64(),
-                "throughput": throughput, "p50_us": stats.p50, "p90_us": stats.p90, "p99_us": stats.p99,
-                "max_us": stats.max, "errors": errors, "hub_rss_kib_before": rss_before, "hub_rss_kib_after": rss_after,
+                "throughput": throughput, "p50_us": stats.p50_us, "p90_us": stats.p90_us, "p99_us": stats.p99_us,
+                "max_us": stats.max_us, "errors": errors, "hub_rss_kib_before": rss_before, "hub_rss_kib_after": rss_after,
             })
         );
     } else {
         println!(
             "get_secret x{} over {connections} connection(s): {throughput:.0} req/s, p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, max {:.1} us, errors {errors:?}, hub RSS {:?} -> {:?} KiB",
-            stats.count, stats.p50, stats.p90, stats.p99, stats.max, rss_before, rss_after
+            stats.count, stats.p50_us, stats.p90_us, stats.p99_us, stats.max_us, rss_before, rss_after
         );
     }
     Ok(())
@@ -272,10 +274,10 @@ fn raw_get(socket: &std::path::Path, path: &str, requests: usize) -> Result<()> 
             latencies.push(sent.elapsed());
         }
     }
-    let stats = Stats::of(latencies);
+    let stats = LatencyStats::of(latencies);
     println!(
         "raw get_secret x{}: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us",
-        stats.count, stats.p50, stats.p90, stats.p99
+        stats.count, stats.p50_us, stats.p90_us, stats.p99_us
     );
     Ok(())
 }
@@ -315,16 +317,16 @@ fn pingpong(
     }
     drop(client);
     let _ = echo.join();
-    let stats = Stats::of(latencies);
+    let stats = LatencyStats::of(latencies);
     if json {
         println!(
             "{}",
-            serde_json::json!({"iterations": stats.count, "p50_us": stats.p50, "p90_us": stats.p90, "p99_us": stats.p99})
+            serde_json::json!({"iterations": stats.count, "p50_us": stats.p50_us, "p90_us": stats.p90_us, "p99_us": stats.p99_us})
         );
     } else {
         println!(
             "ping-pong 64 B x{}: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us",
-            stats.count, stats.p50, stats.p90, stats.p99
+            stats.count, stats.p50_us, stats.p90_us, stats.p99_us
         );
     }
     Ok(())
@@ -347,35 +349,6 @@ fn echo_server(socket: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-/// Latency percentiles in microseconds.
-struct Stats {
-    count: usize,
-    p50: f64,
-    p90: f64,
-    p99: f64,
-    max: f64,
-}
-
-impl Stats {
-    fn of(mut latencies: Vec<Duration>) -> Self {
-        latencies.sort_unstable();
-        let at = |q: f64| {
-            if latencies.is_empty() {
-                return 0.0;
-            }
-            let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-            latencies[index].as_secs_f64() * 1e6
-        };
-        Self {
-            count: latencies.len(),
-            p50: at(0.50),
-            p90: at(0.90),
-            p99: at(0.99),
-            max: at(1.0),
-        }
-    }
-}
-
 fn pin_to(cpu: usize) {
     // SAFETY: a zeroed cpu_set_t is valid; CPU_SET and sched_setaffinity on the calling thread.
     unsafe {
@@ -383,16 +356,4 @@ fn pin_to(cpu: usize) {
         libc::CPU_SET(cpu, &mut set);
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmRSS:"))
-                .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
