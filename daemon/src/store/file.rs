@@ -570,14 +570,17 @@ struct Header {
 
 /// Checks everything that can be checked without the key.
 fn check_header(path: &Path, bytes: &[u8]) -> Result<Header, StoreError> {
-    if bytes.len() < COMMON_HEADER_LEN {
-        return Err(corrupt(
+    let too_short = |header_len: usize| {
+        corrupt(
             path,
             format!(
-                "file is {} bytes long, shorter than the {COMMON_HEADER_LEN}-byte header",
+                "file is {} bytes long, shorter than the {header_len}-byte header",
                 bytes.len()
             ),
-        ));
+        )
+    };
+    if bytes.len() < COMMON_HEADER_LEN {
+        return Err(too_short(COMMON_HEADER_LEN));
     }
     if &bytes[..MAGIC.len()] != MAGIC {
         return Err(corrupt(
@@ -609,23 +612,15 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<Header, StoreError> {
         }
     };
     if bytes.len() < header_len {
-        return Err(corrupt(
-            path,
-            format!(
-                "file is {} bytes long, shorter than the {header_len}-byte header",
-                bytes.len()
-            ),
-        ));
+        return Err(too_short(header_len));
     }
     let (generation, record_len) = if version == FORMAT_VERSION {
-        let field = |range: std::ops::Range<usize>| -> [u8; 8] {
-            let mut out = [0u8; 8];
-            out[..range.len()].copy_from_slice(&bytes[range]);
-            out
-        };
-        let generation = u64::from_le_bytes(field(COMMON_HEADER_LEN..COMMON_HEADER_LEN + 8));
-        let length = u64::from_le_bytes(field(COMMON_HEADER_LEN + 8..HEADER_LEN));
-        (generation, usize::try_from(length).unwrap_or(usize::MAX))
+        let mut generation = [0u8; 8];
+        generation.copy_from_slice(&bytes[COMMON_HEADER_LEN..COMMON_HEADER_LEN + 8]);
+        let mut length = [0u8; 4];
+        length.copy_from_slice(&bytes[COMMON_HEADER_LEN + 8..HEADER_LEN]);
+        let length = usize::try_from(u32::from_le_bytes(length)).unwrap_or(usize::MAX);
+        (u64::from_le_bytes(generation), length)
     } else {
         (0, bytes.len())
     };
