@@ -6,6 +6,7 @@
 use clap::{ArgAction, Parser, Subcommand};
 
 use crate::commands::auth::AuthCommand;
+use crate::commands::docs::{CompletionsArgs, ManArgs};
 use crate::commands::init::InitArgs;
 use crate::commands::push::PushArgs;
 use crate::commands::status::StatusArgs;
@@ -47,6 +48,10 @@ pub enum Command {
     /// Secrets, grants and keys held by auth-hub.
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(CompletionsArgs),
+    /// Print the manual page, or write every page into a directory (--dir).
+    Man(ManArgs),
 }
 
 #[cfg(test)]

@@ -387,6 +387,53 @@ pub fn write_init(
     org: Option<&str>,
     forges: &[String],
 ) -> Result<Vec<String>, ConfigError> {
+    let plan = plan_init(repo_root, org, forges)?;
+    plan.write()?;
+    Ok(plan.changes)
+}
+
+/// What [`write_init`] would write, computed without touching anything, so `init` can check
+/// everything else (and create remotes) before writing, and `init --dry-run` can show it.
+#[derive(Debug)]
+pub struct InitPlan {
+    /// The repository config's path.
+    pub file: PathBuf,
+    /// One human description per change; empty when nothing would change.
+    pub changes: Vec<String>,
+    /// The file's new text (the old text when nothing changes).
+    pub text: String,
+}
+
+impl InitPlan {
+    /// The config as it will read once written.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`], which would be a bug in the planning.
+    pub fn config(&self) -> Result<RepoConfig, ConfigError> {
+        RepoConfig::parse(&self.text, &self.file)
+    }
+
+    /// Writes the file atomically; nothing when nothing changes.
+    ///
+    /// # Errors
+    /// [`ConfigError::Write`].
+    pub fn write(&self) -> Result<(), ConfigError> {
+        if self.changes.is_empty() {
+            return Ok(());
+        }
+        write_atomically(&self.file, self.text.as_bytes())
+    }
+}
+
+/// Plans `init`'s config change (see [`write_init`]) without writing.
+///
+/// # Errors
+/// As [`write_init`], except [`ConfigError::Write`].
+pub fn plan_init(
+    repo_root: &Path,
+    org: Option<&str>,
+    forges: &[String],
+) -> Result<InitPlan, ConfigError> {
     if let Some(org) = org {
         if !is_segment(org) {
             return Err(ConfigError::Argument {
@@ -453,11 +500,11 @@ pub fn write_init(
         replace_value(&mut document, "forges", Value::Array(array));
     }
 
-    if changes.is_empty() {
-        return Ok(changes);
-    }
-    write_atomically(&file, document.to_string().as_bytes())?;
-    Ok(changes)
+    Ok(InitPlan {
+        file,
+        changes,
+        text: document.to_string(),
+    })
 }
 
 /// Sets a top-level value in place, keeping the comments above the key and the old value's

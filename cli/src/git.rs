@@ -280,7 +280,8 @@ impl Repo {
     }
 
     /// Runs `git ARGS` (a push or fetch to an HTTPS URL) with `credential` as the only
-    /// credential git can use, and no prompt.
+    /// credential git can use, and no prompt. With `progress`, each line git writes on stderr
+    /// (the `\r`-separated updates of `--progress` among them) is handed to it as it arrives.
     ///
     /// # Errors
     /// [`TransferError::AuthenticationFailed`] when the server refuses the credential,
@@ -289,6 +290,7 @@ impl Repo {
         &self,
         args: I,
         credential: &Credential<'_>,
+        progress: Option<&dyn Fn(&str)>,
     ) -> Result<String, TransferError>
     where
         I: IntoIterator<Item = S>,
@@ -329,8 +331,7 @@ impl Repo {
                 Ok(())
             });
         }
-        let output = command
-            .output()
+        let output = run_streaming(command, progress)
             .await
             .map_err(|error| TransferError::Git(GitError::Spawn(error)))?;
         drop(reader);
@@ -373,6 +374,63 @@ impl Repo {
             })
         }
     }
+}
+
+/// Runs `command` to the end, collecting stdout and stderr as `output()` does, and handing each
+/// stderr line (ended by `\n` or `\r`) to `progress` as it arrives.
+async fn run_streaming(
+    mut command: Command,
+    progress: Option<&dyn Fn(&str)>,
+) -> std::io::Result<Output> {
+    use tokio::io::AsyncReadExt;
+
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let read_stdout = async {
+        let mut bytes = Vec::new();
+        if let Some(pipe) = stdout.as_mut() {
+            pipe.read_to_end(&mut bytes).await?;
+        }
+        Ok::<_, std::io::Error>(bytes)
+    };
+    let read_stderr = async {
+        let mut bytes = Vec::new();
+        let Some(pipe) = stderr.as_mut() else {
+            return Ok(bytes);
+        };
+        let mut chunk = [0u8; 4096];
+        let mut line_start = 0;
+        loop {
+            let read = pipe.read(&mut chunk).await?;
+            if read == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&chunk[..read]);
+            if let Some(progress) = progress {
+                while let Some(end) = bytes[line_start..]
+                    .iter()
+                    .position(|&byte| byte == b'\n' || byte == b'\r')
+                {
+                    progress(&String::from_utf8_lossy(
+                        &bytes[line_start..line_start + end],
+                    ));
+                    line_start += end + 1;
+                }
+            }
+        }
+        Ok(bytes)
+    };
+    let (stdout, stderr) = tokio::try_join!(read_stdout, read_stderr)?;
+    let status = child.wait().await?;
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+    })
 }
 
 /// `git -C dir`, with no pager, no prompt, and a stable language for parsing messages.

@@ -13,6 +13,7 @@ pub mod forge;
 mod git;
 pub mod org;
 mod output;
+mod progress;
 mod project;
 
 use std::io::Write;

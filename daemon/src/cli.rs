@@ -27,6 +27,10 @@ pub enum Command {
     Install(InstallArgs),
     /// Stop the user service and remove its files.
     Uninstall(UninstallArgs),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(crate::docs::CompletionsArgs),
+    /// Print the manual page, or write every page into a directory (--dir).
+    Man(crate::docs::ManArgs),
 }
 
 /// Arguments of `serve`.

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod cli;
 pub mod connection;
 pub mod declared;
+pub mod docs;
 pub mod error;
 pub mod grants;
 pub mod handler;

@@ -24,6 +24,10 @@ fn main() -> ExitCode {
             let result = auth_hub::install::uninstall(&args, &mut std::io::stdout());
             return auth_hub::install::exit_code(result);
         }
+        Command::Completions(args) => {
+            return auth_hub::docs::completions(&args, &mut std::io::stdout())
+        }
+        Command::Man(args) => return auth_hub::docs::man(&args, &mut std::io::stdout()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

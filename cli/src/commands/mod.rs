@@ -1,11 +1,13 @@
 //! One module per command group; each verb is its args struct and one async function.
 
 pub mod auth;
+pub mod docs;
 pub mod forge_access;
 pub mod init;
 pub mod push;
 pub mod status;
 pub mod sync;
+pub mod wait;
 pub mod workspace;
 
 use crate::cli::{Cli, Command};
@@ -34,5 +36,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Status(args) => status::run(&ctx, args).await,
         Command::Push(args) => push::run(&ctx, args).await,
         Command::Workspace(command) => workspace::run(&ctx, command).await,
+        Command::Completions(args) => docs::completions(&args),
+        Command::Man(args) => docs::man(&args),
     }
 }

@@ -1,9 +1,13 @@
-//! `hyperforge push [--path P] [--forge F] [--tags]`: pushes the current branch to every forge
-//! (or one), each with its own token from auth-hub, over HTTPS to `{url}/{org}/{repo}.git`.
+//! `hyperforge push [--path P] [--forge F] [--tags] [--wait D | --no-wait] [--dry-run]`: pushes
+//! the current branch to every forge (or one), each with its own token from auth-hub, over HTTPS
+//! to `{url}/{org}/{repo}.git`.
 //!
-//! A refused or unanswered scope skips that forge with the design's message and the command
-//! that grants it; the other forges still get their push. The remote-tracking branch moves as
-//! a normal push moves it, and `.git/config` is left as it was.
+//! The forges' scopes are asked for together, waiting at most `--wait` in all. A refused or
+//! unanswered scope skips that forge with the design's message and the command that grants it;
+//! the other forges still get their push. The remote-tracking branch moves as a normal push
+//! moves it, and `.git/config` is left as it was. `--dry-run` says what would be pushed where
+//! and whether each scope is granted now (asked with `has_scope`, which never prompts), and
+//! pushes nothing.
 
 use std::path::PathBuf;
 
@@ -11,11 +15,11 @@ use auth_hub_client::HubClient;
 use clap::Args;
 use serde::Serialize;
 
-use crate::commands::auth::{announce_wait, connect_keyed, keyed_options, DEFAULT_WAIT};
-use crate::commands::forge_access::{self, ForgeFailure};
+use crate::commands::forge_access::{self, Decisions, ForgeFailure};
+use crate::commands::wait::WaitArgs;
 use crate::commands::Context;
 use crate::error::CliError;
-use crate::output;
+use crate::progress::{Progress, Task};
 use crate::project::{Project, ProjectForge};
 
 /// Arguments of `push`.
@@ -30,6 +34,12 @@ pub struct PushArgs {
     /// Push all tags too.
     #[arg(long)]
     pub tags: bool,
+    /// `--wait` / `--no-wait`: how long the whole push waits for approval of its scopes.
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// Print what would be pushed where, and whether each scope is granted now; push nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// How one forge's push ended.
@@ -102,23 +112,30 @@ pub async fn head(project: &Project) -> Result<Head, CliError> {
     Ok(Head { branch, commit })
 }
 
-/// Pushes `head` to one forge: fetches its token, pushes over HTTPS with the token given to git
-/// only through the credential protocol, then moves the remote-tracking branch.
+/// Pushes `head` to one forge: fetches its token (unless `decisions` refused its scope), pushes
+/// over HTTPS with the token given to git only through the credential protocol, then moves the
+/// remote-tracking branch. `task` shows the progress.
 pub async fn push_forge(
     client: &HubClient,
     project: &Project,
     forge: &ProjectForge,
     head: &Head,
     tags: bool,
+    decisions: &Decisions,
+    task: &Task,
 ) -> ForgePush {
     let org = forge.org.as_ref().ok().cloned();
+    let result = match decisions.refusal_of(forge) {
+        Some(failure) => Err(failure),
+        None => push_to(client, project, forge, head, tags, task).await,
+    };
     ForgePush {
         forge: forge.forge.name.clone(),
         url: org
             .as_deref()
             .map(|org| forge.forge.push_url(org, &project.name())),
         org,
-        result: push_to(client, project, forge, head, tags).await,
+        result,
     }
 }
 
@@ -128,21 +145,33 @@ async fn push_to(
     forge: &ProjectForge,
     head: &Head,
     tags: bool,
+    task: &Task,
 ) -> Result<(), ForgeFailure> {
     let (org, path) = forge_access::secret_path(forge)?;
     let url = forge_access::transfer_url(forge, &org, &project.name())?;
+    task.set("fetching the token");
     let secret = forge_access::fetch_token(client, &path).await?;
     let credential = forge_access::credential(forge, &url, &secret);
 
+    task.set("pushing");
     let refspec = format!("{0}:refs/heads/{1}", head.commit, head.branch);
     let mut args = vec!["push", "--porcelain"];
+    // git shows its transfer progress only when asked, since its stderr is a pipe here.
+    let progress = task.git_progress();
+    if progress.is_some() {
+        args.push("--progress");
+    }
     if tags {
         args.push("--tags");
     }
     args.extend(["--", url.as_str(), refspec.as_str()]);
     project
         .repo
-        .transfer(args, &credential)
+        .transfer(
+            args,
+            &credential,
+            progress.as_ref().map(|f| f as &dyn Fn(&str)),
+        )
         .await
         .map_err(|error| forge_access::transfer_failure(error, "push", &path))?;
 
@@ -165,68 +194,141 @@ async fn push_to(
 /// Runs `push`.
 ///
 /// # Errors
-/// Config errors (2); a failure (1) when any forge failed, each reported on stderr.
+/// Config errors (2); when any forge failed, each reported on stderr: access denied (3) when
+/// every forge was refused by the hub, else a failure (1).
 pub async fn run(ctx: &Context, args: PushArgs) -> Result<(), CliError> {
     let project = Project::open(&args.path).await?;
     let forges = project.select(args.forge.as_deref())?;
     let head = head(&project).await?;
-    let client = connect_keyed(keyed_options(format!(
-        "hyperforge push {}",
-        project.repo.root().display()
-    ))?)
-    .await?;
+    let reason = format!("hyperforge push {}", project.repo.root().display());
+    if args.dry_run {
+        return dry_run(ctx, &project, &forges, &head, args.tags, reason).await;
+    }
+    let client = forge_access::connect_forges(reason).await?;
+    let scopes = forge_access::scopes_of(forges.iter().copied());
+    let decisions = forge_access::decide(&client, &scopes, args.wait.duration()).await?;
 
+    let progress = Progress::new(&ctx.out);
     let mut outcomes = Vec::new();
     for forge in forges {
-        if let Ok((_, path)) = forge_access::secret_path(forge) {
-            announce_wait(&client, &[path.parent_scope()], DEFAULT_WAIT).await;
-        }
-        let outcome = push_forge(&client, &project, forge, &head, args.tags).await;
+        let task = progress.task(&forge.forge.name);
+        let outcome = push_forge(
+            &client, &project, forge, &head, args.tags, &decisions, &task,
+        )
+        .await;
+        drop(task);
         if !ctx.out.is_json() {
-            report(ctx, &outcome, &head)?;
+            report(ctx, &progress, &outcome, &head)?;
         }
         outcomes.push(outcome);
     }
+    progress.finish();
     if ctx.out.is_json() {
         let json: Vec<_> = outcomes.iter().map(ForgePush::json).collect();
         ctx.out.json(&json)?;
     }
-    summary_error(&outcomes)
+    let failed: Vec<(&str, &ForgeFailure)> = outcomes
+        .iter()
+        .filter_map(|outcome| {
+            let failure = outcome.result.as_ref().err()?;
+            Some((outcome.forge.as_str(), failure))
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(forge_access::summary_error("push", &failed, outcomes.len()))
+    }
 }
 
 /// Prints one forge's outcome: success on stdout, failure on stderr.
-fn report(ctx: &Context, outcome: &ForgePush, head: &Head) -> Result<(), CliError> {
+fn report(
+    ctx: &Context,
+    progress: &Progress,
+    outcome: &ForgePush,
+    head: &Head,
+) -> Result<(), CliError> {
     match &outcome.result {
-        Ok(()) => ctx.out.line(&format!(
-            "✓ Pushed {} to {} ({})",
-            head.branch,
-            outcome.forge,
-            outcome.url.as_deref().unwrap_or("?")
-        )),
+        Ok(()) => progress.suspend(|| {
+            ctx.out.line(&format!(
+                "✓ Pushed {} to {} ({})",
+                head.branch,
+                outcome.forge,
+                outcome.url.as_deref().unwrap_or("?")
+            ))
+        }),
         Err(failure) => {
             for line in failure.lines(&outcome.forge) {
-                output::note(&line);
+                progress.note(&line);
             }
             Ok(())
         }
     }
 }
 
-/// Failure (1) naming the forges that failed, when any did.
-fn summary_error(outcomes: &[ForgePush]) -> Result<(), CliError> {
-    let failed: Vec<&str> = outcomes
-        .iter()
-        .filter(|outcome| outcome.result.is_err())
-        .map(|outcome| outcome.forge.as_str())
-        .collect();
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::failure(format!(
-            "push failed for {} of {} forges: {}",
-            failed.len(),
-            outcomes.len(),
-            failed.join(", ")
-        )))
+/// `push --dry-run`: per forge, the branch, commit and URL a push would send, and whether its
+/// scope is granted now. Nothing is pushed, no token is fetched and no hub is started.
+async fn dry_run(
+    ctx: &Context,
+    project: &Project,
+    forges: &[&ProjectForge],
+    head: &Head,
+    tags: bool,
+    reason: String,
+) -> Result<(), CliError> {
+    let scopes = forge_access::scopes_of(forges.iter().copied());
+    let access = forge_access::preview(reason, &scopes).await;
+    let short = head.commit.get(..12).unwrap_or(&head.commit);
+    let mut json = Vec::new();
+    for forge in forges {
+        let name = &forge.forge.name;
+        let planned = forge_access::secret_path(forge).and_then(|(org, path)| {
+            let url = forge_access::transfer_url(forge, &org, &project.name())?;
+            Ok((org, path.parent_scope(), url))
+        });
+        match planned {
+            Ok((org, scope, url)) => {
+                let state = access
+                    .iter()
+                    .find(|(known, _)| known.as_str() == scope.as_str())
+                    .map(|(_, state)| state.clone())
+                    .unwrap_or_else(|| forge_access::Access::Unknown("not asked".to_owned()));
+                if ctx.out.is_json() {
+                    json.push(serde_json::json!({
+                        "forge": name, "org": org, "url": url, "scope": scope.as_str(),
+                        "access": state.name(), "error": null,
+                    }));
+                } else {
+                    ctx.out.line(&format!(
+                        "would push {} ({short}){} to {name}: {url} ({})",
+                        head.branch,
+                        if tags { " and all tags" } else { "" },
+                        state.describe(&scope)
+                    ))?;
+                }
+            }
+            Err(failure) => {
+                if ctx.out.is_json() {
+                    json.push(serde_json::json!({
+                        "forge": name, "org": null, "url": null, "scope": null,
+                        "access": null, "error": failure.reason(),
+                    }));
+                } else {
+                    for line in failure.lines(name) {
+                        crate::output::note(&line);
+                    }
+                }
+            }
+        }
     }
+    if ctx.out.is_json() {
+        ctx.out.json(&serde_json::json!({
+            "dry_run": true,
+            "branch": head.branch,
+            "commit": head.commit,
+            "tags": tags,
+            "forges": json,
+        }))?;
+    }
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! `hyperforge status [--fetch] [--json]`: per forge, whether its remote is present with the
 //! configured URL, how far the current branch is ahead of or behind it, and whether the work
-//! tree is dirty. `--fetch` first fetches each forge over HTTPS with its token.
+//! tree is dirty. `--fetch` first fetches each forge over HTTPS with its token, the forges'
+//! scopes asked for together and waited for at most `--wait` in all (`--no-wait`: not at all).
 
 use std::path::PathBuf;
 
@@ -8,8 +9,8 @@ use auth_hub_client::HubClient;
 use clap::Args;
 use serde::Serialize;
 
-use crate::commands::auth::{connect_keyed, keyed_options};
-use crate::commands::forge_access::{self, ForgeFailure};
+use crate::commands::forge_access::{self, Decisions, ForgeFailure};
+use crate::commands::wait::WaitArgs;
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::project::{git_error, Project, ProjectForge};
@@ -23,6 +24,9 @@ pub struct StatusArgs {
     /// Fetch the current branch from every forge first (asks auth-hub for each token).
     #[arg(long)]
     pub fetch: bool,
+    /// With --fetch: how long to wait for approval of the forges' scopes, in all.
+    #[command(flatten)]
+    pub wait: WaitArgs,
 }
 
 /// One repository's state.
@@ -65,13 +69,14 @@ pub struct ForgeStatus {
     pub error: Option<String>,
 }
 
-/// Collects the status of `project`; with `client`, fetches each forge first.
+/// Collects the status of `project`; with a client and its scope decisions, fetches each forge
+/// first (a forge whose scope was refused is not fetched and shows why).
 ///
 /// # Errors
 /// Git failures reading the repository.
 pub async fn collect(
     project: &Project,
-    client: Option<&HubClient>,
+    fetch_with: Option<(&HubClient, &Decisions)>,
 ) -> Result<RepoStatus, CliError> {
     let repo = &project.repo;
     let branch = repo.current_branch().await.map_err(git_error)?;
@@ -79,8 +84,19 @@ pub async fn collect(
     let mut forges = Vec::new();
     for forge in &project.forges {
         let mut error = forge.org.as_ref().err().map(ToString::to_string);
-        if let (Some(client), Some(branch), None) = (client, &branch, &error) {
-            if let Err(failure) = fetch(client, project, forge, branch).await {
+        if let (Some((client, decisions)), Some(branch), None) = (fetch_with, &branch, &error) {
+            let fetched = match decisions.refusal_of(forge) {
+                Some(refused) => Err(refused),
+                None => fetch(client, project, forge, branch).await,
+            };
+            if let Err(failure) = fetched {
+                // The forge's line shows the reason; a refusal also gets the command that
+                // grants it, once, on stderr.
+                if failure.is_refusal() {
+                    for line in failure.lines(&forge.forge.name) {
+                        crate::output::note(&line);
+                    }
+                }
                 error = Some(failure.reason());
             }
         }
@@ -168,6 +184,7 @@ async fn fetch(
             refspec.as_str(),
         ],
         &credential,
+        None,
     )
     .await
     .map(drop)
@@ -216,18 +233,25 @@ pub fn describe(status: &RepoStatus) -> Vec<String> {
 /// Config and git errors.
 pub async fn run(ctx: &Context, args: StatusArgs) -> Result<(), CliError> {
     let project = Project::open(&args.path).await?;
-    let client = if args.fetch {
-        Some(
-            connect_keyed(keyed_options(format!(
-                "hyperforge status --fetch {}",
-                project.repo.root().display()
-            ))?)
-            .await?,
-        )
+    let fetching = if args.fetch {
+        let client = forge_access::connect_forges(format!(
+            "hyperforge status --fetch {}",
+            project.repo.root().display()
+        ))
+        .await?;
+        let scopes = forge_access::scopes_of(&project.forges);
+        let decisions = forge_access::decide(&client, &scopes, args.wait.duration()).await?;
+        Some((client, decisions))
     } else {
         None
     };
-    let status = collect(&project, client.as_ref()).await?;
+    let status = collect(
+        &project,
+        fetching
+            .as_ref()
+            .map(|(client, decisions)| (client, decisions)),
+    )
+    .await?;
     if ctx.out.is_json() {
         return ctx.out.json(&status);
     }

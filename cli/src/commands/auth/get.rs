@@ -1,16 +1,14 @@
 //! `hyperforge auth get PATH`: print one secret's value, asking for its parent scope and waiting
 //! for the owner's approval when needed (`--wait`, `--no-wait`).
 
-use std::time::Duration;
-
 use auth_hub_client::AuthClient;
-use auth_hub_protocol::duration::parse_duration;
 use auth_hub_protocol::{Secret, SecretPath};
 use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{announce_wait, connect_keyed, keyed_options, wait_for};
+use super::{announce_wait, connect_keyed, keyed_options};
+use crate::commands::wait::WaitArgs;
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::output;
@@ -21,12 +19,9 @@ pub struct GetArgs {
     /// The secret, such as github/alice/token.
     #[arg(value_name = "PATH")]
     pub path: SecretPath,
-    /// How long to wait for approval (90, 90s, 5m); the hub caps it at its grant timeout.
-    #[arg(long, value_name = "SECS", value_parser = parse_duration, conflicts_with = "no_wait")]
-    pub wait: Option<Duration>,
-    /// Do not wait: if the scope needs approval, fail at once (exit 3).
-    #[arg(long)]
-    pub no_wait: bool,
+    /// `--wait` / `--no-wait`.
+    #[command(flatten)]
+    pub wait: WaitArgs,
 }
 
 /// `--json` output of `get`: borrows the value, so it is written without another copy.
@@ -56,7 +51,7 @@ impl<'a> SecretJson<'a> {
 /// # Errors
 /// Denied or timed out (3), not found (4), unreachable (5), no key (1).
 pub async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
-    let wait = wait_for(args.wait, args.no_wait);
+    let wait = args.wait.duration();
     let mut options = keyed_options(format!("hyperforge auth get {}", args.path))?;
     options.wait = wait;
     let client = connect_keyed(options).await?;

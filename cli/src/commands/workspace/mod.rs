@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use crate::commands::wait::WaitArgs;
 use crate::commands::Context;
 use crate::error::CliError;
 
@@ -18,7 +19,7 @@ pub enum WorkspaceCommand {
     /// Show every repository's forges: remotes, ahead/behind, dirty work trees.
     Status(WorkspaceArgs),
     /// Push every repository to its forges: all scopes asked for at once, pushes in parallel.
-    Push(WorkspaceArgs),
+    Push(WorkspacePushArgs),
 }
 
 /// Arguments shared by the workspace verbs.
@@ -31,6 +32,17 @@ pub struct WorkspaceArgs {
     #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: u16,
+}
+
+/// Arguments of `workspace push`.
+#[derive(Debug, Args)]
+pub struct WorkspacePushArgs {
+    /// The directory and the number of jobs.
+    #[command(flatten)]
+    pub common: WorkspaceArgs,
+    /// How long to wait for approval of all the workspace's scopes, in all.
+    #[command(flatten)]
+    pub wait: WaitArgs,
 }
 
 /// Runs one workspace verb.

@@ -3,25 +3,21 @@
 //! (the design's `Requesting access to:` block); then repositories are pushed in parallel, each
 //! as `hyperforge push` would, and the run ends with one line per repository.
 
-use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::Path;
 
 use auth_hub_client::HubClient;
-use auth_hub_protocol::response::ScopeResult;
-use auth_hub_protocol::{Permissions, SecretScope};
+use auth_hub_protocol::SecretScope;
 use futures::StreamExt;
 use serde_json::json;
 
 use super::discover::{display_name, find_repositories};
-use super::WorkspaceArgs;
-use crate::commands::auth::{announce_wait, connect_keyed, keyed_options, DEFAULT_WAIT};
-use crate::commands::forge_access::{self, ForgeFailure};
+use super::WorkspacePushArgs;
+use crate::commands::forge_access::{self, Decisions, ForgeFailure};
 use crate::commands::push::{head, push_forge, ForgePush};
 use crate::commands::Context;
 use crate::config::UserConfig;
-use crate::error::CliError;
-use crate::output;
+use crate::error::{CliError, ErrorKind};
+use crate::progress::Progress;
 use crate::project::Project;
 
 /// One repository's outcome.
@@ -37,36 +33,45 @@ impl RepoPush {
         self.error.is_none() && self.forges.iter().all(|forge| forge.result.is_ok())
     }
 
-    /// "access denied" when every failure is a denial, else each forge's reason.
+    /// Why it failed, naming each failed forge: `github: access denied; codeberg: push failed: …`.
     fn reason(&self) -> String {
         if let Some(error) = &self.error {
             return error.clone();
         }
-        let failures: Vec<_> = self
-            .forges
+        self.forges
             .iter()
-            .filter_map(|forge| forge.result.as_ref().err().map(|f| (forge, f)))
-            .collect();
-        let reasons: Vec<String> = failures.iter().map(|(_, f)| f.reason()).collect();
-        if reasons.iter().all(|reason| *reason == reasons[0]) && !reasons.is_empty() {
-            reasons[0].clone()
-        } else {
-            failures
-                .iter()
-                .map(|(forge, failure)| format!("{}: {}", forge.forge, failure.reason()))
-                .collect::<Vec<_>>()
-                .join("; ")
-        }
+            .filter_map(|forge| {
+                let failure = forge.result.as_ref().err()?;
+                Some(format!("{}: {}", forge.forge, failure.reason()))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// True when it failed only because the hub refused its scopes (nothing else went wrong
+    /// and nothing was pushed).
+    fn only_refused(&self) -> bool {
+        self.error.is_none()
+            && !self.forges.is_empty()
+            && self.forges.iter().all(|forge| {
+                forge
+                    .result
+                    .as_ref()
+                    .err()
+                    .is_some_and(ForgeFailure::is_refusal)
+            })
     }
 }
 
 /// Runs `workspace push`.
 ///
 /// # Errors
-/// The directory cannot be read, the hub is unreachable; a failure (1) when any repository
-/// failed, each reported.
-pub async fn run(ctx: &Context, args: WorkspaceArgs) -> Result<(), CliError> {
-    let root = &args.path;
+/// The directory cannot be read, the hub is unreachable; when any repository failed, each
+/// reported once on stderr: access denied (3) when every repository was refused by the hub,
+/// else a failure (1).
+pub async fn run(ctx: &Context, args: WorkspacePushArgs) -> Result<(), CliError> {
+    let root = &args.common.path;
+    let jobs = usize::from(args.common.jobs);
     let paths = find_repositories(root)
         .map_err(|error| CliError::usage(format!("cannot read {}: {error}", root.display())))?;
     if paths.is_empty() {
@@ -77,42 +82,45 @@ pub async fn run(ctx: &Context, args: WorkspaceArgs) -> Result<(), CliError> {
         .with_hint("run `hyperforge init` in each repository first"));
     }
     let user = UserConfig::load()?;
-    let projects = open_all(root, &paths, &user, usize::from(args.jobs)).await;
+    let projects = open_all(root, &paths, &user, jobs).await;
 
-    let client = connect_keyed(keyed_options(format!(
-        "hyperforge workspace push {}",
-        root.display()
-    ))?)
-    .await?;
+    let client =
+        forge_access::connect_forges(format!("hyperforge workspace push {}", root.display()))
+            .await?;
     let scopes = distinct_scopes(&projects);
-    let decisions = request(ctx, &client, &scopes).await?;
+    let decisions = request(ctx, &client, &scopes, args.wait.duration()).await?;
 
     let total = projects.len();
-    let progress = std::io::stderr().is_terminal() && !ctx.out.is_json();
-    let mut done = 0;
+    let progress = Progress::new(&ctx.out).with_overall(
+        u64::try_from(total).unwrap_or(u64::MAX),
+        "repositories pushed",
+    );
     let mut results = Vec::with_capacity(total);
     let mut pushes = futures::stream::iter(
         projects
             .iter()
-            .map(|(name, project)| push_repo(&client, name, project, &decisions)),
+            .map(|(name, project)| push_repo(&client, name, project, &decisions, &progress)),
     )
-    .buffered(usize::from(args.jobs));
+    .buffered(jobs);
     while let Some(result) = pushes.next().await {
-        done += 1;
-        if progress {
-            output::note_inline(&format!("\r[{done}/{total}] {} pushed", result.name));
+        progress.advance();
+        if !ctx.out.is_json() {
+            if result.ok() {
+                progress.suspend(|| ctx.out.line(&format!("Pushing {}... ✓", result.name)))?;
+            } else {
+                progress.note(&format!("✗ Failed: {} ({})", result.name, result.reason()));
+            }
         }
         results.push(result);
     }
-    if progress {
-        output::note_inline("\r\x1b[K");
-    }
+    drop(pushes);
+    progress.finish();
 
     if ctx.out.is_json() {
         ctx.out.json(&json!({
             "scopes": scopes.iter().map(|scope| json!({
                 "scope": scope.as_str(),
-                "granted": decisions.get(scope.as_str()).is_some_and(Result::is_ok),
+                "granted": decisions.granted(scope),
             })).collect::<Vec<_>>(),
             "repos": results.iter().map(|repo| json!({
                 "repo": repo.name,
@@ -121,24 +129,20 @@ pub async fn run(ctx: &Context, args: WorkspaceArgs) -> Result<(), CliError> {
                 "forges": repo.forges.iter().map(ForgePush::json).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         }))?;
-    } else {
-        for repo in &results {
-            if repo.ok() {
-                ctx.out.line(&format!("Pushing {}... ✓", repo.name))?;
-            } else {
-                ctx.out
-                    .line(&format!("✗ Failed: {} ({})", repo.name, repo.reason()))?;
-            }
-        }
     }
     let failed = results.iter().filter(|repo| !repo.ok()).count();
     if failed == 0 {
-        Ok(())
-    } else {
-        Err(CliError::failure(format!(
-            "{failed} of {total} repositories failed"
-        )))
+        return Ok(());
     }
+    let kind = if failed == total && results.iter().all(RepoPush::only_refused) {
+        ErrorKind::Denied
+    } else {
+        ErrorKind::Failure
+    };
+    Err(CliError::new(
+        kind,
+        format!("{failed} of {total} repositories failed"),
+    ))
 }
 
 /// Opens every repository, `jobs` at a time (each costs a few git calls); one that cannot be
@@ -162,64 +166,49 @@ async fn open_all(
 
 /// Every forge scope the workspace needs, once each, in first-seen order.
 fn distinct_scopes(projects: &[(String, Result<Project, String>)]) -> Vec<SecretScope> {
-    let mut scopes: Vec<SecretScope> = Vec::new();
-    for project in projects
-        .iter()
-        .filter_map(|(_, project)| project.as_ref().ok())
-    {
-        for forge in &project.forges {
-            if let Ok((_, path)) = forge_access::secret_path(forge) {
-                let scope = path.parent_scope();
-                if !scopes.iter().any(|known| known.as_str() == scope.as_str()) {
-                    scopes.push(scope);
-                }
-            }
-        }
-    }
-    scopes
+    forge_access::scopes_of(
+        projects
+            .iter()
+            .filter_map(|(_, project)| project.as_ref().ok())
+            .flat_map(|project| &project.forges),
+    )
 }
 
-/// Asks for every scope in one request and prints the design's block of decisions.
+/// Asks for every scope in one request, waiting at most `wait` in all, and prints the design's
+/// block of decisions: the scopes and grants on stdout, each refusal once on stderr with the
+/// command that grants it.
 async fn request(
     ctx: &Context,
     client: &HubClient,
     scopes: &[SecretScope],
-) -> Result<BTreeMap<String, Result<(), ForgeFailure>>, CliError> {
-    let mut decisions = BTreeMap::new();
-    if scopes.is_empty() {
-        return Ok(decisions);
-    }
+    wait: std::time::Duration,
+) -> Result<Decisions, CliError> {
     let human = !ctx.out.is_json();
-    if human {
+    if human && !scopes.is_empty() {
         ctx.out.line("Requesting access to:")?;
         for scope in scopes {
             ctx.out.line(&format!("  {scope}"))?;
         }
         ctx.out.line("\n")?;
     }
-    let (_, outcomes) = tokio::join!(
-        announce_wait(client, scopes, DEFAULT_WAIT),
-        client.request_scopes(scopes, Permissions::READ, DEFAULT_WAIT)
-    );
-    for outcome in outcomes? {
-        let scope = outcome.scope.clone();
-        let decision = match outcome.result {
-            ScopeResult::Granted(_) => Ok(()),
-            ScopeResult::Error(reply) if reply.code == auth_hub_protocol::ErrorCode::Timeout => {
-                Err(ForgeFailure::TimedOut { scope })
+    let decisions = forge_access::decide(client, scopes, wait).await?;
+    if human && !scopes.is_empty() {
+        for scope in scopes {
+            match decisions.refusal(scope) {
+                None => ctx.out.line(&format!("✓ Granted: {scope}"))?,
+                Some(failure) => {
+                    let verdict = match failure {
+                        ForgeFailure::TimedOut { .. } => "Timed out",
+                        _ => "Denied",
+                    };
+                    crate::output::note(&format!("✗ {verdict}: {scope}"));
+                    crate::output::note(&format!(
+                        "  Run: {}",
+                        auth_hub_protocol::grant_command(scope.as_str())
+                    ));
+                }
             }
-            ScopeResult::Error(_) => Err(ForgeFailure::Denied { scope }),
-        };
-        if human {
-            ctx.out.line(&match &decision {
-                Ok(()) => format!("✓ Granted: {}", outcome.scope),
-                Err(ForgeFailure::TimedOut { .. }) => format!("✗ Timed out: {}", outcome.scope),
-                Err(_) => format!("✗ Denied: {}", outcome.scope),
-            })?;
         }
-        decisions.insert(outcome.scope.as_str().to_owned(), decision);
-    }
-    if human {
         ctx.out.line("\n")?;
     }
     Ok(decisions)
@@ -231,7 +220,8 @@ async fn push_repo(
     client: &HubClient,
     name: &str,
     project: &Result<Project, String>,
-    decisions: &BTreeMap<String, Result<(), ForgeFailure>>,
+    decisions: &Decisions,
+    progress: &Progress,
 ) -> RepoPush {
     let mut result = RepoPush {
         name: name.to_owned(),
@@ -253,18 +243,8 @@ async fn push_repo(
         }
     };
     for forge in &project.forges {
-        let decided = forge_access::secret_path(forge)
-            .ok()
-            .and_then(|(_, path)| decisions.get(path.parent_scope().as_str()).cloned());
-        let outcome = match decided {
-            Some(Err(failure)) => ForgePush {
-                forge: forge.forge.name.clone(),
-                org: forge.org.as_ref().ok().cloned(),
-                url: None,
-                result: Err(failure),
-            },
-            _ => push_forge(client, project, forge, &head, false).await,
-        };
+        let task = progress.task(&format!("{name} → {}", forge.forge.name));
+        let outcome = push_forge(client, project, forge, &head, false, decisions, &task).await;
         result.forges.push(outcome);
     }
     result
