@@ -93,7 +93,7 @@ mod tests {
                 "workspace",
                 "auth",
                 "grant",
-                "--no-wait",
+                "no-wait",
                 "completions",
             ] {
                 assert!(script.contains(word), "{shell}: {word} missing");
