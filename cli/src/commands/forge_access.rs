@@ -244,7 +244,7 @@ impl Access {
                 grant_command(scope.as_str())
             ),
             Self::Refused => format!("{scope} refused by policy"),
-            Self::Unknown(why) => format!("{scope} not checked ({why})"),
+            Self::Unknown(why) => format!("{scope} not checked: {why}"),
         }
     }
 

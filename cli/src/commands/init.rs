@@ -77,10 +77,13 @@ pub async fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
     let plan = config::plan_init(repo.root(), args.org.as_deref(), &forges)?;
     let project = Project::resolve(repo, plan.config()?, &user).await?;
     let changes = sync::plan(&project);
-    check_replacements(&changes, args.force)?;
+    let replacing = check_replacements(&changes, args.force);
     if args.dry_run {
-        return dry_run(ctx, &project, &plan, &changes, args.create_remote).await;
+        // The whole plan, then the same refusal a real run would give.
+        dry_run(ctx, &project, &plan, &changes, args.create_remote).await?;
+        return replacing;
     }
+    replacing?;
 
     let client =
         forge_access::connect_forges(format!("hyperforge init {}", project.repo.root().display()))

@@ -171,6 +171,7 @@ fn a_denied_scope_or_refused_token_fails_only_that_forge() {
     f.world.put_token("tea", "alice", "not-the-token");
     f.world.grant("tea/alice/*");
     let repo = f.world.work_repo("app");
+    let config_before = std::fs::read(repo.join(".git/config")).unwrap();
 
     let run = f.create(&repo, "alice", &[]);
     run.assert_code(1);
@@ -194,8 +195,63 @@ fn a_denied_scope_or_refused_token_fails_only_that_forge() {
         f.lab.requests().is_empty(),
         "a denied forge is never called"
     );
-    // The remotes were still written: creating repositories is on top of the config.
+    // A failed creation leaves the repository as it was: no config, no remote, and the error
+    // says so, with each forge's failure printed once.
+    assert!(!repo.join(".hyperforge").exists(), "no config written");
+    assert_eq!(
+        std::fs::read(repo.join(".git/config")).unwrap(),
+        config_before,
+        "no remote added"
+    );
+    assert!(
+        run.stderr
+            .contains("remote creation failed for 2 of 3 forges: tea, lab"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("and the git remotes were left unchanged"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.matches("✗ tea:").count(), 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("✗ Access denied to lab/alice/*").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+
+    // Once the failures are fixed, the same command creates the rest and writes everything;
+    // the repository already created on hub is reported, not created twice.
+    f.world.put_token("tea", "alice", "tok-tea");
+    f.world.hub.write_config("");
+    f.world.put_token("lab", "alice", "tok-lab");
+    f.world.grant("lab/alice/*");
+    let again = wait_for_policy(&f, &repo);
+    again.assert_code(0);
+    assert!(
+        again.stdout.contains("hub: alice/app already exists"),
+        "{}",
+        again.stdout
+    );
+    assert!(
+        again.stdout.contains("tea: created alice/app"),
+        "{}",
+        again.stdout
+    );
     assert!(repo.join(".hyperforge/config.toml").is_file());
+    assert_eq!(f.hub.repos().len(), 1);
+}
+
+/// Reruns the creation until the hub has reloaded its policy (it watches config.toml).
+fn wait_for_policy(f: &Forges, repo: &std::path::Path) -> Run {
+    auth_hub_tests::wait_until(std::time::Duration::from_secs(20), || {
+        let run = f.create(repo, "alice", &["--no-wait"]);
+        (!run.stderr.contains("Access denied to lab/alice/*")).then_some(run)
+    })
+    .expect("the hub reloads its policy")
 }
 
 #[test]

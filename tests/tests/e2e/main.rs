@@ -12,6 +12,7 @@ mod declared;
 mod exec;
 mod forge_push;
 mod forge_repo;
+mod forge_wait;
 mod git_credential;
 mod git_server;
 mod hostile;

@@ -87,23 +87,36 @@ fn workspace_push_asks_once_and_pushes_the_granted_repositories() {
         .map(str::trim)
         .collect();
     assert_eq!(block, SCOPES, "the requested scopes:\n{out}");
-    for decision in [
-        "✓ Granted: github/acme-corp/*",
-        "✓ Granted: github/alice/*",
-        "✗ Denied: github/bob/*",
-    ] {
+    for decision in ["✓ Granted: github/acme-corp/*", "✓ Granted: github/alice/*"] {
         assert_eq!(
             out.lines().filter(|l| l.trim() == decision).count(),
             1,
             "{decision:?} once in:\n{out}"
         );
     }
+    // Every failure is on stderr, once, naming the forge; the refused scope once, with the
+    // command that grants it.
+    let err = &run.stderr;
+    for once in [
+        "✗ Denied: github/bob/*",
+        "  Run: hyperforge auth grant github/bob/*",
+    ] {
+        assert_eq!(
+            err.lines().filter(|l| *l == once).count(),
+            1,
+            "{once:?} once in:\n{err}"
+        );
+    }
+    assert!(!out.contains("✗"), "no failure on stdout:\n{out}");
+    assert!(err.contains("error: 10 of 30 repositories failed"), "{err}");
 
     for (org, name) in repos() {
         if org == "bob" {
-            assert!(
-                all.contains(&format!("✗ Failed: {name} (access denied)")),
-                "{name} failed in:\n{all}"
+            let line = format!("✗ Failed: {name} (github: access denied)");
+            assert_eq!(
+                err.lines().filter(|l| *l == line).count(),
+                1,
+                "{line:?} once in:\n{err}"
             );
             assert_eq!(world.server.head_of("github", org, &name, "main"), None);
         } else {
