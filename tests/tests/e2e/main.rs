@@ -10,6 +10,7 @@ mod crash;
 mod create_remote;
 mod declared;
 mod exec;
+mod forge_dry_run;
 mod forge_push;
 mod forge_repo;
 mod forge_wait;
