@@ -6,11 +6,13 @@
 mod activation;
 mod approval;
 mod client_library;
+mod completions;
 mod crash;
 mod create_remote;
 mod declared;
 mod exec;
 mod forge_dry_run;
+mod forge_progress;
 mod forge_push;
 mod forge_repo;
 mod forge_wait;
