@@ -10,7 +10,6 @@ use clap_complete::Shell;
 
 use crate::cli::Cli;
 use crate::error::CliError;
-use crate::output;
 
 /// Arguments of `completions`.
 #[derive(Debug, Args)]
@@ -60,9 +59,7 @@ pub fn man(args: &ManArgs) -> Result<(), CliError> {
                 ))
             };
             std::fs::create_dir_all(dir).map_err(cannot)?;
-            clap_mangen::generate_to(Cli::command(), dir).map_err(cannot)?;
-            output::note(&format!("wrote the manual pages to {}", dir.display()));
-            Ok(())
+            clap_mangen::generate_to(Cli::command(), dir).map_err(cannot)
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `hyperforge workspace status`: `hyperforge status` for every repository of a workspace.
+//! `hyperforge workspace status`: `hyperforge status` for every repository of a workspace, with
+//! a `[read/total]` progress line on a terminal.
 
 use serde_json::Value;
 
@@ -8,6 +9,7 @@ use crate::commands::status::{collect, describe};
 use crate::commands::Context;
 use crate::config::UserConfig;
 use crate::error::CliError;
+use crate::progress::Progress;
 use crate::project::Project;
 
 /// Runs `workspace status`.
@@ -22,9 +24,15 @@ pub async fn run(ctx: &Context, args: WorkspaceArgs) -> Result<(), CliError> {
     let user = UserConfig::load()?;
     let mut statuses = Vec::with_capacity(paths.len());
     let mut failed = 0;
+    let progress = Progress::new(&ctx.out).with_overall(
+        u64::try_from(paths.len()).unwrap_or(u64::MAX),
+        "repositories read",
+    );
     for path in &paths {
         let name = display_name(root, path);
-        match status_of(path, &user).await {
+        let status = status_of(path, &user).await;
+        progress.advance();
+        match status {
             Ok(status) => {
                 if ctx.out.is_json() {
                     let mut value = serde_json::to_value(&status)
@@ -34,13 +42,11 @@ pub async fn run(ctx: &Context, args: WorkspaceArgs) -> Result<(), CliError> {
                     }
                     statuses.push(value);
                 } else {
-                    let mut lines = describe(&status).into_iter();
-                    if let Some(header) = lines.next() {
-                        ctx.out.line(&header.replacen(&status.path, &name, 1))?;
+                    let mut lines = describe(&status);
+                    if let Some(header) = lines.first_mut() {
+                        *header = header.replacen(&status.path, &name, 1);
                     }
-                    for line in lines {
-                        ctx.out.line(&line)?;
-                    }
+                    progress.suspend(|| lines.iter().try_for_each(|line| ctx.out.line(line)))?;
                 }
             }
             Err(error) => {
@@ -48,11 +54,12 @@ pub async fn run(ctx: &Context, args: WorkspaceArgs) -> Result<(), CliError> {
                 if ctx.out.is_json() {
                     statuses.push(serde_json::json!({"repo": name, "error": error.message()}));
                 } else {
-                    crate::output::note(&format!("✗ {name}: {}", error.message()));
+                    progress.note(&format!("✗ {name}: {}", error.message()));
                 }
             }
         }
     }
+    progress.finish();
     if ctx.out.is_json() {
         ctx.out.json(&statuses)?;
     }
