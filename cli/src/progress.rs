@@ -60,23 +60,16 @@ impl Progress {
             };
             bar.set_style(style("{spinner} {prefix}: {wide_msg}"));
             bar.set_prefix(name.to_owned());
-            bar.set_message("waiting");
+            bar.set_message("starting");
             bar.enable_steady_tick(TICK);
             bar
         });
         Task { bar }
     }
 
-    /// Prints a note on stderr above the progress lines (plainly when there are none).
+    /// Prints a note on stderr, as a plain line above the progress lines.
     pub fn note(&self, text: &str) {
-        match &self.multi {
-            Some(multi) => {
-                if multi.println(text).is_err() {
-                    output::note(text);
-                }
-            }
-            None => output::note(text),
-        }
+        self.suspend(|| output::note(text));
     }
 
     /// Runs `f` (which writes to stdout) with the progress lines lifted out of its way.
