@@ -319,3 +319,62 @@ pub fn summary_error(what: &str, failed: &[(&str, &ForgeFailure)], total: usize)
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(text: &str) -> SecretScope {
+        SecretScope::parse(text).expect("valid scope")
+    }
+
+    #[test]
+    fn exit_3_only_when_every_forge_was_refused() {
+        let denied = ForgeFailure::Denied {
+            scope: scope("github/alice/*"),
+        };
+        let timed_out = ForgeFailure::TimedOut {
+            scope: scope("codeberg/alice/*"),
+        };
+        let other = ForgeFailure::Other("push failed: rejected".into());
+
+        let all_refused =
+            summary_error("push", &[("github", &denied), ("codeberg", &timed_out)], 2);
+        assert_eq!(all_refused.kind(), ErrorKind::Denied);
+        assert_eq!(
+            all_refused.message(),
+            "push failed for 2 of 2 forges: github, codeberg"
+        );
+        let partial = summary_error("push", &[("github", &denied)], 2);
+        assert_eq!(partial.kind(), ErrorKind::Failure);
+        let mixed = summary_error("push", &[("github", &denied), ("codeberg", &other)], 2);
+        assert_eq!(mixed.kind(), ErrorKind::Failure);
+    }
+
+    #[test]
+    fn dry_run_access_is_said_plainly() {
+        let github = scope("github/alice/*");
+        assert_eq!(Access::Granted.describe(&github), "github/alice/* granted");
+        assert_eq!(
+            Access::NeedsApproval.describe(&github),
+            format!(
+                "github/alice/* needs approval: run `{}`",
+                grant_command("github/alice/*")
+            )
+        );
+        assert_eq!(
+            Access::Unknown("auth-hub is not running".into()).describe(&github),
+            "github/alice/* not checked: auth-hub is not running"
+        );
+        assert_eq!(Access::Refused.name(), "refused");
+    }
+
+    #[test]
+    fn refusals_are_denials_and_timeouts_only() {
+        assert!(ForgeFailure::Denied {
+            scope: scope("a/*")
+        }
+        .is_refusal());
+        assert!(!ForgeFailure::Other("x".into()).is_refusal());
+    }
+}

@@ -382,3 +382,35 @@ async fn create_remote(
         Created::AlreadyExists => format!("{}: {org}/{name} already exists", forge.forge.name),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replacing_a_remote_url_needs_force() {
+        let changes = vec![
+            RemoteChange::SetUrl {
+                remote: "origin".into(),
+                old: "git@github.com:bob/x.git".into(),
+                url: "git@github.com:alice/x.git".into(),
+            },
+            RemoteChange::Add {
+                remote: "codeberg".into(),
+                url: "git@codeberg.org:alice/x.git".into(),
+            },
+        ];
+        let error = check_replacements(&changes, false).expect_err("refused");
+        assert_eq!(error.kind(), crate::error::ErrorKind::Usage);
+        assert_eq!(
+            error.message(),
+            "init would replace the URL of an existing remote:\n  remote origin: git@github.com:bob/x.git -> git@github.com:alice/x.git"
+        );
+        assert!(error.hint().is_some_and(|hint| hint.contains("--force")));
+        assert!(check_replacements(&changes, true).is_ok());
+        assert!(
+            check_replacements(&changes[1..], false).is_ok(),
+            "adding is fine"
+        );
+    }
+}
