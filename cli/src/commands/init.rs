@@ -256,8 +256,10 @@ async fn dry_run(
     )
     .await;
     let name = project.name();
-    let mut creations = Vec::new();
+    // Per forge: the line for people and the entry for --json.
+    let mut creations: Vec<(String, serde_json::Value)> = Vec::new();
     for forge in project.forges.iter().filter(|_| create) {
+        let forge_name = &forge.forge.name;
         let planned =
             forge_access::secret_path(forge).map(|(org, path)| (org, path.parent_scope()));
         creations.push(match planned {
@@ -269,16 +271,24 @@ async fn dry_run(
                         || forge_access::Access::Unknown("not asked".to_owned()),
                         |(_, state)| state.clone(),
                     );
-                serde_json::json!({
-                    "forge": forge.forge.name, "repo": format!("{org}/{name}"),
-                    "scope": scope.as_str(), "access": state.name(),
-                    "line": format!("create {org}/{name} on {} ({})", forge.forge.name, state.describe(&scope)),
-                })
+                (
+                    format!(
+                        "create {org}/{name} on {forge_name} ({})",
+                        state.describe(&scope)
+                    ),
+                    serde_json::json!({
+                        "forge": forge_name, "repo": format!("{org}/{name}"),
+                        "scope": scope.as_str(), "access": state.name(), "error": null,
+                    }),
+                )
             }
-            Err(failure) => serde_json::json!({
-                "forge": forge.forge.name, "error": failure.reason(),
-                "line": format!("create on {}: impossible ({})", forge.forge.name, failure.reason()),
-            }),
+            Err(failure) => (
+                format!("create on {forge_name}: impossible ({})", failure.reason()),
+                serde_json::json!({
+                    "forge": forge_name, "repo": null, "scope": null, "access": null,
+                    "error": failure.reason(),
+                }),
+            ),
         });
     }
     if ctx.out.is_json() {
@@ -287,7 +297,7 @@ async fn dry_run(
             "path": project.repo.root().display().to_string(),
             "config": plan.changes,
             "remotes": changes,
-            "create": creations,
+            "create": creations.iter().map(|(_, json)| json).collect::<Vec<_>>(),
         }));
     }
     let mut lines: Vec<String> = plan.changes.clone();
@@ -297,11 +307,7 @@ async fn dry_run(
             .filter(|c| c.changes() || matches!(c, RemoteChange::NoOrg { .. }))
             .map(RemoteChange::describe),
     );
-    lines.extend(
-        creations
-            .iter()
-            .filter_map(|c| c["line"].as_str().map(str::to_owned)),
-    );
+    lines.extend(creations.into_iter().map(|(line, _)| line));
     lines.push(format!(
         "register {} with auth-hub",
         project.repo.root().display()

@@ -111,6 +111,27 @@ fn init_dry_run_changes_nothing() {
     ] {
         assert!(run.stdout.contains(&line), "{line:?} in:\n{}", run.stdout);
     }
+    let json = world
+        .run(
+            &repo,
+            &[
+                "--json",
+                "init",
+                "--path",
+                &path,
+                "--forges",
+                "github,codeberg",
+                "--org",
+                "alice",
+                "--create-remote",
+                "--dry-run",
+            ],
+        )
+        .json();
+    assert_eq!(json["dry_run"], true, "{json}");
+    assert_eq!(json["remotes"][0]["change"], "add", "{json}");
+    assert_eq!(json["create"][0]["repo"], "alice/tool", "{json}");
+    assert_eq!(json["create"][0]["access"], "needs_approval", "{json}");
     assert_eq!(git_config(&repo), before, "no remote added");
     assert!(!repo.join(".hyperforge").exists(), "no config written");
     assert!(requests_since(&world, audit_before).is_empty());
