@@ -106,6 +106,19 @@ fn a_terminal_gets_progress_and_json_never_does() {
         Some(world.head(&repo))
     );
 
+    world.commit(&repo, "NEXT.md", "next\n");
+    let ws = repo.parent().unwrap().display().to_string();
+    let run = on_terminal(&world, &repo, &["workspace", "push", "--path", &ws]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("Pushing repo... ✓"), "{}", run.stdout);
+    for drawn in ["repositories pushed", "repo → github", "repo → codeberg"] {
+        assert!(
+            run.stdout.contains(drawn),
+            "{drawn:?} drawn: {:?}",
+            run.stdout
+        );
+    }
+
     world.commit(&repo, "MORE.md", "more\n");
     let run = on_terminal(&world, &repo, &["--json", "push", "--path", &path]);
     run.assert_code(0);
