@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::command::grant_command;
+
 /// Why a request failed. Clients branch on the code, never on the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -123,11 +125,6 @@ impl ErrorReply {
     }
 }
 
-/// The command an owner runs to grant `scope`.
-pub fn grant_command(scope: &str) -> String {
-    format!("hyperforge auth grant {scope}")
-}
-
 impl fmt::Display for ErrorReply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code, self.message)
@@ -157,7 +154,7 @@ mod tests {
         let reply = ErrorReply::denied("github/alice/*", "denied by policy");
         assert_eq!(
             reply.command.as_deref(),
-            Some("hyperforge auth grant github/alice/*")
+            Some("hyperforge auth grant 'github/alice/*'")
         );
         assert_eq!(reply.scope.as_deref(), Some("github/alice/*"));
     }
