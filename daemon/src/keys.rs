@@ -168,6 +168,22 @@ pub enum KeyAuthError {
     },
 }
 
+impl KeyAuthError {
+    /// The refusal as the client is told it, in the hello reply's message: which of malformed,
+    /// unknown, revoked or expired, so a script's operator knows what to fix. An unknown name and
+    /// a wrong secret read the same, so a guessed name learns nothing more than a wrong secret.
+    pub fn client_message(&self) -> String {
+        match self {
+            Self::Malformed(error) => format!("not a valid API key: {error}"),
+            Self::Unknown { name } | Self::Mismatch { name } => {
+                format!("key {name:?} is unknown or its secret is wrong")
+            }
+            Self::Revoked { name } => format!("key {name:?} was revoked"),
+            Self::Expired { name } => format!("key {name:?} has expired"),
+        }
+    }
+}
+
 /// The on-disk shape of `keys.json`.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

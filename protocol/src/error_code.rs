@@ -33,6 +33,9 @@ pub enum ErrorCode {
     /// Too many requests already wait for the owner (a pending cap is full); retry once some
     /// are decided.
     Busy,
+    /// The hub is shutting down: the request was not served and a hub must be (re)started.
+    /// Older clients decode it as [`ErrorCode::Unknown`], a generic failure.
+    Unavailable,
     /// A code this build does not know (sent by a newer peer).
     #[serde(other)]
     Unknown,
@@ -53,6 +56,7 @@ impl ErrorCode {
             Self::Backend => "backend",
             Self::Locked => "locked",
             Self::Busy => "busy",
+            Self::Unavailable => "unavailable",
             Self::Unknown => "unknown",
         }
     }
