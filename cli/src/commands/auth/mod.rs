@@ -16,6 +16,7 @@ pub mod pending;
 pub mod put;
 pub mod revoke;
 pub mod rm;
+pub mod scope_arg;
 pub mod status;
 
 use std::time::Duration;
