@@ -58,7 +58,7 @@ pub enum AuthError {
     #[error("auth store is locked: {0}")]
     Locked(String),
     /// The hub is shutting down and did not serve the request.
-    #[error("auth-hub is shutting down: {0}")]
+    #[error("auth-hub stopped before answering: {0}")]
     Unavailable(String),
     /// Too many requests already wait for the owner; retry once some are decided.
     #[error("auth-hub is busy: {0}")]

@@ -296,16 +296,20 @@ impl Connection {
         };
         let welcome = tokio::time::timeout(HELLO_TIMEOUT, async {
             let body = encode_body(&hello).map_err(|e| protocol("cannot encode the hello", e))?;
-            writer
-                .send(body)
-                .await
-                .map_err(|e| protocol("cannot send the hello", e))?;
+            writer.send(body).await.map_err(|e| match e {
+                // The hub went away between accepting and reading (it is stopping).
+                FrameError::Io(e) => AuthError::ConnectionLost(format!("cannot send the hello: {e}")),
+                e => protocol("cannot send the hello", e),
+            })?;
             match reader.next().await {
                 Some(Ok(body)) => match decode_body::<HelloReply>(&body) {
                     Ok(HelloReply::Welcome(welcome)) => Ok(welcome),
                     Ok(HelloReply::Error(reply)) => Err(AuthError::from(reply)),
                     Err(e) => Err(protocol("malformed hello reply", redacted(&e))),
                 },
+                Some(Err(e @ (FrameError::Io(_) | FrameError::Truncated { .. }))) => Err(
+                    AuthError::ConnectionLost(format!("cannot read the hello reply: {e}")),
+                ),
                 Some(Err(e)) => Err(protocol("cannot read the hello reply", e)),
                 None => Err(AuthError::ConnectionLost(
                     "the hub ended the connection during the hello".to_owned(),

@@ -10,6 +10,7 @@ mod crash;
 mod create_remote;
 mod declared;
 mod exec;
+mod exit_codes;
 mod forge_push;
 mod forge_repo;
 mod git_credential;
