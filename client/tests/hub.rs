@@ -313,7 +313,7 @@ async fn error_codes_map_to_typed_errors() {
     assert!(
         matches!(&denied, AuthError::AccessDenied { scope, command }
         if scope == "github/bob/*"
-            && command.as_deref() == Some("hyperforge auth grant github/bob/*")),
+            && command.as_deref() == Some("hyperforge auth grant 'github/bob/*'")),
         "{denied:?}"
     );
 

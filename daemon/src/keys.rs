@@ -686,6 +686,23 @@ mod tests {
     }
 
     #[test]
+    fn refusals_tell_the_client_which_of_the_four() {
+        let name = || "ci".to_owned();
+        let said = |error: KeyAuthError| error.client_message();
+        assert_eq!(
+            said(KeyAuthError::Malformed(KeyError::UnknownPrefix)),
+            "not a valid API key: api key must start with TAUTH_ (or the legacy MELT_)"
+        );
+        assert_eq!(said(KeyAuthError::Revoked { name: name() }), "key \"ci\" was revoked");
+        assert_eq!(said(KeyAuthError::Expired { name: name() }), "key \"ci\" has expired");
+        // An unknown name reads like a wrong secret: a guessed name learns nothing more.
+        assert_eq!(
+            said(KeyAuthError::Unknown { name: name() }),
+            said(KeyAuthError::Mismatch { name: name() })
+        );
+    }
+
+    #[test]
     fn duplicate_live_name_refused_and_freed_by_revoke() {
         let fx = fixture();
         let mut ring = KeyRing::load(&fx.path).expect("empty ring");
