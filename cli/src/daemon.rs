@@ -172,7 +172,10 @@ fn read_log_since(log: &Log) -> String {
 /// on one line; else its last `ERROR` log line. Terminal colour codes are dropped.
 fn hub_error(log: &str) -> Option<String> {
     let lines: Vec<String> = log.lines().map(strip_ansi).collect();
-    if let Some(start) = lines.iter().rposition(|line| line.starts_with("auth-hub: ")) {
+    if let Some(start) = lines
+        .iter()
+        .rposition(|line| line.starts_with("auth-hub: "))
+    {
         let text = lines[start..]
             .iter()
             .map(|line| line.trim())
@@ -305,13 +308,15 @@ mod tests {
 
     #[test]
     fn a_failed_start_shows_the_hubs_own_error() {
-        let log = "\u{1b}[2m2026-12-01T11:27:32Z\u{1b}[0m \u{1b}[31mERROR\u{1b}[0m auth-hub stopped\n\
+        let log =
+            "\u{1b}[2m2026-12-01T11:27:32Z\u{1b}[0m \u{1b}[31mERROR\u{1b}[0m auth-hub stopped\n\
                    auth-hub: /h/config.toml:2:1: invalid array\nexpected `]`\n";
         assert_eq!(
             hub_error(log).as_deref(),
             Some("/h/config.toml:2:1: invalid array expected `]`")
         );
-        let only_logged = "2026-12-01T11:27:32Z  INFO starting\n2026-12-01T11:27:32Z ERROR cannot bind\n";
+        let only_logged =
+            "2026-12-01T11:27:32Z  INFO starting\n2026-12-01T11:27:32Z ERROR cannot bind\n";
         assert_eq!(
             hub_error(only_logged).as_deref(),
             Some("2026-12-01T11:27:32Z ERROR cannot bind")
@@ -335,7 +340,10 @@ mod tests {
         assert_eq!(hub_error(&read_log_since(&log)), None);
         let mut file = OpenOptions::new().append(true).open(&path).expect("append");
         io::Write::write_all(&mut file, b"auth-hub: a new failure\n").expect("write");
-        assert_eq!(hub_error(&read_log_since(&log)).as_deref(), Some("a new failure"));
+        assert_eq!(
+            hub_error(&read_log_since(&log)).as_deref(),
+            Some("a new failure")
+        );
         std::fs::remove_dir_all(&dir).expect("clean up");
     }
 

@@ -179,22 +179,22 @@ impl From<AuthError> for CliError {
                     None => error,
                 }
             }
-            AuthError::SecretNotFound { path } => {
-                Self::new(ErrorKind::NotFound, format!("secret not found: {path}")).with_hint(
-                    format!(
-                        "store one with `printf %s \"$VALUE\" | {}`",
-                        auth_hub_protocol::command::command_line(["hyperforge", "auth", "put", &path])
-                    ),
-                )
-            }
+            AuthError::SecretNotFound { path } => Self::new(
+                ErrorKind::NotFound,
+                format!("secret not found: {path}"),
+            )
+            .with_hint(format!(
+                "store one with `printf %s \"$VALUE\" | {}`",
+                auth_hub_protocol::command::command_line(["hyperforge", "auth", "put", &path])
+            )),
             error @ (AuthError::Unreachable { .. }
             | AuthError::ConnectionLost(_)
             | AuthError::Unavailable(_)) => Self::new(ErrorKind::Unreachable, error.to_string())
                 .with_hint(crate::daemon::start_hint()),
             error @ AuthError::SocketPathTooLong { .. } => Self::usage(error.to_string())
                 .with_hint(
-                    "set AUTH_HUB_SOCKET to a shorter path, or AUTH_HUB_HOME to a shorter directory",
-                ),
+                "set AUTH_HUB_SOCKET to a shorter path, or AUTH_HUB_HOME to a shorter directory",
+            ),
             AuthError::InvalidMasterToken { reason } => {
                 let source = if from_env() {
                     "the key in AUTH_HUB_TOKEN"

@@ -37,9 +37,9 @@ use auth_hub_protocol::response::{
     PendingRequest, RepoInfo, ScopeOutcome, ScopeResult, SecretEntry,
 };
 use auth_hub_protocol::{
-    AccessToken, ErrorReply, Event, FrameCodec, FrameError, Hello, HelloReply, MasterToken, Permissions,
-    RequestEnvelope, Response, ResponseResult, Secret, SecretPath, SecretScope, SecretValue,
-    ServerMessage, Welcome, DEFAULT_MAX_FRAME, PROTOCOL_VERSION,
+    AccessToken, ErrorReply, Event, FrameCodec, FrameError, Hello, HelloReply, MasterToken,
+    Permissions, RequestEnvelope, Response, ResponseResult, Secret, SecretPath, SecretScope,
+    SecretValue, ServerMessage, Welcome, DEFAULT_MAX_FRAME, PROTOCOL_VERSION,
 };
 use futures::{SinkExt, StreamExt};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
@@ -298,7 +298,9 @@ impl Connection {
             let body = encode_body(&hello).map_err(|e| protocol("cannot encode the hello", e))?;
             writer.send(body).await.map_err(|e| match e {
                 // The hub went away between accepting and reading (it is stopping).
-                FrameError::Io(e) => AuthError::ConnectionLost(format!("cannot send the hello: {e}")),
+                FrameError::Io(e) => {
+                    AuthError::ConnectionLost(format!("cannot send the hello: {e}"))
+                }
                 e => protocol("cannot send the hello", e),
             })?;
             match reader.next().await {

@@ -332,7 +332,10 @@ async fn error_codes_map_to_typed_errors() {
     options.master_token = Some("TAUTH_test--zwrong".into());
     let wrong_key = HubClient::new(options);
     let error = wrong_key.welcome().await.unwrap_err();
-    assert!(matches!(error, AuthError::InvalidMasterToken { .. }), "{error:?}");
+    assert!(
+        matches!(error, AuthError::InvalidMasterToken { .. }),
+        "{error:?}"
+    );
     assert!(!error.to_string().contains("zwrong"));
 }
 

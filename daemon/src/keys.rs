@@ -693,8 +693,14 @@ mod tests {
             said(KeyAuthError::Malformed(KeyError::UnknownPrefix)),
             "not a valid API key: api key must start with TAUTH_ (or the legacy MELT_)"
         );
-        assert_eq!(said(KeyAuthError::Revoked { name: name() }), "key \"ci\" was revoked");
-        assert_eq!(said(KeyAuthError::Expired { name: name() }), "key \"ci\" has expired");
+        assert_eq!(
+            said(KeyAuthError::Revoked { name: name() }),
+            "key \"ci\" was revoked"
+        );
+        assert_eq!(
+            said(KeyAuthError::Expired { name: name() }),
+            "key \"ci\" has expired"
+        );
         // An unknown name reads like a wrong secret: a guessed name learns nothing more.
         assert_eq!(
             said(KeyAuthError::Unknown { name: name() }),

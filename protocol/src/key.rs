@@ -55,7 +55,8 @@ pub enum KeyError {
     BadLength {
         /// Bytes decoded.
         len: usize,
-    },    /// The token is longer than any encoding of a valid token; refused before decoding, so
+    },
+    /// The token is longer than any encoding of a valid token; refused before decoding, so
     /// only its length in characters is known.
     #[error(
         "api key token has {chars} characters after the 'z'; a {KEY_TOKEN_BYTES}-byte token has at most {MAX_TOKEN_CHARS}"

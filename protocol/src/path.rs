@@ -269,7 +269,9 @@ mod tests {
         );
         assert_eq!(SecretPath::parse("a/*"), Err(PathError::WildcardInPath));
         assert_eq!(SecretPath::parse("a*/b"), Err(PathError::WildcardInPath));
-        assert!(PathError::WildcardInPath.to_string().contains("never holds '*'"));
+        assert!(PathError::WildcardInPath
+            .to_string()
+            .contains("never holds '*'"));
         assert_eq!(
             SecretPath::parse("1/2/3/4/5/6/7/8/9"),
             Err(PathError::TooManySegments { count: 9 })

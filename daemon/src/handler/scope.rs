@@ -15,8 +15,8 @@ use auth_hub_protocol::response::{
     HasScopeReply, PendingRequest, ScopeOutcome, ScopeOutcomes, ScopeResult, ScopeToken,
 };
 use auth_hub_protocol::{
-    command::grant_command_for, ErrorCode, ErrorReply, Event, PendingOutcome, PendingResolved, Permissions,
-    Response, SecretScope,
+    command::grant_command_for, ErrorCode, ErrorReply, Event, PendingOutcome, PendingResolved,
+    Permissions, Response, SecretScope,
 };
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;

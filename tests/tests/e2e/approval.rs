@@ -41,7 +41,8 @@ fn waiting_get_receives_the_value_once_granted() {
     run.assert_code(0);
     assert_eq!(run.stdout, "ghp_alice_secret\n");
     assert!(
-        run.stderr.contains("hyperforge auth grant 'github/alice/*'"),
+        run.stderr
+            .contains("hyperforge auth grant 'github/alice/*'"),
         "hint on stderr: {}",
         run.stderr
     );

@@ -69,7 +69,11 @@ fn code_1_failure_no_key_on_this_machine() {
     std::fs::remove_file(hub.home().join("client").join("master.key")).expect("forget the key");
     let run = hub.run(&["auth", "get", "cargo/token"], None);
     run.assert_code(1);
-    assert!(run.stderr.contains("no auth-hub key found"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no auth-hub key found"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -113,7 +117,9 @@ fn code_2_auth_status_with_a_broken_policy_still_prints_everything() {
     status.assert_code(2);
     assert!(status.stdout.contains("policy error:"), "{}", status.stdout);
     assert!(
-        status.stdout.contains("key:      owner (owner, from saved key, valid)"),
+        status
+            .stdout
+            .contains("key:      owner (owner, from saved key, valid)"),
         "{}",
         status.stdout
     );
@@ -174,7 +180,14 @@ fn code_3_garbage_revoked_and_expired_tokens_say_which() {
 
     let run = hub.run(
         &[
-            "auth", "key", "create", "brief", "--scope", "cargo/*", "--expires", "300ms",
+            "auth",
+            "key",
+            "create",
+            "brief",
+            "--scope",
+            "cargo/*",
+            "--expires",
+            "300ms",
         ],
         None,
     );
@@ -289,7 +302,10 @@ fn code_5_reports_never_start_a_hub() {
             run.stderr
         );
     }
-    assert!(!home.path().join("auth-hub.sock").exists(), "no hub started");
+    assert!(
+        !home.path().join("auth-hub.sock").exists(),
+        "no hub started"
+    );
     assert!(!home.path().join("state").exists(), "no hub started");
 }
 
@@ -314,7 +330,11 @@ fn code_5_a_failed_start_shows_the_hubs_error_and_keeps_its_log() {
         "{}",
         run.stderr
     );
-    let mode = std::fs::metadata(&log).expect("log kept").permissions().mode() & 0o777;
+    let mode = std::fs::metadata(&log)
+        .expect("log kept")
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600);
 }
 

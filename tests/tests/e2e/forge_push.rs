@@ -279,7 +279,8 @@ fn a_pending_push_completes_once_granted() {
     let run = Run::from(pusher.wait_with_output().unwrap());
     run.assert_code(0);
     assert!(
-        run.stderr.contains("hyperforge auth grant 'github/alice/*'"),
+        run.stderr
+            .contains("hyperforge auth grant 'github/alice/*'"),
         "the wait names the command that approves it: {}",
         run.stderr
     );

@@ -22,8 +22,8 @@ pub mod status;
 use std::time::Duration;
 
 use auth_hub_client::{discover, AuthError, ClientOptions, HubClient};
-use auth_hub_protocol::request::HasScope;
 use auth_hub_protocol::command::grant_command_for;
+use auth_hub_protocol::request::HasScope;
 use auth_hub_protocol::{MasterToken, Request, Response, SecretScope};
 use clap::Subcommand;
 
@@ -175,9 +175,9 @@ pub(crate) async fn connect_with(
     autostart: Autostart,
 ) -> Result<HubClient, ConnectError> {
     match HubClient::connect(options.clone()).await {
-        Err(AuthError::Unreachable { socket, source }) if autostart == Autostart::Never => Err(
-            ConnectError::Start(daemon::not_running(&socket, &source)),
-        ),
+        Err(AuthError::Unreachable { socket, source }) if autostart == Autostart::Never => {
+            Err(ConnectError::Start(daemon::not_running(&socket, &source)))
+        }
         Err(AuthError::Unreachable { socket, source }) if daemon::may_autostart() => {
             daemon::start(&socket, &source)
                 .await
@@ -251,7 +251,10 @@ async fn call_with(
 
 /// An owner verb run with a service key: access denied (exit 3), naming the key.
 pub(crate) fn owner_required(command: &str, key_name: Option<&str>) -> CliError {
-    let key = key_name.map_or_else(|| "another key".to_owned(), |name| format!("service key {name:?}"));
+    let key = key_name.map_or_else(
+        || "another key".to_owned(),
+        |name| format!("service key {name:?}"),
+    );
     CliError::new(
         ErrorKind::Denied,
         format!("only the owner key may run `{command}`; this ran with {key}"),

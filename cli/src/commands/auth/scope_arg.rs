@@ -67,7 +67,10 @@ mod tests {
         let error = arg(Some("*"), false).resolve("grant").unwrap_err();
         assert_eq!(error.kind().exit_code(), 2);
         assert!(error.message().contains(EVERYTHING), "{}", error.message());
-        assert_eq!(error.hint(), Some("run: hyperforge auth grant --all-scopes"));
+        assert_eq!(
+            error.hint(),
+            Some("run: hyperforge auth grant --all-scopes")
+        );
         let everything = arg(None, true).resolve("revoke").expect("flag given");
         assert_eq!(everything.as_str(), "*");
         assert_eq!(

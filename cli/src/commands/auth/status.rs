@@ -119,7 +119,9 @@ fn verdict(status: &StatusReply, key: &KeyState) -> Option<CliError> {
             "the hub's policy file {} is invalid: {error}",
             status.policy_file
         ))
-        .with_hint("fix the file; the hub reloads it on save and keeps the previous policy until then")
+        .with_hint(
+            "fix the file; the hub reloads it on save and keeps the previous policy until then",
+        )
     })
 }
 
@@ -307,7 +309,11 @@ mod tests {
         assert!(verdict(&ok, &KeyState::default()).is_none());
         let broken = verdict(&reply(), &KeyState::default()).expect("policy error");
         assert_eq!(broken.kind().exit_code(), 2);
-        assert!(broken.message().contains("line 3: unknown action"), "{}", broken.message());
+        assert!(
+            broken.message().contains("line 3: unknown action"),
+            "{}",
+            broken.message()
+        );
         let refused = KeyState {
             saved: true,
             from_env: true,
@@ -322,7 +328,10 @@ mod tests {
         );
         assert!(status_text(&ok, &refused)
             .contains("key:      AUTH_HUB_TOKEN is not valid here: key \"ci\" was revoked"));
-        assert_eq!(status_json(&ok, &refused)["key_refused"], "key \"ci\" was revoked");
+        assert_eq!(
+            status_json(&ok, &refused)["key_refused"],
+            "key \"ci\" was revoked"
+        );
     }
 
     #[test]
