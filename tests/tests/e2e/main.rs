@@ -5,6 +5,7 @@
 
 mod activation;
 mod approval;
+mod autostart;
 mod client_library;
 mod crash;
 mod create_remote;
@@ -20,6 +21,7 @@ mod keys;
 mod other_language;
 mod repos;
 mod restart;
+mod scopes;
 mod secrets;
 mod service;
 mod shutdown;
