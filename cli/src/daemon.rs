@@ -4,11 +4,16 @@
 //!
 //! Autostart is skipped when `AUTH_HUB_NO_AUTOSTART=1`, when `AUTH_HUB_SOCKET` points at a hub
 //! this process cannot describe (set without `AUTH_HUB_HOME`), and when [`managed_by_service`]
-//! says a service manager starts the hub on demand.
+//! says a service manager starts the hub on demand. Read-only reports never start one.
+//!
+//! A started hub's standard error is appended to its log (`discover::hub_log_path`: the home,
+//! else the state directory; 0600), kept whether or not the start works. When it does not, the
+//! hub's own last error line is shown inline, with the log's path.
 
 use std::ffi::OsStr;
-use std::fs::OpenOptions;
-use std::io;
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -24,8 +29,8 @@ const START_LIMIT: Duration = Duration::from_secs(5);
 const FIRST_PAUSE: Duration = Duration::from_millis(1);
 /// Longest pause between connection attempts.
 const MAX_PAUSE: Duration = Duration::from_millis(100);
-/// The hub's log file in its home, appended to by a started hub.
-const LOG_FILE: &str = "auth-hub.log";
+/// The most of a log's tail read to find a failed start's error line.
+const LOG_TAIL: u64 = 64 * 1024;
 
 /// The systemd user units that, when loaded, own the hub.
 const SYSTEMD_UNITS: [&str; 2] = ["auth-hub.socket", "auth-hub.service"];
@@ -65,6 +70,22 @@ pub fn start_hint() -> &'static str {
     }
 }
 
+/// The error for "no hub answers" from a command that does not start one: "not running" when
+/// nothing listens there, else the connection error itself (a permission problem, say).
+pub fn not_running(socket: &Path, source: &io::Error) -> CliError {
+    let message = match source.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => format!(
+            "auth-hub is not running (nothing listens at {})",
+            socket.display()
+        ),
+        _ => format!(
+            "auth-hub is not reachable at {}: {source}",
+            socket.display()
+        ),
+    };
+    CliError::new(ErrorKind::Unreachable, message).with_hint(start_hint())
+}
+
 /// True when this process may start a hub after finding none.
 pub fn may_autostart() -> bool {
     autostart_allowed(
@@ -94,14 +115,100 @@ fn hub_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("auth-hub"))
 }
 
-/// Where a started hub's standard error goes: `<home>/auth-hub.log`, else nowhere.
-fn log_target(home: Option<&Path>) -> (Stdio, Option<PathBuf>) {
-    if let Some(path) = home.map(|home| home.join(LOG_FILE)) {
-        if let Ok(file) = OpenOptions::new().create(true).append(true).open(&path) {
-            return (Stdio::from(file), Some(path));
+/// A started hub's log, opened for appending.
+struct Log {
+    path: PathBuf,
+    /// Its length before the hub was started: what the hub writes comes after.
+    start: u64,
+}
+
+/// Where a started hub's standard error goes: its log file (created 0600, its directory 0700,
+/// an existing file's mode tightened to 0600), else nowhere.
+fn log_target(path: Option<PathBuf>) -> (Stdio, Option<Log>) {
+    let Some(path) = path else {
+        return (Stdio::null(), None);
+    };
+    let opened = (|| -> io::Result<File> {
+        if let Some(dir) = path.parent() {
+            DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)?;
+        if file.metadata()?.permissions().mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(file)
+    })();
+    match opened {
+        Ok(file) => {
+            let start = file.metadata().map(|meta| meta.len()).unwrap_or(0);
+            (Stdio::from(file), Some(Log { path, start }))
+        }
+        Err(error) => {
+            tracing::debug!(path = %path.display(), %error, "cannot open the hub's log");
+            (Stdio::null(), None)
         }
     }
-    (Stdio::null(), None)
+}
+
+/// What the started hub wrote to its log, at most [`LOG_TAIL`] bytes from its end.
+fn read_log_since(log: &Log) -> String {
+    let read = || -> io::Result<String> {
+        let mut file = File::open(&log.path)?;
+        let len = file.metadata()?.len();
+        file.seek(SeekFrom::Start(log.start.max(len.saturating_sub(LOG_TAIL))))?;
+        let mut bytes = Vec::new();
+        file.take(LOG_TAIL).read_to_end(&mut bytes)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    };
+    read().unwrap_or_default()
+}
+
+/// The hub's own error in what it logged: from its last `auth-hub: …` line (what `auth-hub`
+/// prints when it stops on an error, possibly continued on following lines) to the end, joined
+/// on one line; else its last `ERROR` log line. Terminal colour codes are dropped.
+fn hub_error(log: &str) -> Option<String> {
+    let lines: Vec<String> = log.lines().map(strip_ansi).collect();
+    if let Some(start) = lines
+        .iter()
+        .rposition(|line| line.starts_with("auth-hub: "))
+    {
+        let text = lines[start..]
+            .iter()
+            .map(|line| line.trim())
+            .filter(|line| !line.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Some(text.trim_start_matches("auth-hub: ").to_owned());
+    }
+    lines
+        .iter()
+        .rev()
+        .find(|line| line.contains(" ERROR "))
+        .map(|line| line.trim().to_owned())
+}
+
+/// `text` without ANSI escape sequences (`ESC [ … letter`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Starts `auth-hub serve` in the background and waits (doubling backoff, at most 5 s) until
@@ -115,7 +222,7 @@ fn log_target(home: Option<&Path>) -> (Stdio, Option<PathBuf>) {
 pub async fn start(socket: &Path, unreachable: &io::Error) -> Result<(), CliError> {
     let home = discover::hub_home();
     let binary = hub_binary();
-    let (stderr, log) = log_target(home.as_deref());
+    let (stderr, log) = log_target(discover::hub_log_path());
     let mut command = Command::new(&binary);
     command.arg("serve");
     if let Some(home) = &home {
@@ -147,12 +254,21 @@ pub async fn start(socket: &Path, unreachable: &io::Error) -> Result<(), CliErro
         .with_hint("install auth-hub beside hyperforge or on PATH, or set AUTH_HUB_BIN")
     })?;
     wait_until_listening(socket, child).await.map_err(|why| {
+        let said = log
+            .as_ref()
+            .and_then(|log| hub_error(&read_log_since(log)))
+            .map(|line| format!(": {line}"))
+            .unwrap_or_default();
         let error = CliError::new(
             ErrorKind::Unreachable,
-            format!("{}; started {} but {why}", not_running(), binary.display()),
+            format!(
+                "{}; started {} but {why}{said}",
+                not_running(),
+                binary.display()
+            ),
         );
         match &log {
-            Some(log) => error.with_hint(format!("see {}", log.display())),
+            Some(log) => error.with_hint(format!("its log is {}", log.path.display())),
             None => error.with_hint("run `auth-hub serve` in a terminal to see why"),
         }
     })
@@ -189,6 +305,47 @@ async fn wait_until_listening(socket: &Path, mut child: Child) -> Result<(), Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_start_shows_the_hubs_own_error() {
+        let log =
+            "\u{1b}[2m2026-12-01T11:27:32Z\u{1b}[0m \u{1b}[31mERROR\u{1b}[0m auth-hub stopped\n\
+                   auth-hub: /h/config.toml:2:1: invalid array\nexpected `]`\n";
+        assert_eq!(
+            hub_error(log).as_deref(),
+            Some("/h/config.toml:2:1: invalid array expected `]`")
+        );
+        let only_logged =
+            "2026-12-01T11:27:32Z  INFO starting\n2026-12-01T11:27:32Z ERROR cannot bind\n";
+        assert_eq!(
+            hub_error(only_logged).as_deref(),
+            Some("2026-12-01T11:27:32Z ERROR cannot bind")
+        );
+        assert_eq!(hub_error("2026 INFO listening\n"), None);
+        assert_eq!(strip_ansi("\u{1b}[31mERROR\u{1b}[0m x"), "ERROR x");
+    }
+
+    #[test]
+    fn the_log_is_created_private_and_read_from_where_the_hub_began() {
+        let dir = std::env::temp_dir().join(format!("hyperforge-log-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("state").join("auth-hub.log");
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+        std::fs::write(&path, "auth-hub: an old failure\n").expect("old log");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let (_stdio, log) = log_target(Some(path.clone()));
+        let log = log.expect("log opened");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(hub_error(&read_log_since(&log)), None);
+        let mut file = OpenOptions::new().append(true).open(&path).expect("append");
+        io::Write::write_all(&mut file, b"auth-hub: a new failure\n").expect("write");
+        assert_eq!(
+            hub_error(&read_log_since(&log)).as_deref(),
+            Some("a new failure")
+        );
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
 
     #[test]
     fn autostart_rules() {

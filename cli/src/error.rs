@@ -10,7 +10,8 @@ use std::io;
 use std::process::ExitCode;
 
 use auth_hub_client::AuthError;
-use auth_hub_protocol::grant_command;
+use auth_hub_protocol::command::grant_command_for;
+use auth_hub_protocol::{grant_command, Permissions};
 
 /// The hint when the key from `AUTH_HUB_TOKEN` is refused.
 const SERVICE_KEY_HINT: &str =
@@ -139,6 +140,11 @@ impl From<io::Error> for CliError {
     }
 }
 
+/// True when the key in use comes from `AUTH_HUB_TOKEN` (a service key, typically).
+fn from_env() -> bool {
+    std::env::var_os("AUTH_HUB_TOKEN").is_some_and(|token| !token.is_empty())
+}
+
 /// The hint for a refused or timed-out scope: the hub's own command when it sent one.
 fn grant_hint(scope: Option<&str>, command: Option<&str>) -> Option<String> {
     match (command, scope) {
@@ -173,19 +179,36 @@ impl From<AuthError> for CliError {
                     None => error,
                 }
             }
-            AuthError::SecretNotFound { path } => {
-                Self::new(ErrorKind::NotFound, format!("secret not found: {path}")).with_hint(
-                    format!("store one with `hyperforge auth put {path}` (value on stdin)"),
-                )
-            }
-            error @ AuthError::Unreachable { .. } => {
-                Self::new(ErrorKind::Unreachable, error.to_string())
-                    .with_hint(crate::daemon::start_hint())
-            }
-            AuthError::InvalidMasterToken => {
-                let error = Self::failure("the auth-hub key in use is unknown, revoked or expired");
+            AuthError::SecretNotFound { path } => Self::new(
+                ErrorKind::NotFound,
+                format!("secret not found: {path}"),
+            )
+            .with_hint(format!(
+                "store one with `printf %s \"$VALUE\" | {}`",
+                auth_hub_protocol::command::command_line(["hyperforge", "auth", "put", &path])
+            )),
+            error @ (AuthError::Unreachable { .. }
+            | AuthError::ConnectionLost(_)
+            | AuthError::Unavailable(_)) => Self::new(ErrorKind::Unreachable, error.to_string())
+                .with_hint(crate::daemon::start_hint()),
+            error @ AuthError::SocketPathTooLong { .. } => Self::usage(error.to_string())
+                .with_hint(
+                "set AUTH_HUB_SOCKET to a shorter path, or AUTH_HUB_HOME to a shorter directory",
+            ),
+            AuthError::InvalidMasterToken { reason } => {
+                let source = if from_env() {
+                    "the key in AUTH_HUB_TOKEN"
+                } else {
+                    "the saved auth-hub key"
+                };
+                let message = if reason.is_empty() {
+                    format!("the hub refused {source} (malformed, unknown, revoked or expired)")
+                } else {
+                    format!("the hub refused {source}: {reason}")
+                };
+                let error = Self::new(ErrorKind::Denied, message);
                 // A service key comes from AUTH_HUB_TOKEN; logging in again would not fix it.
-                if std::env::var_os("AUTH_HUB_TOKEN").is_some_and(|token| !token.is_empty()) {
+                if from_env() {
                     error.with_hint(SERVICE_KEY_HINT)
                 } else {
                     error.with_hint(LOGIN_HINT)
@@ -199,7 +222,10 @@ impl From<AuthError> for CliError {
             AuthError::InsufficientScope { path, have, need } => Self::failure(format!(
                 "insufficient scope for {path}: have {have}, need {need}"
             ))
-            .with_hint(format!("run: {} --write", grant_command(&need))),
+            .with_hint(format!(
+                "run: {}",
+                grant_command_for(&need, Permissions::READ_WRITE, None)
+            )),
             busy @ AuthError::Busy(_) => Self::failure(busy.to_string())
                 .with_hint("decide the waiting requests first: `hyperforge auth pending`"),
             other => Self::failure(other.to_string()),
@@ -241,7 +267,22 @@ mod tests {
             }),
             5
         );
-        assert_eq!(code(AuthError::InvalidMasterToken), 1);
+        assert_eq!(
+            code(AuthError::InvalidMasterToken {
+                reason: "key \"ci\" was revoked".into()
+            }),
+            3
+        );
+        assert_eq!(code(AuthError::ConnectionLost("eof".into())), 5);
+        assert_eq!(code(AuthError::Unavailable("stopping".into())), 5);
+        assert_eq!(
+            code(AuthError::SocketPathTooLong {
+                socket: "/long".into(),
+                len: 200,
+                max: 107
+            }),
+            2
+        );
         assert_eq!(code(AuthError::NoKey), 1);
         assert_eq!(code(AuthError::BadRequest("owner key required".into())), 2);
         assert_eq!(code(AuthError::InvalidAccessToken), 1);
@@ -264,12 +305,12 @@ mod tests {
     fn denied_hints_at_the_grant_command() {
         let error = CliError::from(AuthError::AccessDenied {
             scope: "github/alice/*".into(),
-            command: Some("hyperforge auth grant github/alice/*".into()),
+            command: Some("hyperforge auth grant 'github/alice/*'".into()),
         });
         assert_eq!(
             error.report(),
             "error: access denied to scope github/alice/*\n\
-             hint: run: hyperforge auth grant github/alice/*\n"
+             hint: run: hyperforge auth grant 'github/alice/*'\n"
         );
         // Without the hub's command, the hint is built from the scope.
         let error = CliError::from(AuthError::Timeout {
@@ -277,12 +318,17 @@ mod tests {
             scope: Some("cargo/*".into()),
         });
         assert_eq!(error.message(), "no approval for cargo/* within 2s");
-        assert_eq!(error.hint(), Some("run: hyperforge auth grant cargo/*"));
+        assert_eq!(error.hint(), Some("run: hyperforge auth grant 'cargo/*'"));
     }
 
     #[test]
     fn key_errors_hint_at_login() {
-        for error in [AuthError::NoKey, AuthError::InvalidMasterToken] {
+        for error in [
+            AuthError::NoKey,
+            AuthError::InvalidMasterToken {
+                reason: String::new(),
+            },
+        ] {
             assert_eq!(CliError::from(error).hint(), Some(LOGIN_HINT));
         }
     }

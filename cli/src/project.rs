@@ -64,7 +64,7 @@ impl Project {
             ))
             .with_hint(format!(
                 "run `hyperforge init --path {} --forges github --org YOUR-ORG`",
-                repo.root().display()
+                auth_hub_protocol::command::shell_quote(&repo.root().to_string_lossy())
             ))
         })?;
         Self::resolve(repo, config, user).await

@@ -36,6 +36,8 @@ pub const TOKEN_VAR: &str = "AUTH_HUB_TOKEN";
 pub const HOME_VAR: &str = "AUTH_HUB_HOME";
 /// The socket's file name.
 pub const SOCKET_NAME: &str = "auth-hub.sock";
+/// The log file name of a hub started on demand.
+pub const HUB_LOG_NAME: &str = "auth-hub.log";
 /// The saved key's file name.
 pub const KEY_FILE_NAME: &str = "master.key";
 
@@ -70,6 +72,20 @@ pub fn socket_path() -> Result<PathBuf, AuthError> {
                 "cannot find the auth-hub socket: no home directory; set {SOCKET_VAR} or {HOME_VAR}"
             ))
         })
+}
+
+/// The log file a hub started on demand writes to: `AUTH_HUB_HOME/auth-hub.log`, else
+/// `auth-hub.log` in the hub's state directory (`$XDG_STATE_HOME/auth-hub/`, the daemon's
+/// `paths.rs`), so it is kept whether or not a home is set. `None` without a home directory.
+pub fn hub_log_path() -> Option<PathBuf> {
+    if let Some(home) = hub_home() {
+        return Some(home.join(HUB_LOG_NAME));
+    }
+    ProjectDirs::from("", "", "auth-hub").map(|dirs| {
+        dirs.state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .join(HUB_LOG_NAME)
+    })
 }
 
 /// Where [`save_master_token`] writes the key and [`master_token`] reads it.

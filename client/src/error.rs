@@ -25,9 +25,13 @@ pub enum AuthError {
         /// The scope concerned.
         scope: Option<String>,
     },
-    /// The master key is unknown, revoked or expired.
-    #[error("invalid master token")]
-    InvalidMasterToken,
+    /// The master key is malformed, unknown, revoked or expired; `reason` is the hub's word on
+    /// which (empty from a hub that does not say).
+    #[error("invalid master token{}", if reason.is_empty() { String::new() } else { format!(": {reason}") })]
+    InvalidMasterToken {
+        /// Why the hub refused the key, for people (never the key itself).
+        reason: String,
+    },
     /// The access token is unknown, expired or revoked (the client retries once by itself).
     #[error("invalid access token")]
     InvalidAccessToken,
@@ -53,6 +57,9 @@ pub enum AuthError {
     /// The hub's store is locked.
     #[error("auth store is locked: {0}")]
     Locked(String),
+    /// The hub is shutting down and did not serve the request.
+    #[error("auth-hub stopped before answering: {0}")]
+    Unavailable(String),
     /// Too many requests already wait for the owner; retry once some are decided.
     #[error("auth-hub is busy: {0}")]
     Busy(String),
@@ -71,6 +78,24 @@ pub enum AuthError {
         #[source]
         source: std::io::Error,
     },
+    /// The hub went away with the request in flight (it stopped or was killed) and could not be
+    /// reached again. Whether a write that was in flight took effect is unknown.
+    #[error("the connection to auth-hub was lost: {0}")]
+    ConnectionLost(String),
+    /// The socket path is longer than a Unix socket address holds (`sun_path`): no hub can
+    /// listen there, so this is a setting to change (`AUTH_HUB_SOCKET`, `AUTH_HUB_HOME`).
+    #[error(
+        "the auth-hub socket path {} is {len} bytes, longer than the {max} a Unix socket address holds",
+        socket.display()
+    )]
+    SocketPathTooLong {
+        /// The path.
+        socket: PathBuf,
+        /// Its length in bytes.
+        len: usize,
+        /// The longest path the system takes.
+        max: usize,
+    },
     /// No master key was found (no `AUTH_HUB_TOKEN`, nothing saved by `hyperforge auth login`).
     #[error("no auth-hub key found: run `hyperforge auth login` or set AUTH_HUB_TOKEN")]
     NoKey,
@@ -85,16 +110,21 @@ impl AuthError {
         Some(match self {
             Self::AccessDenied { .. } => ErrorCode::Denied,
             Self::Timeout { .. } => ErrorCode::Timeout,
-            Self::InvalidMasterToken => ErrorCode::InvalidMasterToken,
+            Self::InvalidMasterToken { .. } => ErrorCode::InvalidMasterToken,
             Self::InvalidAccessToken => ErrorCode::InvalidAccessToken,
             Self::InsufficientScope { .. } => ErrorCode::InsufficientScope,
             Self::SecretNotFound { .. } => ErrorCode::NotFound,
             Self::BackendError(_) => ErrorCode::Backend,
             Self::Locked(_) => ErrorCode::Locked,
             Self::Busy(_) => ErrorCode::Busy,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::BadRequest(_) => ErrorCode::BadRequest,
             Self::UnsupportedVersion(_) => ErrorCode::UnsupportedVersion,
-            Self::Unreachable { .. } | Self::NoKey | Self::Protocol(_) => return None,
+            Self::Unreachable { .. }
+            | Self::ConnectionLost(_)
+            | Self::SocketPathTooLong { .. }
+            | Self::NoKey
+            | Self::Protocol(_) => return None,
         })
     }
 }
@@ -110,7 +140,9 @@ impl From<ErrorReply> for AuthError {
                 timeout: Duration::from_millis(reply.timeout_ms.unwrap_or(0)),
                 scope: reply.scope,
             },
-            ErrorCode::InvalidMasterToken => Self::InvalidMasterToken,
+            ErrorCode::InvalidMasterToken => Self::InvalidMasterToken {
+                reason: reply.message,
+            },
             ErrorCode::InvalidAccessToken => Self::InvalidAccessToken,
             ErrorCode::InsufficientScope => Self::InsufficientScope {
                 path: reply.path.unwrap_or_default(),
@@ -124,6 +156,7 @@ impl From<ErrorReply> for AuthError {
             ErrorCode::UnsupportedVersion => Self::UnsupportedVersion(reply.message),
             ErrorCode::Locked => Self::Locked(reply.message),
             ErrorCode::Busy => Self::Busy(reply.message),
+            ErrorCode::Unavailable => Self::Unavailable(reply.message),
             ErrorCode::Backend | ErrorCode::Unknown => Self::BackendError(reply.message),
         }
     }

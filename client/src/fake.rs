@@ -22,7 +22,7 @@
 //! match auth.get_secret(&gitlab).await {
 //!     Err(AuthError::AccessDenied { scope, command }) => {
 //!         assert_eq!(scope, "gitlab/alice/*");
-//!         assert_eq!(command.as_deref(), Some("hyperforge auth grant gitlab/alice/*"));
+//!         assert_eq!(command.as_deref(), Some("hyperforge auth grant 'gitlab/alice/*'"));
 //!     }
 //!     other => panic!("expected a denial, got {other:?}"),
 //! }
@@ -34,6 +34,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use auth_hub_protocol::command::grant_command_for;
 use auth_hub_protocol::{grant_command, Permissions, Secret, SecretPath, SecretScope};
 use chrono::Utc;
 
@@ -171,7 +172,11 @@ impl AuthClient for FakeAuthClient {
         if !self.allowed(path, Permissions::WRITE) {
             let scope = path.parent_scope();
             return Err(AuthError::AccessDenied {
-                command: Some(format!("hyperforge auth grant --write {scope}")),
+                command: Some(grant_command_for(
+                    scope.as_str(),
+                    Permissions::READ_WRITE,
+                    None,
+                )),
                 scope: scope.as_str().to_owned(),
             });
         }
@@ -231,7 +236,7 @@ mod tests {
         let denied = block_on(auth.get_secret(&path("cargo/token"))).unwrap_err();
         assert!(
             matches!(&denied, AuthError::AccessDenied { scope, command }
-                if scope == "cargo/*" && command.as_deref() == Some("hyperforge auth grant cargo/*")),
+                if scope == "cargo/*" && command.as_deref() == Some("hyperforge auth grant 'cargo/*'")),
             "{denied:?}"
         );
         assert_eq!(auth.requested_scopes(), ["github/alice/*", "cargo/*"]);
@@ -251,7 +256,7 @@ mod tests {
         let denied = block_on(auth.put_secret(&target, "v1")).unwrap_err();
         assert!(
             matches!(denied, AuthError::AccessDenied { command: Some(c), .. }
-            if c == "hyperforge auth grant --write pypi/*")
+            if c == "hyperforge auth grant 'pypi/*' --write")
         );
 
         let auth = FakeAuthClient::new().grant_write("pypi/*");

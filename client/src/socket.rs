@@ -7,7 +7,8 @@
 //! `watch_pending` subscribers.
 //!
 //! When the connection dies (the hub closed it or sent something undecodable), every call in
-//! flight fails with [`AuthError::Protocol`] and the next call opens a new connection with a new
+//! flight fails with [`AuthError::ConnectionLost`] (or [`AuthError::Protocol`] when the hub sent
+//! something undecodable) and the next call opens a new connection with a new
 //! hello. A call that finds the connection dead before sending reconnects once; a read-only
 //! request that was in flight when the connection closed is sent once more on a new connection
 //! (nothing it did can be lost). If the hub then rejects a cached access token — it restarted and
@@ -36,9 +37,9 @@ use auth_hub_protocol::response::{
     PendingRequest, RepoInfo, ScopeOutcome, ScopeResult, SecretEntry,
 };
 use auth_hub_protocol::{
-    AccessToken, ErrorReply, Event, FrameCodec, Hello, HelloReply, MasterToken, Permissions,
-    RequestEnvelope, Response, ResponseResult, Secret, SecretPath, SecretScope, SecretValue,
-    ServerMessage, Welcome, DEFAULT_MAX_FRAME, PROTOCOL_VERSION,
+    AccessToken, ErrorReply, Event, FrameCodec, FrameError, Hello, HelloReply, MasterToken,
+    Permissions, RequestEnvelope, Response, ResponseResult, Secret, SecretPath, SecretScope,
+    SecretValue, ServerMessage, Welcome, DEFAULT_MAX_FRAME, PROTOCOL_VERSION,
 };
 use futures::{SinkExt, StreamExt};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
@@ -165,10 +166,20 @@ struct Shared {
     state: Mutex<ConnState>,
 }
 
+/// Why a connection died.
+#[derive(Clone)]
+struct Closed {
+    /// For people.
+    reason: String,
+    /// The hub went away (ended the connection, or the socket broke), as opposed to sending
+    /// something this client cannot read: the former is [`AuthError::ConnectionLost`].
+    hub_gone: bool,
+}
+
 #[derive(Default)]
 struct ConnState {
     /// Why the connection died; `None` while it is alive.
-    closed: Option<String>,
+    closed: Option<Closed>,
     /// Calls waiting for a response, by request id.
     pending: HashMap<u64, oneshot::Sender<ResponseResult>>,
     /// `watch_pending` subscribers.
@@ -181,14 +192,14 @@ impl Shared {
     }
 
     /// Marks the connection dead (once) and fails everything waiting on it.
-    fn close(&self, reason: String) {
+    fn close(&self, reason: String, hub_gone: bool) {
         let (pending, watchers) = {
             let mut state = lock(&self.state);
             if state.closed.is_some() {
                 return;
             }
             tracing::debug!(%reason, in_flight = state.pending.len(), "auth-hub connection closed");
-            state.closed = Some(reason);
+            state.closed = Some(Closed { reason, hub_gone });
             (
                 std::mem::take(&mut state.pending),
                 std::mem::take(&mut state.watchers),
@@ -200,11 +211,15 @@ impl Shared {
     }
 
     fn closed_error(&self) -> AuthError {
-        let reason = lock(&self.state)
-            .closed
-            .clone()
-            .unwrap_or_else(|| "connection lost".to_owned());
-        AuthError::Protocol(format!("connection to auth-hub closed: {reason}"))
+        let closed = lock(&self.state).closed.clone().unwrap_or(Closed {
+            reason: "connection lost".to_owned(),
+            hub_gone: true,
+        });
+        if closed.hub_gone {
+            AuthError::ConnectionLost(closed.reason)
+        } else {
+            AuthError::Protocol(format!("connection to auth-hub closed: {}", closed.reason))
+        }
     }
 
     fn dispatch(&self, message: ServerMessage) {
@@ -261,6 +276,7 @@ impl Drop for PendingGuard<'_> {
 impl Connection {
     /// Connects, sends the hello and starts the reader and writer tasks.
     async fn open(options: &ClientOptions) -> Result<Self, AuthError> {
+        check_socket_path(&options.socket)?;
         let stream = UnixStream::connect(&options.socket)
             .await
             .map_err(|source| AuthError::Unreachable {
@@ -280,19 +296,25 @@ impl Connection {
         };
         let welcome = tokio::time::timeout(HELLO_TIMEOUT, async {
             let body = encode_body(&hello).map_err(|e| protocol("cannot encode the hello", e))?;
-            writer
-                .send(body)
-                .await
-                .map_err(|e| protocol("cannot send the hello", e))?;
+            writer.send(body).await.map_err(|e| match e {
+                // The hub went away between accepting and reading (it is stopping).
+                FrameError::Io(e) => {
+                    AuthError::ConnectionLost(format!("cannot send the hello: {e}"))
+                }
+                e => protocol("cannot send the hello", e),
+            })?;
             match reader.next().await {
                 Some(Ok(body)) => match decode_body::<HelloReply>(&body) {
                     Ok(HelloReply::Welcome(welcome)) => Ok(welcome),
                     Ok(HelloReply::Error(reply)) => Err(AuthError::from(reply)),
                     Err(e) => Err(protocol("malformed hello reply", redacted(&e))),
                 },
+                Some(Err(e @ (FrameError::Io(_) | FrameError::Truncated { .. }))) => Err(
+                    AuthError::ConnectionLost(format!("cannot read the hello reply: {e}")),
+                ),
                 Some(Err(e)) => Err(protocol("cannot read the hello reply", e)),
-                None => Err(AuthError::Protocol(
-                    "connection to auth-hub closed during the hello".to_owned(),
+                None => Err(AuthError::ConnectionLost(
+                    "the hub ended the connection during the hello".to_owned(),
                 )),
             }
         })
@@ -354,13 +376,34 @@ impl Connection {
         };
         if let Err(error) = self.writer.lock().await.send(body).await {
             // The connection broke: a partial frame is never processed by the hub.
-            self.shared.close(format!("write failed: {error}"));
+            self.shared.close(format!("write failed: {error}"), true);
             return Err(SendError::NotSent);
         }
         answered
             .await
             .map_err(|_| SendError::Lost(self.shared.closed_error()))
     }
+}
+
+/// The longest socket path `connect(2)` takes: `sun_path` holds 108 bytes on Linux (104 on the
+/// BSDs and macOS), the terminating NUL included.
+const MAX_SOCKET_PATH: usize = if cfg!(target_os = "linux") { 107 } else { 103 };
+
+/// Refuses a socket path the kernel cannot address, before trying: a path too long is a setting
+/// to change, not a hub that is down.
+///
+/// # Errors
+/// [`AuthError::SocketPathTooLong`].
+fn check_socket_path(socket: &Path) -> Result<(), AuthError> {
+    let len = socket.as_os_str().len();
+    if len > MAX_SOCKET_PATH {
+        return Err(AuthError::SocketPathTooLong {
+            socket: socket.to_owned(),
+            len,
+            max: MAX_SOCKET_PATH,
+        });
+    }
+    Ok(())
 }
 
 /// A decode error's text cut before the first quoted value: serde quotes the string or variant
@@ -385,22 +428,28 @@ async fn read_frames(
     mut stop: oneshot::Receiver<()>,
     shared: Arc<Shared>,
 ) {
-    let reason = loop {
+    let (reason, hub_gone) = loop {
         tokio::select! {
-            _ = &mut stop => break "client closed the connection".to_owned(),
+            _ = &mut stop => break ("client closed the connection".to_owned(), false),
             frame = stream.next() => match frame {
-                None => break "the hub ended the connection".to_owned(),
-                Some(Err(error)) => break format!("read failed: {error}"),
+                None => break ("the hub ended the connection".to_owned(), true),
+                Some(Err(error @ (FrameError::Io(_) | FrameError::Truncated { .. }))) => {
+                    break (format!("read failed: {error}"), true)
+                }
+                Some(Err(error)) => break (format!("read failed: {error}"), false),
                 Some(Ok(body)) => match decode_body::<ServerMessage>(&body) {
                     Ok(message) => shared.dispatch(message),
                     Err(error) => {
-                        break format!("malformed message from the hub: {}", redacted(&error))
+                        break (
+                            format!("malformed message from the hub: {}", redacted(&error)),
+                            false,
+                        )
                     }
                 },
             },
         }
     };
-    shared.close(reason);
+    shared.close(reason, hub_gone);
 }
 
 /// Requests whose second delivery leaves the hub as one delivery would, so they may be sent again
@@ -959,6 +1008,22 @@ mod tests {
             repo_path_text(bad),
             Err(AuthError::BadRequest(message)) if message.contains("not valid UTF-8")
         ));
+    }
+
+    #[test]
+    fn socket_paths_past_sun_path_are_refused_before_connecting() {
+        let fits = PathBuf::from(format!("/{}", "s".repeat(MAX_SOCKET_PATH - 1)));
+        assert!(check_socket_path(&fits).is_ok());
+        let long = PathBuf::from(format!("/{}", "s".repeat(MAX_SOCKET_PATH)));
+        let error = check_socket_path(&long).unwrap_err();
+        assert!(
+            matches!(&error, AuthError::SocketPathTooLong { len, max, .. }
+                if *len == MAX_SOCKET_PATH + 1 && *max == MAX_SOCKET_PATH),
+            "{error:?}"
+        );
+        // The system agrees: std refuses the same path as an invalid address, not a missing one.
+        let refused = std::os::unix::net::UnixStream::connect(&long).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::InvalidInput);
     }
 
     #[test]

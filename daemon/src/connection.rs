@@ -224,7 +224,7 @@ async fn handshake(
                         },
                     );
                     let reply =
-                        ErrorReply::new(ErrorCode::InvalidMasterToken, "invalid master token");
+                        ErrorReply::new(ErrorCode::InvalidMasterToken, error.client_message());
                     reply_hello(writer, HelloReply::Error(reply)).await;
                     return None;
                 }

@@ -109,8 +109,8 @@ impl HubError {
             | Self::Repos(_)
             | Self::Audit(_)
             | Self::Config(_)
-            | Self::Setup(_)
-            | Self::ShuttingDown => ErrorCode::Backend,
+            | Self::Setup(_) => ErrorCode::Backend,
+            Self::ShuttingDown => ErrorCode::Unavailable,
         }
     }
 

@@ -168,6 +168,22 @@ pub enum KeyAuthError {
     },
 }
 
+impl KeyAuthError {
+    /// The refusal as the client is told it, in the hello reply's message: which of malformed,
+    /// unknown, revoked or expired, so a script's operator knows what to fix. An unknown name and
+    /// a wrong secret read the same, so a guessed name learns nothing more than a wrong secret.
+    pub fn client_message(&self) -> String {
+        match self {
+            Self::Malformed(error) => format!("not a valid API key: {error}"),
+            Self::Unknown { name } | Self::Mismatch { name } => {
+                format!("key {name:?} is unknown or its secret is wrong")
+            }
+            Self::Revoked { name } => format!("key {name:?} was revoked"),
+            Self::Expired { name } => format!("key {name:?} has expired"),
+        }
+    }
+}
+
 /// The on-disk shape of `keys.json`.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -667,6 +683,29 @@ mod tests {
         let names: Vec<String> = ring.list().into_iter().map(|k| k.name).collect();
         assert_eq!(names, ["ci", "owner", "short"]);
         assert_eq!(ring.live_count(at(11)), 1);
+    }
+
+    #[test]
+    fn refusals_tell_the_client_which_of_the_four() {
+        let name = || "ci".to_owned();
+        let said = |error: KeyAuthError| error.client_message();
+        assert_eq!(
+            said(KeyAuthError::Malformed(KeyError::UnknownPrefix)),
+            "not a valid API key: api key must start with TAUTH_ (or the legacy MELT_)"
+        );
+        assert_eq!(
+            said(KeyAuthError::Revoked { name: name() }),
+            "key \"ci\" was revoked"
+        );
+        assert_eq!(
+            said(KeyAuthError::Expired { name: name() }),
+            "key \"ci\" has expired"
+        );
+        // An unknown name reads like a wrong secret: a guessed name learns nothing more.
+        assert_eq!(
+            said(KeyAuthError::Unknown { name: name() }),
+            said(KeyAuthError::Mismatch { name: name() })
+        );
     }
 
     #[test]

@@ -132,7 +132,7 @@ pub async fn fetch(args: &StatusArgs) -> Result<StatusReply, StatusError> {
     };
     let client = match HubClient::connect(options).await {
         Ok(client) => client,
-        Err(AuthError::InvalidMasterToken | AuthError::NoKey) => {
+        Err(AuthError::InvalidMasterToken { .. } | AuthError::NoKey) => {
             HubClient::connect(keyless).await.map_err(unreachable)?
         }
         Err(error) => return Err(unreachable(error)),

@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::command::grant_command;
+
 /// Why a request failed. Clients branch on the code, never on the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -31,6 +33,9 @@ pub enum ErrorCode {
     /// Too many requests already wait for the owner (a pending cap is full); retry once some
     /// are decided.
     Busy,
+    /// The hub is shutting down: the request was not served and a hub must be (re)started.
+    /// Older clients decode it as [`ErrorCode::Unknown`], a generic failure.
+    Unavailable,
     /// A code this build does not know (sent by a newer peer).
     #[serde(other)]
     Unknown,
@@ -51,6 +56,7 @@ impl ErrorCode {
             Self::Backend => "backend",
             Self::Locked => "locked",
             Self::Busy => "busy",
+            Self::Unavailable => "unavailable",
             Self::Unknown => "unknown",
         }
     }
@@ -123,11 +129,6 @@ impl ErrorReply {
     }
 }
 
-/// The command an owner runs to grant `scope`.
-pub fn grant_command(scope: &str) -> String {
-    format!("hyperforge auth grant {scope}")
-}
-
 impl fmt::Display for ErrorReply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code, self.message)
@@ -157,7 +158,7 @@ mod tests {
         let reply = ErrorReply::denied("github/alice/*", "denied by policy");
         assert_eq!(
             reply.command.as_deref(),
-            Some("hyperforge auth grant github/alice/*")
+            Some("hyperforge auth grant 'github/alice/*'")
         );
         assert_eq!(reply.scope.as_deref(), Some("github/alice/*"));
     }

@@ -56,7 +56,20 @@ pub enum KeyError {
         /// Bytes decoded.
         len: usize,
     },
+    /// The token is longer than any encoding of a valid token; refused before decoding, so
+    /// only its length in characters is known.
+    #[error(
+        "api key token has {chars} characters after the 'z'; a {KEY_TOKEN_BYTES}-byte token has at most {MAX_TOKEN_CHARS}"
+    )]
+    TooLong {
+        /// Characters after the `z`.
+        chars: usize,
+    },
 }
+
+/// The most base58 characters [`KEY_TOKEN_BYTES`] bytes encode to (each leading zero byte is one
+/// `1`, and 24 bytes of value need at most 33 digits): anything longer is refused undecoded.
+const MAX_TOKEN_CHARS: usize = 33;
 
 /// Which form a key was written in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,18 +223,17 @@ pub fn validate_name(name: &str) -> Result<(), KeyError> {
 
 fn decode_token(token: &str) -> Result<Zeroizing<[u8; KEY_TOKEN_BYTES]>, KeyError> {
     let body = token.strip_prefix('z').ok_or(KeyError::BadMultibase)?;
-    // 24 bytes need at most 33 base58 characters; refuse long input before decoding it.
-    if body.len() > 40 {
-        return Err(KeyError::BadLength {
-            len: body.len() * 3 / 4,
-        });
+    // 24 bytes need at most 33 base58 characters; refuse long input before decoding it, and say
+    // how long it is rather than guess what it would decode to.
+    if body.len() > MAX_TOKEN_CHARS {
+        return Err(KeyError::TooLong { chars: body.len() });
     }
     let mut buffer = Zeroizing::new([0u8; 48]);
     let len = bs58::decode(body)
         .onto(buffer.as_mut())
         .map_err(|error| match error {
             bs58::decode::Error::InvalidCharacter { index, .. } => KeyError::BadBase58 { index },
-            bs58::decode::Error::BufferTooSmall => KeyError::BadLength { len: 48 },
+            bs58::decode::Error::BufferTooSmall => KeyError::TooLong { chars: body.len() },
             _ => KeyError::BadBase58 { index: 0 },
         })?;
     if len != KEY_TOKEN_BYTES {
@@ -295,9 +307,24 @@ mod tests {
             ApiKey::parse(&format!("TAUTH_me--{}", token_text(&[1u8; 23]))),
             Err(KeyError::BadLength { len: 23 })
         );
-        assert!(matches!(
+        assert_eq!(
             ApiKey::parse(&format!("TAUTH_me--z{}", "2".repeat(5000))),
-            Err(KeyError::BadLength { .. })
+            Err(KeyError::TooLong { chars: 5000 })
+        );
+        // The longest encodings of 24 bytes are 33 characters; one more is never a valid token.
+        assert_eq!(token_text(&[0xff; 24]).len() - 1, MAX_TOKEN_CHARS);
+        assert_eq!(token_text(&[0; 24]).len() - 1, 24);
+        assert_eq!(
+            ApiKey::parse(&format!("TAUTH_me--z{}", "2".repeat(34))),
+            Err(KeyError::TooLong { chars: 34 })
+        );
+        assert_eq!(
+            KeyError::TooLong { chars: 34 }.to_string(),
+            "api key token has 34 characters after the 'z'; a 24-byte token has at most 33"
+        );
+        assert!(matches!(
+            ApiKey::parse(&format!("TAUTH_me--z{}", "z".repeat(33))),
+            Err(KeyError::BadLength { len: 25 })
         ));
         assert!(matches!(
             ApiKey::parse(&format!("MELT_only--{good}")),

@@ -10,6 +10,7 @@
 //!
 //! `docs/protocol.md` in the repository describes every message byte for byte.
 
+pub mod command;
 pub mod duration;
 pub mod error_code;
 pub mod event;
@@ -24,7 +25,8 @@ pub mod scope;
 pub mod secret;
 pub mod time;
 
-pub use error_code::{grant_command, ErrorCode, ErrorReply};
+pub use command::grant_command;
+pub use error_code::{ErrorCode, ErrorReply};
 pub use event::{Event, PendingOutcome, PendingResolved};
 pub use frame::{FrameCodec, FrameError, DEFAULT_MAX_FRAME};
 pub use hello::{Hello, HelloReply, Welcome};

@@ -61,6 +61,11 @@ pub enum PathError {
     /// A `*` anywhere but as the whole last segment of a scope.
     #[error("'*' may only stand alone as the last segment of a scope")]
     MisplacedWildcard,
+    /// A `*` in a secret path, which names one secret and never holds a wildcard.
+    #[error(
+        "a secret path names one secret and never holds '*' (scopes such as github/alice/* are for grant and revoke)"
+    )]
+    WildcardInPath,
 }
 
 /// A validated secret path.
@@ -154,10 +159,13 @@ pub(crate) fn validate_segments(text: &str, allow_wildcard_tail: bool) -> Result
         if segment.is_empty() {
             return Err(PathError::EmptySegment { position });
         }
+        if segment == "*" && allow_wildcard_tail && position == count {
+            continue;
+        }
+        if !allow_wildcard_tail && segment.contains('*') {
+            return Err(PathError::WildcardInPath);
+        }
         if segment == "*" {
-            if allow_wildcard_tail && position == count {
-                continue;
-            }
             return Err(PathError::MisplacedWildcard);
         }
         if segment == "." || segment == ".." {
@@ -259,7 +267,11 @@ mod tests {
                 found: ' '
             })
         );
-        assert_eq!(SecretPath::parse("a/*"), Err(PathError::MisplacedWildcard));
+        assert_eq!(SecretPath::parse("a/*"), Err(PathError::WildcardInPath));
+        assert_eq!(SecretPath::parse("a*/b"), Err(PathError::WildcardInPath));
+        assert!(PathError::WildcardInPath
+            .to_string()
+            .contains("never holds '*'"));
         assert_eq!(
             SecretPath::parse("1/2/3/4/5/6/7/8/9"),
             Err(PathError::TooManySegments { count: 9 })

@@ -658,6 +658,8 @@ fn every_error_code_round_trips() {
         (ErrorCode::UnsupportedVersion, "unsupported_version"),
         (ErrorCode::Backend, "backend"),
         (ErrorCode::Locked, "locked"),
+        (ErrorCode::Busy, "busy"),
+        (ErrorCode::Unavailable, "unavailable"),
         (ErrorCode::Unknown, "unknown"),
     ];
     for (code, name) in codes {

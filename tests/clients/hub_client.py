@@ -497,7 +497,7 @@ def selftest() -> int:
     check(outcome["result"]["granted"]["access_token"], "at_3vQB7B6MrGQZaxCuFg4oh", "token")
     check(outcome["result"]["granted"]["expires_at"], 1700003600000, "expires_at")
     denied = unpackb(unhex(DOC_DENIED_FRAME)[4:])["response"]["result"]["error"]
-    check(denied["command"], "hyperforge auth grant github/alice/*", "denied command")
+    check(denied["command"], "hyperforge auth grant 'github/alice/*'", "denied command")
     check("path" in denied, False, "omitted context field")
 
     # Hostile input is an error, never a crash.

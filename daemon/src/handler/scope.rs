@@ -15,8 +15,8 @@ use auth_hub_protocol::response::{
     HasScopeReply, PendingRequest, ScopeOutcome, ScopeOutcomes, ScopeResult, ScopeToken,
 };
 use auth_hub_protocol::{
-    grant_command, ErrorCode, ErrorReply, Event, PendingOutcome, PendingResolved, Permissions,
-    Response, SecretScope,
+    command::grant_command_for, ErrorCode, ErrorReply, Event, PendingOutcome, PendingResolved,
+    Permissions, Response, SecretScope,
 };
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
@@ -92,7 +92,11 @@ pub async fn request_scope(
                 let message = format!(
                     "{} needs the owner's approval and the request did not wait; run `{}`",
                     wanted[index],
-                    grant_command(wanted[index].as_str())
+                    grant_command_for(
+                        wanted[index].as_str(),
+                        wanted[index].permissions,
+                        service_key_name(session)
+                    )
                 );
                 results[index] = Some(refuse(hub, session, &wanted[index], message));
             }
@@ -112,10 +116,9 @@ pub async fn request_scope(
                     Some(Decision::Denied) => {
                         refuse(hub, session, scope, format!("the owner denied {scope}"))
                     }
-                    None if hub.shutdown.is_cancelled() => ScopeResult::Error(ErrorReply::new(
-                        ErrorCode::Backend,
-                        "auth-hub is shutting down",
-                    )),
+                    None if hub.shutdown.is_cancelled() => {
+                        ScopeResult::Error(HubError::ShuttingDown.to_reply())
+                    }
                     None => {
                         let waited = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
                         record(hub, session, "scope_timeout", scope, "timeout");
@@ -308,15 +311,22 @@ fn issue(
 fn refuse(hub: &Hub, session: &Session, scope: &SecretScope, message: String) -> ScopeResult {
     record(hub, session, "scope_denied", scope, "denied");
     let mut reply = ErrorReply::denied(scope.as_str(), message);
-    // A grant without --key goes to the owner key; a service key needs its own.
-    if let Some(key) = session.key.as_ref().filter(|key| !key.owner) {
-        reply.command = Some(format!(
-            "{} --key {}",
-            grant_command(scope.as_str()),
-            key.name
-        ));
-    }
+    // A grant without --key goes to the owner key, and without --write it grants read only.
+    reply.command = Some(grant_command_for(
+        scope.as_str(),
+        scope.permissions,
+        service_key_name(session),
+    ));
     ScopeResult::Error(reply)
+}
+
+/// The session's key name when it is a service key: grants for it need `--key NAME`.
+fn service_key_name(session: &Session) -> Option<&str> {
+    session
+        .key
+        .as_ref()
+        .filter(|key| !key.owner)
+        .map(|key| key.name.as_str())
 }
 
 fn record(hub: &Hub, session: &Session, event: &str, scope: &SecretScope, outcome: &str) {

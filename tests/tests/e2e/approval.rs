@@ -41,7 +41,8 @@ fn waiting_get_receives_the_value_once_granted() {
     run.assert_code(0);
     assert_eq!(run.stdout, "ghp_alice_secret\n");
     assert!(
-        run.stderr.contains("hyperforge auth grant github/alice/*"),
+        run.stderr
+            .contains("hyperforge auth grant 'github/alice/*'"),
         "hint on stderr: {}",
         run.stderr
     );
@@ -70,7 +71,7 @@ fn sibling_orgs_are_never_covered_and_revoke_takes_effect() {
     assert!(
         refused
             .stderr
-            .contains("hyperforge auth grant github/alicex/*"),
+            .contains("hyperforge auth grant 'github/alicex/*'"),
         "{}",
         refused.stderr
     );
@@ -111,7 +112,7 @@ fn deny_and_timeout_exit_with_code_3() {
     let timed_out = hub.run(&["auth", "get", "cargo/token", "--wait", "30"], None);
     timed_out.assert_code(3);
     assert!(
-        timed_out.stderr.contains("hyperforge auth grant cargo/*"),
+        timed_out.stderr.contains("hyperforge auth grant 'cargo/*'"),
         "{}",
         timed_out.stderr
     );

@@ -90,7 +90,7 @@ fn denied_errors_carry_the_grant_command() {
                 assert_eq!(scope, "github/alice/*");
                 assert_eq!(
                     command.as_deref(),
-                    Some("hyperforge auth grant github/alice/*")
+                    Some("hyperforge auth grant 'github/alice/*'")
                 );
             }
             other => panic!("{other:?}"),

@@ -184,7 +184,7 @@ fn a_denied_scope_or_refused_token_fails_only_that_forge() {
         run.stderr.contains("✗ Access denied to lab/alice/*")
             && run
                 .stderr
-                .contains("Run: hyperforge auth grant lab/alice/*"),
+                .contains("Run: hyperforge auth grant 'lab/alice/*'"),
         "{}",
         run.stderr
     );

@@ -155,7 +155,7 @@ fn a_revoked_grant_stops_the_push_to_that_forge() {
     );
     assert!(
         run.stderr
-            .contains("  Run: hyperforge auth grant github/alice/*"),
+            .contains("  Run: hyperforge auth grant 'github/alice/*'"),
         "{}",
         run.stderr
     );
@@ -190,7 +190,7 @@ action = "deny"
     );
     assert!(
         run.stderr
-            .contains("  Run: hyperforge auth grant github/bob/*"),
+            .contains("  Run: hyperforge auth grant 'github/bob/*'"),
         "{}",
         run.stderr
     );
@@ -279,7 +279,8 @@ fn a_pending_push_completes_once_granted() {
     let run = Run::from(pusher.wait_with_output().unwrap());
     run.assert_code(0);
     assert!(
-        run.stderr.contains("hyperforge auth grant github/alice/*"),
+        run.stderr
+            .contains("hyperforge auth grant 'github/alice/*'"),
         "the wait names the command that approves it: {}",
         run.stderr
     );

@@ -78,7 +78,7 @@ fn revoking_a_key_kills_its_live_tokens_at_once() {
         assert!(
             matches!(
                 error,
-                AuthError::InvalidMasterToken | AuthError::AccessDenied { .. }
+                AuthError::InvalidMasterToken { .. } | AuthError::AccessDenied { .. }
             ),
             "{error:?}"
         );

@@ -5,12 +5,14 @@
 
 mod activation;
 mod approval;
+mod autostart;
 mod client_library;
 mod completions;
 mod crash;
 mod create_remote;
 mod declared;
 mod exec;
+mod exit_codes;
 mod forge_dry_run;
 mod forge_progress;
 mod forge_push;
@@ -23,6 +25,7 @@ mod keys;
 mod other_language;
 mod repos;
 mod restart;
+mod scopes;
 mod secrets;
 mod service;
 mod shutdown;

@@ -7,7 +7,7 @@ use auth_hub_protocol::{Request, Response};
 use clap::Args;
 use serde_json::{json, Value};
 
-use super::{call, unexpected};
+use super::{report, unexpected};
 use crate::commands::Context;
 use crate::error::CliError;
 
@@ -31,7 +31,7 @@ pub async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> {
         limit: args.limit,
         verify: args.verify,
     });
-    let reply = match call("hyperforge auth audit", request).await? {
+    let reply = match report("hyperforge auth audit", request).await? {
         Response::Audit(reply) => reply,
         other => return Err(unexpected("read_audit", &other)),
     };

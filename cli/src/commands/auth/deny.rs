@@ -30,7 +30,7 @@ pub async fn run(ctx: &Context, args: DenyArgs) -> Result<(), CliError> {
         scope: args.scope.clone(),
         request_id: args.request_id,
     });
-    let denied = match call(&format!("hyperforge auth deny {}", args.scope), request).await? {
+    let denied = match call(&super::scope_arg::command("deny", &args.scope), request).await? {
         Response::Denied(reply) => reply.denied,
         other => return Err(unexpected("deny", &other)),
     };

@@ -138,14 +138,52 @@ pub async fn run(_ctx: &Context, args: ExecArgs) -> Result<(), CliError> {
         command.env(var, value.expose());
     }
     let error = command.exec();
-    Err(CliError::failure(format!(
-        "cannot run {program_name}: {error}"
-    )))
+    let sizes: Vec<(&str, usize)> = values
+        .iter()
+        .map(|(var, value)| (*var, var.len() + 1 + value.expose().len()))
+        .collect();
+    Err(exec_error(&program_name, &error, &sizes))
+}
+
+/// Linux's limit on one `NAME=value` string handed to a program (`MAX_ARG_STRLEN`, 32 pages).
+const MAX_ENV_STRING: usize = 128 * 1024;
+
+/// Why the command could not start. "Argument list too long" from a secret too large for the
+/// environment names the variable and the limit, rather than blaming arguments.
+fn exec_error(program: &str, error: &std::io::Error, sizes: &[(&str, usize)]) -> CliError {
+    let too_large = sizes.iter().find(|(_, size)| *size >= MAX_ENV_STRING);
+    match too_large {
+        Some((var, size)) if error.raw_os_error() == Some(libc::E2BIG) => CliError::failure(format!(
+            "cannot run {program}: {var} would hold {} KiB, and the system passes at most {} KiB per environment variable",
+            size.div_ceil(1024),
+            MAX_ENV_STRING / 1024
+        ))
+        .with_hint("hand a value this large over on a pipe instead: `hyperforge auth get PATH | PROGRAM`"),
+        _ => CliError::failure(format!("cannot run {program}: {error}")),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use clap::Parser;
+
+    #[test]
+    fn a_value_too_large_for_the_environment_is_named() {
+        let e2big = std::io::Error::from_raw_os_error(libc::E2BIG);
+        let error = exec_error("true", &e2big, &[("SMALL", 10), ("X", 200_002)]);
+        assert_eq!(error.kind().exit_code(), 1);
+        assert_eq!(
+            error.message(),
+            "cannot run true: X would hold 196 KiB, and the system passes at most 128 KiB per environment variable"
+        );
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let other = exec_error("nope", &missing, &[("X", 200_002)]);
+        assert!(
+            other.message().starts_with("cannot run nope: "),
+            "{}",
+            other.message()
+        );
+    }
 
     use super::*;
     use crate::cli::{Cli, Command as Top};

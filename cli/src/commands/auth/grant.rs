@@ -1,6 +1,6 @@
 //! `hyperforge auth grant SCOPE`: approve the pending requests the scope covers (or the one named
 //! by `--request`), keeping a standing grant unless `--once`; with nothing pending, pre-grant the
-//! scope (to the owner key, or to `--key`).
+//! scope (to the owner key, or to `--key`). The scope `*` (every secret) takes `--all-scopes`.
 
 use std::time::Duration;
 
@@ -12,16 +12,18 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use super::grants::{grant_json, until};
+use super::scope_arg::{self, ScopeArg, EVERYTHING};
 use super::{call, millis, unexpected};
 use crate::commands::Context;
 use crate::error::CliError;
+use crate::output;
 
 /// Arguments of `auth grant`.
 #[derive(Debug, Args)]
 pub struct GrantArgs {
-    /// The scope to grant, such as github/alice/* (or an exact path).
-    #[arg(value_name = "SCOPE")]
-    pub scope: SecretScope,
+    /// The scope to grant.
+    #[command(flatten)]
+    pub scope: ScopeArg,
     /// How long the standing grant lasts (8h, 7d); until revoked when absent.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub ttl: Option<Duration>,
@@ -44,6 +46,7 @@ pub struct GrantArgs {
 /// # Errors
 /// Not the owner key or nothing to decide (2), no key (1), unreachable (5).
 pub async fn run(ctx: &Context, args: GrantArgs) -> Result<(), CliError> {
+    let scope = args.scope.resolve("grant")?;
     let ttl_ms = match args.ttl {
         Some(ttl) if ttl.is_zero() => return Err(CliError::usage("--ttl must be longer than 0")),
         Some(ttl) => Some(millis(ttl, "--ttl")?),
@@ -55,21 +58,24 @@ pub async fn run(ctx: &Context, args: GrantArgs) -> Result<(), CliError> {
         Permissions::READ
     };
     let request = Request::Grant(Grant {
-        scope: args.scope.clone().with_permissions(permissions),
+        scope: scope.clone().with_permissions(permissions),
         permissions,
         ttl_ms,
         once: args.once,
         request_id: args.request_id,
         key: args.key,
     });
-    let reply = match call(&format!("hyperforge auth grant {}", args.scope), request).await? {
+    let reply = match call(&scope_arg::command("grant", &scope), request).await? {
         Response::Granted(reply) => reply,
         other => return Err(unexpected("grant", &other)),
     };
     if ctx.out.is_json() {
         ctx.out.json(&reply_json(&reply))
     } else {
-        ctx.out.line(&reply_text(&args.scope, permissions, &reply))
+        if scope.as_str() == "*" {
+            output::note(&format!("--all-scopes: * is {EVERYTHING}"));
+        }
+        ctx.out.line(&reply_text(&scope, permissions, &reply))
     }
 }
 

@@ -7,7 +7,7 @@ use auth_hub_protocol::{Request, Response};
 use clap::Args;
 use serde_json::{json, Value};
 
-use super::{call, unexpected};
+use super::{report, unexpected};
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::output;
@@ -21,7 +21,7 @@ pub struct GrantsArgs {}
 /// # Errors
 /// Not the owner key, no key, unreachable.
 pub async fn run(ctx: &Context, _args: GrantsArgs) -> Result<(), CliError> {
-    let grants = match call("hyperforge auth grants", Request::ListGrants(ListGrants {})).await? {
+    let grants = match report("hyperforge auth grants", Request::ListGrants(ListGrants {})).await? {
         Response::Grants(list) => list.grants,
         other => return Err(unexpected("list_grants", &other)),
     };

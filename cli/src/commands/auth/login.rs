@@ -99,7 +99,7 @@ async fn already_owned(ctx: &Context) -> Result<(), CliError> {
     let client: HubClient =
         match connect(options(Some(token), "hyperforge auth login".into())?).await {
             Ok(client) => client,
-            Err(ConnectError::Auth(AuthError::InvalidMasterToken)) => {
+            Err(ConnectError::Auth(AuthError::InvalidMasterToken { .. })) => {
                 return Err(CliError::failure(
                     "this hub already has an owner key, and the key found here is not valid for it",
                 )

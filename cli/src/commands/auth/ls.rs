@@ -12,7 +12,7 @@ use crate::output;
 /// Arguments of `auth ls`.
 #[derive(Debug, Args)]
 pub struct LsArgs {
-    /// Only paths below this whole-segment prefix, such as github/alice.
+    /// Only paths below this whole-segment prefix, such as github/alice (a trailing / is fine).
     #[arg(value_name = "PREFIX", default_value = "")]
     pub prefix: String,
 }
@@ -23,7 +23,7 @@ pub struct LsArgs {
 /// A malformed prefix (2), no key (1), unreachable (5).
 pub async fn run(ctx: &Context, args: LsArgs) -> Result<(), CliError> {
     let client = connect_keyed(keyed_options("hyperforge auth ls".into())?).await?;
-    let entries = client.list_entries(&args.prefix).await?;
+    let entries = client.list_entries(listing_prefix(&args.prefix)).await?;
     if ctx.out.is_json() {
         ctx.out
             .json(&Value::Array(entries.iter().map(entry_json).collect()))
@@ -33,6 +33,12 @@ pub async fn run(ctx: &Context, args: LsArgs) -> Result<(), CliError> {
     } else {
         ctx.out.line(&entries_table(&entries))
     }
+}
+
+/// The prefix as the hub takes it: trailing slashes dropped, so `github/` lists what `github`
+/// does (a shell's completion of a directory-like path adds one).
+fn listing_prefix(prefix: &str) -> &str {
+    prefix.trim_end_matches('/')
 }
 
 /// One entry for `--json`.
@@ -66,6 +72,15 @@ mod tests {
     use chrono::DateTime;
 
     use super::*;
+
+    #[test]
+    fn trailing_slashes_are_dropped() {
+        assert_eq!(listing_prefix("github/"), "github");
+        assert_eq!(listing_prefix("github/alice//"), "github/alice");
+        assert_eq!(listing_prefix("github"), "github");
+        assert_eq!(listing_prefix("/"), "");
+        assert_eq!(listing_prefix(""), "");
+    }
 
     #[test]
     fn entries_render_without_values() {

@@ -16,18 +16,20 @@ pub mod pending;
 pub mod put;
 pub mod revoke;
 pub mod rm;
+pub mod scope_arg;
 pub mod status;
 
 use std::time::Duration;
 
 use auth_hub_client::{discover, AuthError, ClientOptions, HubClient};
+use auth_hub_protocol::command::grant_command_for;
 use auth_hub_protocol::request::HasScope;
-use auth_hub_protocol::{grant_command, MasterToken, Request, Response, SecretScope};
+use auth_hub_protocol::{MasterToken, Request, Response, SecretScope};
 use clap::Subcommand;
 
 use crate::commands::Context;
 use crate::daemon;
-use crate::error::CliError;
+use crate::error::{CliError, ErrorKind};
 use crate::output;
 
 /// The client name the hub shows to approvers and writes in its audit log.
@@ -145,13 +147,37 @@ impl From<ConnectError> for CliError {
     }
 }
 
+/// Whether a command may start a hub when none answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Autostart {
+    /// The command needs a hub to do its work (`get`, `put`, `login`, `grant`, …): start one.
+    IfNeeded,
+    /// A read-only report (`status`, `pending`, `grants`, `key list`, `audit`): it describes
+    /// what runs, so it never starts a hub; with none running it says so (exit 5).
+    Never,
+}
+
 /// Connects and completes the hello. When no hub answers, starts one (unless autostart is off or
 /// a service manager owns it, see [`crate::daemon`]) and tries once more.
 ///
 /// # Errors
 /// [`ConnectError`].
 pub(crate) async fn connect(options: ClientOptions) -> Result<HubClient, ConnectError> {
+    connect_with(options, Autostart::IfNeeded).await
+}
+
+/// [`connect`], starting a hub only if `autostart` allows it.
+///
+/// # Errors
+/// [`ConnectError`]; with [`Autostart::Never`] and no hub, a "not running" error (exit 5).
+pub(crate) async fn connect_with(
+    options: ClientOptions,
+    autostart: Autostart,
+) -> Result<HubClient, ConnectError> {
     match HubClient::connect(options.clone()).await {
+        Err(AuthError::Unreachable { socket, source }) if autostart == Autostart::Never => {
+            Err(ConnectError::Start(daemon::not_running(&socket, &source)))
+        }
         Err(AuthError::Unreachable { socket, source }) if daemon::may_autostart() => {
             daemon::start(&socket, &source)
                 .await
@@ -171,8 +197,19 @@ pub(crate) async fn connect(options: ClientOptions) -> Result<HubClient, Connect
 /// # Errors
 /// Connection errors, then [`AuthError::NoKey`].
 pub(crate) async fn connect_keyed(options: ClientOptions) -> Result<HubClient, CliError> {
+    connect_keyed_with(options, Autostart::IfNeeded).await
+}
+
+/// [`connect_keyed`], starting a hub only if `autostart` allows it.
+///
+/// # Errors
+/// Connection errors, then [`AuthError::NoKey`].
+pub(crate) async fn connect_keyed_with(
+    options: ClientOptions,
+    autostart: Autostart,
+) -> Result<HubClient, CliError> {
     let has_key = options.master_token.is_some();
-    let client = connect(options).await?;
+    let client = connect_with(options, autostart).await?;
     if has_key {
         Ok(client)
     } else {
@@ -180,13 +217,49 @@ pub(crate) async fn connect_keyed(options: ClientOptions) -> Result<HubClient, C
     }
 }
 
-/// Connects with this machine's key and sends one request (the owner's verbs).
+/// Connects with this machine's key (starting a hub if none answers) and sends one request of
+/// the owner's verbs. `reason` names the command for the owner and the audit log.
 ///
 /// # Errors
-/// No key, connection errors, and the hub's error reply.
+/// No key, connection errors, a key that is not the owner key (exit 3, checked before the
+/// request is sent), and the hub's error reply.
 pub(crate) async fn call(reason: &str, request: Request) -> Result<Response, CliError> {
-    let client = connect_keyed(keyed_options(reason.to_owned())?).await?;
+    call_with(reason, request, Autostart::IfNeeded).await
+}
+
+/// [`call`] for a read-only report (`pending`, `grants`, `key list`, `audit`): never starts a
+/// hub.
+///
+/// # Errors
+/// As [`call`]; no hub is "not running" (exit 5).
+pub(crate) async fn report(reason: &str, request: Request) -> Result<Response, CliError> {
+    call_with(reason, request, Autostart::Never).await
+}
+
+async fn call_with(
+    reason: &str,
+    request: Request,
+    autostart: Autostart,
+) -> Result<Response, CliError> {
+    let client = connect_keyed_with(keyed_options(reason.to_owned())?, autostart).await?;
+    let welcome = client.welcome().await?;
+    if !welcome.owner {
+        return Err(owner_required(reason, welcome.key_name.as_deref()));
+    }
     Ok(client.call(request).await?)
+}
+
+/// An owner verb run with a service key: access denied (exit 3), naming the key.
+pub(crate) fn owner_required(command: &str, key_name: Option<&str>) -> CliError {
+    let key = key_name.map_or_else(
+        || "another key".to_owned(),
+        |name| format!("service key {name:?}"),
+    );
+    CliError::new(
+        ErrorKind::Denied,
+        format!("only the owner key may run `{command}`; this ran with {key}"),
+    )
+    .with_hint("run it as the owner, without AUTH_HUB_TOKEN set to a service key")
 }
 
 /// The error for a successful reply of the wrong kind.
@@ -226,7 +299,7 @@ pub(crate) fn waiting_note(scope: &SecretScope, wait: Duration) -> String {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     format!(
         "waiting for approval of {scope} (up to {secs}s): run `{}`",
-        grant_command(scope.as_str())
+        grant_command_for(scope.as_str(), scope.permissions, None)
     )
 }
 
@@ -286,9 +359,19 @@ mod tests {
         let scope = SecretScope::parse("github/alice/*").expect("valid scope");
         assert_eq!(
             waiting_note(&scope, Duration::from_secs(60)),
-            "waiting for approval of github/alice/* (up to 60s): run `hyperforge auth grant github/alice/*`"
+            "waiting for approval of github/alice/* (up to 60s): run `hyperforge auth grant 'github/alice/*'`"
         );
         assert!(waiting_note(&scope, Duration::from_millis(1500)).contains("(up to 2s)"));
+    }
+
+    #[test]
+    fn owner_verbs_with_a_service_key_are_denied() {
+        let error = owner_required("hyperforge auth grant", Some("ci"));
+        assert_eq!(error.kind().exit_code(), 3);
+        assert_eq!(
+            error.message(),
+            "only the owner key may run `hyperforge auth grant`; this ran with service key \"ci\""
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use clap::Args;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::{call, connect_keyed, keyed_options, unexpected};
+use super::{connect_keyed, keyed_options, owner_required, report, unexpected};
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::output;
@@ -40,7 +40,7 @@ pub async fn run(ctx: &Context, args: PendingArgs) -> Result<(), CliError> {
     if args.watch {
         return watch(ctx).await;
     }
-    let requests = match call(
+    let requests = match report(
         "hyperforge auth pending",
         Request::ListPending(ListPending {}),
     )
@@ -311,6 +311,13 @@ impl Approver {
 /// `pending --watch`.
 async fn watch(ctx: &Context) -> Result<(), CliError> {
     let client = connect_keyed(keyed_options("hyperforge auth pending --watch".into())?).await?;
+    let welcome = client.welcome().await?;
+    if !welcome.owner {
+        return Err(owner_required(
+            "hyperforge auth pending --watch",
+            welcome.key_name.as_deref(),
+        ));
+    }
     let (initial, mut events) = client.watch_pending().await?;
     let interactive = io::stdin().is_terminal();
     let mut lines = interactive.then(read_lines);

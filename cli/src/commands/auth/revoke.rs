@@ -1,11 +1,13 @@
 //! `hyperforge auth revoke SCOPE`: remove the standing grants the scope covers (for every key, or
-//! only `--key`) and kill the access tokens issued under them, at once.
+//! only `--key`) and kill the access tokens issued under them, at once. The scope `*` (every
+//! standing grant) takes `--all-scopes`.
 
 use auth_hub_protocol::request::Revoke;
-use auth_hub_protocol::{Request, Response, SecretScope};
+use auth_hub_protocol::{Request, Response};
 use clap::Args;
 use serde_json::json;
 
+use super::scope_arg::{self, ScopeArg, EVERYTHING};
 use super::{call, plural, unexpected};
 use crate::commands::Context;
 use crate::error::CliError;
@@ -14,9 +16,9 @@ use crate::output;
 /// Arguments of `auth revoke`.
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
-    /// The scope to revoke, such as github/alice/*.
-    #[arg(value_name = "SCOPE")]
-    pub scope: SecretScope,
+    /// The scope to revoke.
+    #[command(flatten)]
+    pub scope: ScopeArg,
     /// Only this key's grants.
     #[arg(long, value_name = "NAME")]
     pub key: Option<String>,
@@ -27,11 +29,12 @@ pub struct RevokeArgs {
 /// # Errors
 /// Not the owner key (2), no key (1), unreachable (5).
 pub async fn run(ctx: &Context, args: RevokeArgs) -> Result<(), CliError> {
+    let scope = args.scope.resolve("revoke")?;
     let request = Request::Revoke(Revoke {
-        scope: args.scope.clone(),
+        scope: scope.clone(),
         key: args.key,
     });
-    let reply = match call(&format!("hyperforge auth revoke {}", args.scope), request).await? {
+    let reply = match call(&scope_arg::command("revoke", &scope), request).await? {
         Response::Revoked(reply) => reply,
         other => return Err(unexpected("revoke", &other)),
     };
@@ -40,13 +43,16 @@ pub async fn run(ctx: &Context, args: RevokeArgs) -> Result<(), CliError> {
             .out
             .json(&json!({ "grants": reply.grants, "tokens": reply.tokens }));
     }
+    if scope.as_str() == "*" {
+        output::note(&format!("--all-scopes: * is {EVERYTHING}"));
+    }
     if reply.grants == 0 {
-        output::note(&format!("no standing grant matched {}", args.scope));
+        output::note(&format!("no standing grant matched {scope}"));
     }
     ctx.out.line(&format!(
         "revoked {} for {}; {} killed",
         plural(reply.grants, "standing grant", "standing grants"),
-        args.scope,
+        scope,
         plural(reply.tokens, "access token", "access tokens")
     ))
 }

@@ -1,12 +1,14 @@
 //! `hyperforge auth rm PATH`: delete one secret.
 
+use auth_hub_client::AuthError;
+use auth_hub_protocol::command::command_line;
 use auth_hub_protocol::SecretPath;
 use clap::Args;
 use serde_json::json;
 
 use super::{connect_keyed, keyed_options};
 use crate::commands::Context;
-use crate::error::CliError;
+use crate::error::{CliError, ErrorKind};
 
 /// Arguments of `auth rm`.
 #[derive(Debug, Args)]
@@ -22,11 +24,39 @@ pub struct RmArgs {
 /// Not found (4), denied (3), no key (1), unreachable (5).
 pub async fn run(ctx: &Context, args: RmArgs) -> Result<(), CliError> {
     let client = connect_keyed(keyed_options(format!("hyperforge auth rm {}", args.path))?).await?;
-    client.delete_secret(&args.path).await?;
+    match client.delete_secret(&args.path).await {
+        Ok(()) => {}
+        Err(AuthError::SecretNotFound { .. }) => return Err(not_found(&args.path)),
+        Err(error) => return Err(error.into()),
+    }
     if ctx.out.is_json() {
         ctx.out
             .json(&json!({ "path": args.path.as_str(), "deleted": true }))
     } else {
         ctx.out.line(&format!("deleted {}", args.path))
+    }
+}
+
+/// Nothing at `path`: the hint lists what is stored at and below it (`rm` deletes one secret,
+/// never a prefix), rather than suggesting to store one.
+fn not_found(path: &SecretPath) -> CliError {
+    CliError::new(ErrorKind::NotFound, format!("secret not found: {path}")).with_hint(format!(
+        "nothing to delete; `rm` deletes one secret: list what is stored under {path} with `{}`",
+        command_line(["hyperforge", "auth", "ls", path.as_str()])
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_hints_at_listing_not_storing() {
+        let path = SecretPath::parse("github/alice").expect("valid path");
+        let error = not_found(&path);
+        assert_eq!(error.kind().exit_code(), 4);
+        let hint = error.hint().unwrap_or_default();
+        assert!(hint.contains("`hyperforge auth ls github/alice`"), "{hint}");
+        assert!(!hint.contains("put"), "{hint}");
     }
 }

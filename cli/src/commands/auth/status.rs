@@ -1,6 +1,10 @@
 //! `hyperforge auth status`: the hub's state, and whether this machine's key works. Runs with or
 //! without a key: a missing or refused key falls back to a session without one. Ends with the
 //! "declared scopes:" block: the scopes registered repositories declare, each with its state.
+//!
+//! A report, so it never starts a hub: with none running it says so and exits 5. Everything is
+//! printed first; then a refused key exits 3 and an unreadable key or an invalid policy file
+//! (a config error) exits 2, so a script's `hyperforge auth status` fails when something is wrong.
 
 use std::time::Duration;
 
@@ -11,9 +15,9 @@ use auth_hub_protocol::{Request, Response};
 use clap::Args;
 use serde_json::Value;
 
-use super::{connect, options, unexpected, ConnectError};
+use super::{connect_with, options, unexpected, Autostart, ConnectError};
 use crate::commands::Context;
-use crate::error::CliError;
+use crate::error::{CliError, ErrorKind};
 use crate::output;
 
 /// Arguments of `auth status`.
@@ -31,12 +35,15 @@ struct KeyState {
     valid: bool,
     /// It exists but could not be read.
     error: Option<String>,
+    /// The hub refused it: why (malformed, unknown, revoked or expired).
+    refused: Option<String>,
 }
 
 /// Runs `auth status`.
 ///
 /// # Errors
-/// Hub unreachable (exit 5), or the hub's error.
+/// Hub not running (exit 5, none is started), the hub's error; after printing the status, a
+/// refused key (3), an unreadable key or an invalid policy file (2).
 pub async fn run(ctx: &Context, _args: StatusArgs) -> Result<(), CliError> {
     let reason = "hyperforge auth status".to_owned();
     let mut key = KeyState {
@@ -52,27 +59,70 @@ pub async fn run(ctx: &Context, _args: StatusArgs) -> Result<(), CliError> {
     };
     key.saved = token.is_some() || key.error.is_some();
     let client = match token {
-        Some(token) => match connect(options(Some(token), reason.clone())?).await {
-            Ok(client) => {
-                key.valid = true;
-                client
+        Some(token) => {
+            match connect_with(options(Some(token), reason.clone())?, Autostart::Never).await {
+                Ok(client) => {
+                    key.valid = true;
+                    client
+                }
+                Err(ConnectError::Auth(AuthError::InvalidMasterToken { reason: why })) => {
+                    key.refused = Some(why);
+                    connect_with(options(None, reason)?, Autostart::Never).await?
+                }
+                Err(ConnectError::Auth(AuthError::NoKey)) => {
+                    connect_with(options(None, reason)?, Autostart::Never).await?
+                }
+                Err(error) => return Err(error.into()),
             }
-            Err(ConnectError::Auth(AuthError::InvalidMasterToken | AuthError::NoKey)) => {
-                connect(options(None, reason)?).await?
-            }
-            Err(error) => return Err(error.into()),
-        },
-        None => connect(options(None, reason)?).await?,
+        }
+        None => connect_with(options(None, reason)?, Autostart::Never).await?,
     };
     let status = match client.call(Request::Status(Status {})).await? {
         Response::Status(status) => status,
         other => return Err(unexpected("status", &other)),
     };
     if ctx.out.is_json() {
-        ctx.out.json(&status_json(&status, &key))
+        ctx.out.json(&status_json(&status, &key))?;
     } else {
-        ctx.out.line(&status_text(&status, &key))
+        ctx.out.line(&status_text(&status, &key))?;
     }
+    match verdict(&status, &key) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// What the exit code says after the status is printed: a refused key (3), an unreadable key or
+/// an invalid policy file (2), else success.
+fn verdict(status: &StatusReply, key: &KeyState) -> Option<CliError> {
+    let source = if key.from_env {
+        "the key in AUTH_HUB_TOKEN"
+    } else {
+        "the saved key"
+    };
+    if let Some(why) = &key.refused {
+        let why = if why.is_empty() {
+            "malformed, unknown, revoked or expired"
+        } else {
+            why
+        };
+        return Some(CliError::new(
+            ErrorKind::Denied,
+            format!("the hub refused {source}: {why}"),
+        ));
+    }
+    if let Some(error) = &key.error {
+        return Some(CliError::usage(format!("{source} cannot be read: {error}")));
+    }
+    status.policy_error.as_ref().map(|error| {
+        CliError::usage(format!(
+            "the hub's policy file {} is invalid: {error}",
+            status.policy_file
+        ))
+        .with_hint(
+            "fix the file; the hub reloads it on save and keeps the previous policy until then",
+        )
+    })
 }
 
 /// The status reply plus `key_saved` and `key_valid` (and `key_error` when unreadable).
@@ -84,6 +134,9 @@ fn status_json(status: &StatusReply, key: &KeyState) -> Value {
         map.insert("key_valid".into(), Value::Bool(key.valid));
         if let Some(error) = &key.error {
             map.insert("key_error".into(), Value::String(error.clone()));
+        }
+        if let Some(why) = &key.refused {
+            map.insert("key_refused".into(), Value::String(why.clone()));
         }
     }
     value
@@ -131,6 +184,8 @@ fn status_text(status: &StatusReply, key: &KeyState) -> String {
             "service key"
         };
         format!("key:      {name} ({kind}, from {source}, valid)")
+    } else if let Some(why) = key.refused.as_deref().filter(|why| !why.is_empty()) {
+        format!("key:      {source} is not valid here: {why}")
     } else if key.saved {
         format!("key:      {source} is not valid here (unknown, revoked or expired)")
     } else if status.has_owner {
@@ -243,6 +298,40 @@ mod tests {
         assert_eq!(json["key_valid"], true);
         assert_eq!(json["server_version"], "0.1.0");
         assert!(json.get("key_error").is_none());
+    }
+
+    #[test]
+    fn a_refused_key_exits_3_and_a_broken_policy_2() {
+        let ok = StatusReply {
+            policy_error: None,
+            ..reply()
+        };
+        assert!(verdict(&ok, &KeyState::default()).is_none());
+        let broken = verdict(&reply(), &KeyState::default()).expect("policy error");
+        assert_eq!(broken.kind().exit_code(), 2);
+        assert!(
+            broken.message().contains("line 3: unknown action"),
+            "{}",
+            broken.message()
+        );
+        let refused = KeyState {
+            saved: true,
+            from_env: true,
+            refused: Some("key \"ci\" was revoked".into()),
+            ..KeyState::default()
+        };
+        let error = verdict(&reply(), &refused).expect("refused key");
+        assert_eq!(error.kind().exit_code(), 3);
+        assert_eq!(
+            error.message(),
+            "the hub refused the key in AUTH_HUB_TOKEN: key \"ci\" was revoked"
+        );
+        assert!(status_text(&ok, &refused)
+            .contains("key:      AUTH_HUB_TOKEN is not valid here: key \"ci\" was revoked"));
+        assert_eq!(
+            status_json(&ok, &refused)["key_refused"],
+            "key \"ci\" was revoked"
+        );
     }
 
     #[test]

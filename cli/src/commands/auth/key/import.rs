@@ -28,6 +28,9 @@ pub struct ImportArgs {
 /// (1), unreachable (5).
 pub async fn run(ctx: &Context, args: ImportArgs) -> Result<(), CliError> {
     let raw = read_value(&mut io::stdin().lock(), false)?;
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(no_key_on_stdin());
+    }
     let text = trim_value(&raw)?;
     // Parsed here too, so a malformed key is refused before it travels anywhere.
     let key =
@@ -47,5 +50,26 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> Result<(), CliError> {
     } else {
         ctx.out
             .line(&format!("imported key {} as {}", key.name(), imported.name))
+    }
+}
+
+/// Nothing (or only blank space) on stdin: say how to hand the key over.
+fn no_key_on_stdin() -> CliError {
+    CliError::usage("no key on stdin: nothing to import").with_hint(
+        "pipe the key in: hyperforge auth key import --scope 'cargo/*' < legacy-melt.key",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_stdin_hints_at_key_import() {
+        let error = no_key_on_stdin();
+        assert_eq!(error.kind().exit_code(), 2);
+        let hint = error.hint().unwrap_or_default();
+        assert!(hint.contains("hyperforge auth key import"), "{hint}");
+        assert!(!hint.contains("auth put"), "{hint}");
     }
 }

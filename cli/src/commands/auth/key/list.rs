@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::Value;
 
 use super::{key_json, key_state};
-use crate::commands::auth::{call, unexpected};
+use crate::commands::auth::{report, unexpected};
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::output;
@@ -22,7 +22,7 @@ pub struct ListArgs {}
 /// # Errors
 /// Not the owner key (2), no key (1), unreachable (5).
 pub async fn run(ctx: &Context, _args: ListArgs) -> Result<(), CliError> {
-    let keys = match call("hyperforge auth key list", Request::ListKeys(ListKeys {})).await? {
+    let keys = match report("hyperforge auth key list", Request::ListKeys(ListKeys {})).await? {
         Response::Keys(list) => list.keys,
         other => return Err(unexpected("list_keys", &other)),
     };
