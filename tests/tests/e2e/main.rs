@@ -16,6 +16,7 @@ mod git_credential;
 mod git_server;
 mod hostile;
 mod keys;
+mod one_hub;
 mod other_language;
 mod repos;
 mod restart;

@@ -152,11 +152,21 @@ impl From<ConnectError> for CliError {
 /// [`ConnectError`].
 pub(crate) async fn connect(options: ClientOptions) -> Result<HubClient, ConnectError> {
     match HubClient::connect(options.clone()).await {
-        Err(AuthError::Unreachable { socket, source }) if daemon::may_autostart() => {
-            daemon::start(&socket, &source)
+        Err(AuthError::Unreachable { socket, source }) => {
+            // A hub owns this state but listens elsewhere than an explicit AUTH_HUB_SOCKET.
+            if let Some(error) = daemon::other_hub(&socket) {
+                return Err(ConnectError::Start(error));
+            }
+            if !daemon::may_autostart() {
+                return Err(ConnectError::Auth(AuthError::Unreachable {
+                    socket,
+                    source,
+                }));
+            }
+            let socket = daemon::start(&socket, &source)
                 .await
                 .map_err(ConnectError::Start)?;
-            HubClient::connect(options)
+            HubClient::connect(ClientOptions { socket, ..options })
                 .await
                 .map_err(ConnectError::Auth)
         }
