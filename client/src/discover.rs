@@ -199,7 +199,7 @@ pub fn read_key_file(path: &Path) -> Result<Option<MasterToken>, AuthError> {
     let token = trimmed(std::mem::take(&mut *text));
     if token.is_empty() {
         return Err(AuthError::BackendError(format!(
-            "key file {} is empty; run `hyperforge auth login` again or set {TOKEN_VAR}",
+            "key file {} is empty; replace the lost owner key with `hyperforge auth login --recover`, or set {TOKEN_VAR}",
             path.display()
         )));
     }

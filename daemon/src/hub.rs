@@ -18,6 +18,7 @@ use crate::grants::{GrantBook, PendingBook};
 use crate::keys::KeyRing;
 use crate::paths::HubPaths;
 use crate::policy::HubConfig;
+use crate::recovery::RecoveryCodes;
 use crate::repos::RepoBook;
 use crate::session::Session;
 use crate::state_lock::StateLock;
@@ -72,6 +73,8 @@ pub struct Hub {
     pub started: Instant,
     /// Cancelled when the hub shuts down.
     pub shutdown: CancellationToken,
+    /// The one-time code of an owner-key recovery in progress.
+    pub recovery: RecoveryCodes,
     /// The state directory's lock, held for the hub's life; declared last so it is released
     /// after everything else is dropped.
     _state_lock: StateLock,
@@ -127,6 +130,7 @@ impl Hub {
             events,
             started: Instant::now(),
             shutdown: CancellationToken::new(),
+            recovery: RecoveryCodes::new(&paths.state_dir),
             paths,
             _state_lock: state_lock,
         }))

@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod paths;
 pub mod peer;
 pub mod policy;
+pub mod recovery;
 pub mod repos;
 pub mod server;
 pub mod session;

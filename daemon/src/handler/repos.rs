@@ -123,6 +123,7 @@ mod tests {
             key: key.map(|(name, owner)| SessionKey {
                 name: name.into(),
                 owner,
+                hash: String::new(),
             }),
         }
     }

@@ -18,6 +18,7 @@ mod hostile;
 mod keys;
 mod one_hub;
 mod other_language;
+mod recover;
 mod repos;
 mod restart;
 mod secrets;
