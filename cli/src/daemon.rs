@@ -20,6 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use auth_hub_client::discover;
+use auth_hub_client::running::HubRecord;
 
 use crate::error::{CliError, ErrorKind};
 
@@ -111,25 +112,28 @@ fn log_target(home: Option<&Path>) -> (Stdio, Option<PathBuf>) {
 
 /// The live hub that owns this state directory when it listens somewhere other than `socket`:
 /// only possible when `AUTH_HUB_SOCKET` names another socket (otherwise discovery already uses
-/// the hub's own record). The error says so instead of leaving the user with "not running".
-pub fn other_hub(socket: &Path) -> Option<CliError> {
-    let hub = discover::running_hub().filter(|hub| hub.socket != socket)?;
-    Some(
-        CliError::new(
-            ErrorKind::Unreachable,
-            format!(
-                "nothing answers at {} (AUTH_HUB_SOCKET), but auth-hub (pid {}) owns this state \
-                 directory and listens on {}",
-                socket.display(),
-                hub.pid,
-                hub.socket.display()
-            ),
-        )
-        .with_hint(format!(
-            "unset AUTH_HUB_SOCKET, or set it to {}",
+/// the hub's own record).
+pub fn hub_elsewhere(socket: &Path) -> Option<HubRecord> {
+    discover::running_hub().filter(|hub| hub.socket != socket)
+}
+
+/// The error for nothing answering at an explicit `socket` while `hub` owns this state
+/// elsewhere: it says so instead of leaving the user with "not running".
+pub fn elsewhere_error(socket: &Path, hub: &HubRecord) -> CliError {
+    CliError::new(
+        ErrorKind::Unreachable,
+        format!(
+            "nothing answers at {} (AUTH_HUB_SOCKET), but auth-hub (pid {}) owns this state \
+             directory and listens on {}",
+            socket.display(),
+            hub.pid,
             hub.socket.display()
-        )),
+        ),
     )
+    .with_hint(format!(
+        "unset AUTH_HUB_SOCKET, or set it to {}",
+        hub.socket.display()
+    ))
 }
 
 /// Starts `auth-hub serve` in the background and waits (doubling backoff, at most 5 s) until

@@ -285,3 +285,23 @@ fn racing_autostarts_end_with_one_hub() {
     // No other hub is left on the state: stop again finds none.
     assert!(home.hub_command(&["stop"]).stdout.contains("not running"));
 }
+
+#[test]
+fn an_explicit_socket_reaching_another_states_hub_is_pointed_out() {
+    let mut home = Home::new();
+    let live = socket_in(home.path(), "live.sock");
+    let pid = home.start(&live);
+    let mut other = Home::new();
+    let elsewhere = socket_in(other.path(), "other.sock");
+    other.start(&elsewhere);
+    let run = home.hyperforge(
+        &["auth", "status"],
+        &[("AUTH_HUB_SOCKET", elsewhere.to_str().unwrap())],
+        None,
+    );
+    // The explicit socket is used as given ...
+    run.assert_code(0);
+    // ... and the user is told it is not the hub of this state.
+    assert!(run.stderr.contains(&format!("(pid {pid})")), "{run:?}");
+    assert!(run.stderr.contains(&live.display().to_string()), "{run:?}");
+}

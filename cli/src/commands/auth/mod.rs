@@ -154,8 +154,8 @@ pub(crate) async fn connect(options: ClientOptions) -> Result<HubClient, Connect
     match HubClient::connect(options.clone()).await {
         Err(AuthError::Unreachable { socket, source }) => {
             // A hub owns this state but listens elsewhere than an explicit AUTH_HUB_SOCKET.
-            if let Some(error) = daemon::other_hub(&socket) {
-                return Err(ConnectError::Start(error));
+            if let Some(hub) = daemon::hub_elsewhere(&socket) {
+                return Err(ConnectError::Start(daemon::elsewhere_error(&socket, &hub)));
             }
             if !daemon::may_autostart() {
                 return Err(ConnectError::Auth(AuthError::Unreachable {
@@ -170,7 +170,20 @@ pub(crate) async fn connect(options: ClientOptions) -> Result<HubClient, Connect
                 .await
                 .map_err(ConnectError::Auth)
         }
-        other => other.map_err(ConnectError::Auth),
+        Ok(client) => {
+            // An explicit AUTH_HUB_SOCKET reached a hub, but not the one that owns this state.
+            if let Some(hub) = daemon::hub_elsewhere(&options.socket) {
+                output::note(&format!(
+                    "AUTH_HUB_SOCKET points at {}, but the hub that owns this state directory \
+                     (pid {}) listens on {}",
+                    options.socket.display(),
+                    hub.pid,
+                    hub.socket.display()
+                ));
+            }
+            Ok(client)
+        }
+        Err(other) => Err(ConnectError::Auth(other)),
     }
 }
 
