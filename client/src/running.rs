@@ -57,7 +57,8 @@ impl HubRecord {
 
     /// The record's text.
     pub fn to_json(&self) -> String {
-        // A struct of a number, a path and a bool always serializes.
+        // Only a socket path that is not UTF-8 fails: the record is then empty, which readers
+        // ignore (they fall back to the derived socket); the lock itself still holds.
         serde_json::to_string(self).unwrap_or_default()
     }
 }

@@ -151,7 +151,8 @@ pub fn stop(state_dir: &Path, timeout: Duration) -> Result<Stopped, StopError> {
             command: manager_stop_command(),
         });
     }
-    if let Some(name) = process_name(hub.pid).filter(|name| name != "auth-hub") {
+    // `auth-hub`, or an installed variant such as `auth-hub-0.2` (comm is cut at 15 bytes).
+    if let Some(name) = process_name(hub.pid).filter(|name| !name.starts_with("auth-hub")) {
         return Err(StopError::NotAHub {
             state_dir: state_dir.to_path_buf(),
             pid: hub.pid,
