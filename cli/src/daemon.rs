@@ -20,7 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use auth_hub_client::discover;
-use auth_hub_client::running::HubRecord;
+use auth_hub_client::running::{self, HubRecord};
 
 use crate::error::{CliError, ErrorKind};
 
@@ -114,7 +114,17 @@ fn log_target(home: Option<&Path>) -> (Stdio, Option<PathBuf>) {
 /// only possible when `AUTH_HUB_SOCKET` names another socket (otherwise discovery already uses
 /// the hub's own record).
 pub fn hub_elsewhere(socket: &Path) -> Option<HubRecord> {
-    discover::running_hub().filter(|hub| hub.socket != socket)
+    discover::running_hub()
+        .filter(|hub| hub.socket != socket)
+        .filter(|_| state_locked())
+}
+
+/// True when a hub holds this state directory's lock: the record's pid only suggests a hub
+/// (pids are reused), the held lock proves one.
+fn state_locked() -> bool {
+    discover::state_dir()
+        .ok()
+        .is_some_and(|dir| running::is_locked(&dir).unwrap_or(false))
 }
 
 /// The error for nothing answering at an explicit `socket` while `hub` owns this state
@@ -155,7 +165,7 @@ pub async fn start(socket: &Path, unreachable: &io::Error) -> Result<PathBuf, Cl
             socket.display()
         )
     };
-    if let Some(hub) = discover::running_hub() {
+    if let Some(hub) = discover::running_hub().filter(|_| state_locked()) {
         tracing::debug!(pid = hub.pid, socket = %hub.socket.display(), "a hub owns the state; waiting for it");
         return wait_until_listening(&hub.socket, None)
             .await
@@ -198,7 +208,9 @@ pub async fn start(socket: &Path, unreachable: &io::Error) -> Result<PathBuf, Cl
         )
         .with_hint("install auth-hub beside hyperforge or on PATH, or set AUTH_HUB_BIN")
     })?;
-    wait_until_listening(socket, Some(child))
+    // The started hub listens where the environment says, not where a stale record pointed.
+    let target = discover::derived_socket_path().unwrap_or_else(|_| socket.to_path_buf());
+    wait_until_listening(&target, Some(child))
         .await
         .map_err(|why| {
             let error = CliError::new(

@@ -88,6 +88,46 @@ pub fn running(state_dir: &Path) -> Option<HubRecord> {
     read(state_dir).filter(|record| process_alive(record.pid))
 }
 
+/// True when some process holds the lock of `state_dir` (a hub owns it), which is the truth a
+/// record's pid only suggests (a pid can be reused). Probes with a shared lock, released at once.
+///
+/// # Errors
+/// The lock file exists but cannot be opened or probed.
+pub fn is_locked(state_dir: &Path) -> io::Result<bool> {
+    let file = match fs::File::open(state_dir.join(LOCK_FILE)) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(error) => return Err(error),
+    };
+    Ok(!try_lock(&file, false)?)
+}
+
+/// `flock(file, LOCK_EX or LOCK_SH | LOCK_NB)`: `Ok(true)` when taken (it lasts as long as this
+/// open file), `Ok(false)` when another open file holds a conflicting lock.
+///
+/// # Errors
+/// Any other `flock` failure (a file system without locks, for one).
+pub fn try_lock(file: &fs::File, exclusive: bool) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let operation = if exclusive {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_SH
+    };
+    loop {
+        // SAFETY: flock on a descriptor `file` owns for the duration of the call.
+        if unsafe { libc::flock(file.as_raw_fd(), operation | libc::LOCK_NB) } == 0 {
+            return Ok(true);
+        }
+        let error = io::Error::last_os_error();
+        match error.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(code) if code == libc::EWOULDBLOCK => return Ok(false),
+            _ => return Err(error),
+        }
+    }
+}
+
 /// True when a process with this id exists (signal 0 checks without sending anything).
 pub fn process_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
@@ -146,6 +186,18 @@ mod tests {
         }
         fs::write(&path, r#"{"version": 1, "pid": 1, "socket": "/s"}"#).unwrap();
         assert_eq!(read(dir.path()).map(|r| r.inherited), Some(false));
+    }
+
+    #[test]
+    fn the_lock_probe_sees_a_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!is_locked(dir.path()).unwrap(), "no lock file");
+        let file = fs::File::create(dir.path().join(LOCK_FILE)).unwrap();
+        assert!(!is_locked(dir.path()).unwrap(), "nobody holds it");
+        assert!(try_lock(&file, true).unwrap());
+        assert!(is_locked(dir.path()).unwrap());
+        drop(file);
+        assert!(!is_locked(dir.path()).unwrap(), "released with its file");
     }
 
     #[test]

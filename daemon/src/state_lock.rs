@@ -11,7 +11,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -95,7 +94,7 @@ impl StateLock {
             .mode(0o600)
             .open(&path)
             .map_err(io_error)?;
-        if !try_flock(&file, libc::LOCK_EX).map_err(io_error)? {
+        if !running::try_lock(&file, true).map_err(io_error)? {
             return Err(StateLockError::Held {
                 state_dir: state_dir.to_path_buf(),
                 holder: wait_for_record(state_dir),
@@ -143,27 +142,27 @@ impl Drop for StateLock {
 /// # Errors
 /// The lock file exists but cannot be opened or probed.
 pub fn is_held(state_dir: &Path) -> io::Result<bool> {
+    running::is_locked(state_dir)
+}
+
+/// Removes a record no hub stands behind (its hub crashed), holding the lock meanwhile so no hub
+/// starting at the same moment loses its fresh record. Returns whether one was removed.
+///
+/// # Errors
+/// The lock file cannot be opened or locked.
+pub fn remove_stale_record(state_dir: &Path) -> io::Result<bool> {
     let file = match File::open(state_dir.join(LOCK_FILE)) {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(error) => return Err(error),
     };
-    Ok(!try_flock(&file, libc::LOCK_SH)?)
-}
-
-/// `flock(file, operation | LOCK_NB)`: `Ok(true)` when taken, `Ok(false)` when another holds it.
-fn try_flock(file: &File, operation: libc::c_int) -> io::Result<bool> {
-    loop {
-        // SAFETY: flock on a descriptor `file` owns for the duration of the call.
-        if unsafe { libc::flock(file.as_raw_fd(), operation | libc::LOCK_NB) } == 0 {
-            return Ok(true);
-        }
-        let error = io::Error::last_os_error();
-        match error.raw_os_error() {
-            Some(libc::EINTR) => {}
-            Some(code) if code == libc::EWOULDBLOCK => return Ok(false),
-            _ => return Err(error),
-        }
+    if !running::try_lock(&file, true)? {
+        return Ok(false);
+    }
+    match fs::remove_file(state_dir.join(RECORD_FILE)) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(error),
     }
 }
 
@@ -222,6 +221,20 @@ mod tests {
         assert!(!is_held(dir.path()).expect("probe"));
         assert!(running::read(dir.path()).is_none(), "record removed");
         StateLock::acquire(dir.path(), &socket, false).expect("free again");
+    }
+
+    #[test]
+    fn a_stale_record_is_removed_only_without_a_holder() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let lock = StateLock::acquire(dir.path(), &dir.path().join("s.sock"), false).expect("lock");
+        assert!(!remove_stale_record(dir.path()).expect("probe"), "held");
+        assert!(running::read(dir.path()).is_some());
+        // A crashed hub: the lock is gone, the record stays.
+        let record = fs::read(dir.path().join(RECORD_FILE)).expect("record");
+        drop(lock);
+        fs::write(dir.path().join(RECORD_FILE), record).expect("stale record");
+        assert!(remove_stale_record(dir.path()).expect("removed"));
+        assert!(running::read(dir.path()).is_none());
     }
 
     #[test]

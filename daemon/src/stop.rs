@@ -137,6 +137,10 @@ pub fn stop(state_dir: &Path, timeout: Duration) -> Result<Stopped, StopError> {
         })
     };
     if !held(state_dir)? {
+        // A crashed hub's record would send clients to a dead socket; nobody stands behind it.
+        if let Ok(true) = state_lock::remove_stale_record(state_dir) {
+            tracing::debug!(state = %state_dir.display(), "removed a stale hub record");
+        }
         return Ok(Stopped::NotRunning);
     }
     let Some(hub) = running::running(state_dir) else {

@@ -305,3 +305,32 @@ fn an_explicit_socket_reaching_another_states_hub_is_pointed_out() {
     assert!(run.stderr.contains(&format!("(pid {pid})")), "{run:?}");
     assert!(run.stderr.contains(&live.display().to_string()), "{run:?}");
 }
+
+#[test]
+fn a_stale_record_does_not_block_a_new_hub() {
+    let home = Home::new();
+    let state = home.path().join("state");
+    fs::create_dir_all(&state).unwrap();
+    fs::set_permissions(&state, fs::Permissions::from_mode(0o700)).unwrap();
+    // A crashed hub's record whose pid now belongs to another live process (this test): the
+    // record looks alive, but nobody holds the lock and nothing listens on its socket.
+    let dead = home.path().join("dead.sock");
+    let record = serde_json::json!({
+        "version": 1,
+        "pid": std::process::id(),
+        "socket": dead,
+        "inherited": false,
+    });
+    fs::write(state.join("hub.json"), record.to_string()).unwrap();
+
+    home.hyperforge(&["auth", "login"], &[], None)
+        .assert_code(0);
+    let record = home.record().expect("the new hub's record");
+    assert_ne!(record["pid"], std::process::id());
+    assert_eq!(
+        record["socket"],
+        home.path().join("auth-hub.sock").display().to_string()
+    );
+    home.hyperforge(&["auth", "status"], &[], None)
+        .assert_code(0);
+}
