@@ -209,19 +209,18 @@ pub async fn start(socket: &Path, unreachable: &io::Error) -> Result<PathBuf, Cl
         .with_hint("install auth-hub beside hyperforge or on PATH, or set AUTH_HUB_BIN")
     })?;
     // The started hub listens where the environment says, not where a stale record pointed.
-    let target = discover::derived_socket_path().unwrap_or_else(|_| socket.to_path_buf());
-    wait_until_listening(&target, Some(child))
-        .await
-        .map_err(|why| {
-            let error = CliError::new(
-                ErrorKind::Unreachable,
-                format!("{}; started {} but {why}", not_running(), binary.display()),
-            );
-            match &log {
-                Some(log) => error.with_hint(format!("see {}", log.display())),
-                None => error.with_hint("run `auth-hub serve` in a terminal to see why"),
-            }
-        })
+    let socket = &discover::derived_socket_path().unwrap_or_else(|_| socket.to_path_buf());
+    let child = Some(child);
+    wait_until_listening(socket, child).await.map_err(|why| {
+        let error = CliError::new(
+            ErrorKind::Unreachable,
+            format!("{}; started {} but {why}", not_running(), binary.display()),
+        );
+        match &log {
+            Some(log) => error.with_hint(format!("see {}", log.display())),
+            None => error.with_hint("run `auth-hub serve` in a terminal to see why"),
+        }
+    })
 }
 
 /// Polls `socket` until it accepts and returns the socket that did; gives up when the limit
