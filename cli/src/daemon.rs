@@ -2,6 +2,11 @@
 //! with the same home (as gpg starts its agent), waits until it listens, and lets the command try
 //! once more — unless a service manager owns the hub or the user said not to.
 //!
+//! One hub owns a state directory (it holds a lock there and records its socket, see
+//! [`auth_hub_client::running`]): when that hub is alive, the CLI waits for it instead of starting
+//! another, and when two commands start hubs at once the loser exits and the command connects to
+//! the winner.
+//!
 //! Autostart is skipped when `AUTH_HUB_NO_AUTOSTART=1`, when `AUTH_HUB_SOCKET` points at a hub
 //! this process cannot describe (set without `AUTH_HUB_HOME`), and when [`managed_by_service`]
 //! says a service manager starts the hub on demand. Read-only reports never start one.
@@ -20,6 +25,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use auth_hub_client::discover;
+use auth_hub_client::running::{self, HubRecord};
 
 use crate::error::{CliError, ErrorKind};
 
@@ -211,15 +217,77 @@ fn strip_ansi(text: &str) -> String {
     out
 }
 
+/// The live hub that owns this state directory when it listens somewhere other than `socket`:
+/// only possible when `AUTH_HUB_SOCKET` names another socket (otherwise discovery already uses
+/// the hub's own record).
+pub fn hub_elsewhere(socket: &Path) -> Option<HubRecord> {
+    discover::running_hub()
+        .filter(|hub| hub.socket != socket)
+        .filter(|_| state_locked())
+}
+
+/// True when a hub holds this state directory's lock: the record's pid only suggests a hub
+/// (pids are reused), the held lock proves one.
+fn state_locked() -> bool {
+    discover::state_dir()
+        .ok()
+        .is_some_and(|dir| running::is_locked(&dir).unwrap_or(false))
+}
+
+/// The error for nothing answering at an explicit `socket` while `hub` owns this state
+/// elsewhere: it says so instead of leaving the user with "not running".
+pub fn elsewhere_error(socket: &Path, hub: &HubRecord) -> CliError {
+    CliError::new(
+        ErrorKind::Unreachable,
+        format!(
+            "nothing answers at {} (AUTH_HUB_SOCKET), but auth-hub (pid {}) owns this state \
+             directory and listens on {}",
+            socket.display(),
+            hub.pid,
+            hub.socket.display()
+        ),
+    )
+    .with_hint(format!(
+        "unset AUTH_HUB_SOCKET, or set it to {}",
+        hub.socket.display()
+    ))
+}
+
 /// Starts `auth-hub serve` in the background and waits (doubling backoff, at most 5 s) until
-/// `socket` accepts a connection.
+/// the hub accepts a connection; returns the socket it listens on.
+///
+/// When a hub already owns the state directory (its record names a live process), none is
+/// started: this waits for that one. When the started hub loses a race to another (it exits with
+/// the lock message), this waits for the winner.
 ///
 /// `unreachable` is why the first connection failed, for the message if starting fails too.
 ///
 /// # Errors
 /// An [`ErrorKind::Unreachable`] error when the binary cannot be run, exits early, or does not
 /// listen in time.
-pub async fn start(socket: &Path, unreachable: &io::Error) -> Result<(), CliError> {
+pub async fn start(socket: &Path, unreachable: &io::Error) -> Result<PathBuf, CliError> {
+    let not_running = || {
+        format!(
+            "auth-hub is not running at {} ({unreachable})",
+            socket.display()
+        )
+    };
+    if let Some(hub) = discover::running_hub().filter(|_| state_locked()) {
+        tracing::debug!(pid = hub.pid, socket = %hub.socket.display(), "a hub owns the state; waiting for it");
+        return wait_until_listening(&hub.socket, None)
+            .await
+            .map_err(|why| {
+                CliError::new(
+                    ErrorKind::Unreachable,
+                    format!(
+                        "{}; auth-hub (pid {}) owns this state directory but {why}",
+                        not_running(),
+                        hub.pid
+                    ),
+                )
+                .with_hint("stop it with `auth-hub stop`, then try again")
+            });
+    }
     let home = discover::hub_home();
     let binary = hub_binary();
     let (stderr, log) = log_target(discover::hub_log_path());
@@ -236,12 +304,6 @@ pub async fn start(socket: &Path, unreachable: &io::Error) -> Result<(), CliErro
         // Its own process group: a Ctrl-C meant for this command does not reach the hub.
         .process_group(0);
     tracing::debug!(binary = %binary.display(), socket = %socket.display(), "starting auth-hub");
-    let not_running = || {
-        format!(
-            "auth-hub is not running at {} ({unreachable})",
-            socket.display()
-        )
-    };
     let child = command.spawn().map_err(|error| {
         CliError::new(
             ErrorKind::Unreachable,
@@ -253,6 +315,9 @@ pub async fn start(socket: &Path, unreachable: &io::Error) -> Result<(), CliErro
         )
         .with_hint("install auth-hub beside hyperforge or on PATH, or set AUTH_HUB_BIN")
     })?;
+    // The started hub listens where the environment says, not where a stale record pointed.
+    let socket = &discover::derived_socket_path().unwrap_or_else(|_| socket.to_path_buf());
+    let child = Some(child);
     wait_until_listening(socket, child).await.map_err(|why| {
         let said = log
             .as_ref()
@@ -274,21 +339,35 @@ pub async fn start(socket: &Path, unreachable: &io::Error) -> Result<(), CliErro
     })
 }
 
-/// Polls `socket` until it accepts; gives up when the child exits or the limit passes.
-async fn wait_until_listening(socket: &Path, mut child: Child) -> Result<(), String> {
+/// Polls `socket` until it accepts and returns the socket that did; gives up when the limit
+/// passes, or when `child` exits and no other hub owns the state (one that won a race to the
+/// state directory is waited for in its place).
+async fn wait_until_listening(socket: &Path, mut child: Option<Child>) -> Result<PathBuf, String> {
     let started = Instant::now();
     let mut pause = FIRST_PAUSE;
+    let mut socket = socket.to_path_buf();
     loop {
-        if tokio::net::UnixStream::connect(socket).await.is_ok() {
+        if tokio::net::UnixStream::connect(&socket).await.is_ok() {
             tracing::debug!(elapsed = ?started.elapsed(), "auth-hub is listening");
-            return Ok(());
+            return Ok(socket);
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            // Another hub may have won a race to the same socket; it counts if it listens.
-            if tokio::net::UnixStream::connect(socket).await.is_ok() {
-                return Ok(());
+        if let Some(status) = child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            // Another hub may have won a race to the same state: it counts if it listens.
+            match discover::running_hub() {
+                Some(winner) => {
+                    tracing::debug!(
+                        pid = winner.pid,
+                        "another hub won the start; waiting for it"
+                    );
+                    socket = winner.socket;
+                    child = None;
+                    continue;
+                }
+                None if tokio::net::UnixStream::connect(&socket).await.is_ok() => {
+                    return Ok(socket)
+                }
+                None => return Err(format!("it exited ({status})")),
             }
-            return Err(format!("it exited ({status})"));
         }
         let elapsed = started.elapsed();
         if elapsed >= START_LIMIT {

@@ -16,8 +16,9 @@ use auth_hub_protocol::{grant_command, Permissions};
 /// The hint when the key from `AUTH_HUB_TOKEN` is refused.
 const SERVICE_KEY_HINT: &str =
     "AUTH_HUB_TOKEN holds a key the hub no longer accepts; the owner can create a new one with `hyperforge auth key create`";
-/// The hint for every other "you have no usable key" error.
-const LOGIN_HINT: &str = "run `hyperforge auth login`";
+/// The hint for every other "you have no usable key" error. It cannot know whether the hub has
+/// an owner key yet, so it names both ways; `auth login` itself says which one applies.
+const LOGIN_HINT: &str = "run `hyperforge auth login` (if this hub already has an owner key and it is lost: `hyperforge auth login --recover`)";
 
 /// What kind of failure, which decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

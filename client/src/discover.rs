@@ -8,6 +8,10 @@
 //! | `XDG_RUNTIME_DIR` set | `$XDG_RUNTIME_DIR/auth-hub/auth-hub.sock` | `<config dir>/hyperforge/master.key` |
 //! | neither | `<data local dir of auth-hub>/auth-hub.sock` | `<config dir>/hyperforge/master.key` |
 //!
+//! A hub records the socket it really listens on in its state directory (`AUTH_HUB_HOME/state`
+//! or the XDG state directory, see [`crate::running`]); when no `AUTH_HUB_SOCKET` is set and a
+//! live hub's record names another socket than the table's, the client uses the recorded one.
+//!
 //! `AUTH_HUB_SOCKET` overrides the socket and a non-empty `AUTH_HUB_TOKEN` overrides the saved key
 //! (that is how CI and service accounts run). Empty variables count as unset.
 //!
@@ -51,11 +55,40 @@ pub fn hub_home() -> Option<PathBuf> {
     var(HOME_VAR).map(PathBuf::from)
 }
 
-/// The socket to connect to.
+/// The socket to connect to: `AUTH_HUB_SOCKET`, else the socket of the hub that owns this
+/// state directory (its record, see [`crate::running`]), else the derived default.
+///
+/// The record matters when the derived socket differs from the one the running hub listens on
+/// (a cron job or ssh session without `XDG_RUNTIME_DIR`, a hub under socket activation): the
+/// client finds that hub instead of missing it and starting a second one. An explicit
+/// `AUTH_HUB_SOCKET` is always used as given.
 ///
 /// # Errors
 /// [`AuthError::BackendError`] when neither a variable nor a home directory gives one.
 pub fn socket_path() -> Result<PathBuf, AuthError> {
+    if let Some(socket) = var(SOCKET_VAR) {
+        return Ok(PathBuf::from(socket));
+    }
+    let derived = derived_socket_path()?;
+    match running_hub() {
+        Some(hub) if hub.socket != derived => {
+            tracing::debug!(
+                socket = %hub.socket.display(),
+                pid = hub.pid,
+                "using the socket the running hub recorded"
+            );
+            Ok(hub.socket)
+        }
+        _ => Ok(derived),
+    }
+}
+
+/// The socket derived from the environment alone (`AUTH_HUB_SOCKET`, `AUTH_HUB_HOME`,
+/// `XDG_RUNTIME_DIR`, the data directory), ignoring the running hub's record.
+///
+/// # Errors
+/// [`AuthError::BackendError`] when neither a variable nor a home directory gives one.
+pub fn derived_socket_path() -> Result<PathBuf, AuthError> {
     if let Some(socket) = var(SOCKET_VAR) {
         return Ok(PathBuf::from(socket));
     }
@@ -75,17 +108,42 @@ pub fn socket_path() -> Result<PathBuf, AuthError> {
 }
 
 /// The log file a hub started on demand writes to: `AUTH_HUB_HOME/auth-hub.log`, else
-/// `auth-hub.log` in the hub's state directory (`$XDG_STATE_HOME/auth-hub/`, the daemon's
-/// `paths.rs`), so it is kept whether or not a home is set. `None` without a home directory.
+/// `auth-hub.log` in the hub's state directory ([`state_dir`]), so it is kept whether or not a
+/// home is set. `None` without a home directory.
 pub fn hub_log_path() -> Option<PathBuf> {
-    if let Some(home) = hub_home() {
-        return Some(home.join(HUB_LOG_NAME));
+    match hub_home() {
+        Some(home) => Some(home.join(HUB_LOG_NAME)),
+        None => state_dir().ok().map(|dir| dir.join(HUB_LOG_NAME)),
     }
-    ProjectDirs::from("", "", "auth-hub").map(|dirs| {
-        dirs.state_dir()
-            .unwrap_or_else(|| dirs.data_local_dir())
-            .join(HUB_LOG_NAME)
-    })
+}
+
+/// The hub's state directory, by the daemon's rule (`paths.rs`): `$AUTH_HUB_HOME/state`, else
+/// the XDG state directory of `auth-hub` (the local data directory where there is none).
+///
+/// # Errors
+/// [`AuthError::BackendError`] when there is no `AUTH_HUB_HOME` and no home directory.
+pub fn state_dir() -> Result<PathBuf, AuthError> {
+    if let Some(home) = hub_home() {
+        return Ok(home.join("state"));
+    }
+    ProjectDirs::from("", "", "auth-hub")
+        .map(|dirs| {
+            dirs.state_dir()
+                .unwrap_or_else(|| dirs.data_local_dir())
+                .to_path_buf()
+        })
+        .ok_or_else(|| {
+            AuthError::BackendError(format!(
+                "cannot find the auth-hub state directory: no home directory; set {HOME_VAR}"
+            ))
+        })
+}
+
+/// The live hub that owns this environment's state directory, from its record.
+pub fn running_hub() -> Option<crate::running::HubRecord> {
+    state_dir()
+        .ok()
+        .and_then(|dir| crate::running::running(&dir))
 }
 
 /// Where [`save_master_token`] writes the key and [`master_token`] reads it.
@@ -153,7 +211,7 @@ pub fn read_key_file(path: &Path) -> Result<Option<MasterToken>, AuthError> {
     let token = trimmed(std::mem::take(&mut *text));
     if token.is_empty() {
         return Err(AuthError::BackendError(format!(
-            "key file {} is empty; run `hyperforge auth login` again or set {TOKEN_VAR}",
+            "key file {} is empty; replace the lost owner key with `hyperforge auth login --recover`, or set {TOKEN_VAR}",
             path.display()
         )));
     }
@@ -246,12 +304,14 @@ mod tests {
     /// Environment variables are process-wide: every test touching them holds this lock.
     static ENV: Mutex<()> = Mutex::new(());
 
-    const VARS: [&str; 6] = [
+    const VARS: [&str; 8] = [
         SOCKET_VAR,
         TOKEN_VAR,
         HOME_VAR,
         "XDG_RUNTIME_DIR",
         "XDG_CONFIG_HOME",
+        "XDG_STATE_HOME",
+        "XDG_DATA_HOME",
         "HOME",
     ];
 
@@ -320,6 +380,38 @@ mod tests {
 
         env.set(SOCKET_VAR, "/tmp/other.sock");
         assert_eq!(socket_path().unwrap(), Path::new("/tmp/other.sock"));
+    }
+
+    #[test]
+    fn a_live_hub_record_wins_over_the_derived_socket() {
+        let env = Env::new();
+        let home = tempfile::tempdir().unwrap();
+        env.set(HOME_VAR, home.path());
+        let state = home.path().join("state");
+        fs::create_dir_all(&state).unwrap();
+        assert_eq!(state_dir().unwrap(), state);
+        assert_eq!(socket_path().unwrap(), home.path().join(SOCKET_NAME));
+
+        let record = crate::running::HubRecord::new(Path::new("/tmp/elsewhere.sock"), false);
+        fs::write(state.join(crate::running::RECORD_FILE), record.to_json()).unwrap();
+        assert_eq!(socket_path().unwrap(), Path::new("/tmp/elsewhere.sock"));
+        assert_eq!(
+            derived_socket_path().unwrap(),
+            home.path().join(SOCKET_NAME)
+        );
+
+        // An explicit socket is used as given.
+        env.set(SOCKET_VAR, "/tmp/explicit.sock");
+        assert_eq!(socket_path().unwrap(), Path::new("/tmp/explicit.sock"));
+        std::env::remove_var(SOCKET_VAR);
+
+        // A record whose process is gone is ignored.
+        let stale = crate::running::HubRecord {
+            pid: 0x7fff_fff0,
+            ..record
+        };
+        fs::write(state.join(crate::running::RECORD_FILE), stale.to_json()).unwrap();
+        assert_eq!(socket_path().unwrap(), home.path().join(SOCKET_NAME));
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub enum AuthError {
         max: usize,
     },
     /// No master key was found (no `AUTH_HUB_TOKEN`, nothing saved by `hyperforge auth login`).
-    #[error("no auth-hub key found: run `hyperforge auth login` or set AUTH_HUB_TOKEN")]
+    #[error("no auth-hub key found: run `hyperforge auth login` (`--recover` if the hub's owner key is lost) or set AUTH_HUB_TOKEN")]
     NoKey,
     /// The connection broke or the peer sent something malformed.
     #[error("protocol error: {0}")]

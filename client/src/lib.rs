@@ -5,7 +5,8 @@
 //!   cache until expiry, value cache for a short TTL, transparent re-request after a hub restart.
 //! - [`FakeAuthClient`]: an in-memory implementation for consumers' unit tests.
 //! - [`discover`]: where the socket and the master key are (`AUTH_HUB_SOCKET`, `AUTH_HUB_TOKEN`,
-//!   `AUTH_HUB_HOME`, defaults).
+//!   `AUTH_HUB_HOME`, defaults, and the running hub's record in its state directory).
+//! - [`running`]: the record a hub keeps of the socket it really listens on.
 //!
 //! ```no_run
 //! use auth_hub_client::{AuthClient, AuthError, ClientOptions, HubClient, SecretPath};
@@ -25,6 +26,7 @@ pub mod cache;
 pub mod discover;
 pub mod error;
 pub mod fake;
+pub mod running;
 pub mod socket;
 
 pub use auth_client::AuthClient;

@@ -1,5 +1,5 @@
 //! The daemon's command line: `auth-hub serve`, `auth-hub status`, `auth-hub install`,
-//! `auth-hub uninstall`.
+//! `auth-hub stop`, `auth-hub uninstall`.
 
 use std::path::PathBuf;
 
@@ -23,6 +23,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Show a running hub's state (exit 5 when none answers).
     Status(StatusArgs),
+    /// Stop the hub that owns this state directory (exit 0 also when none runs).
+    Stop(StopArgs),
     /// Install the hub as a user service (systemd socket activation or a launchd agent).
     Install(InstallArgs),
     /// Stop the user service and remove its files.
@@ -59,6 +61,17 @@ pub struct StatusArgs {
     /// Print the hub's status reply as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `stop`.
+#[derive(Debug, clap::Args)]
+pub struct StopArgs {
+    /// The hub's home: stop the hub that owns DIR/state.
+    #[arg(long, value_name = "DIR", env = "AUTH_HUB_HOME")]
+    pub home: Option<PathBuf>,
+    /// How long to wait for the hub to exit, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
 }
 
 /// Which service manager, for `install` and `uninstall`.

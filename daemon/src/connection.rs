@@ -205,6 +205,7 @@ async fn handshake(
                     .map(|record| SessionKey {
                         name: record.name.clone(),
                         owner: record.owner,
+                        hash: record.hash.clone(),
                     });
             match authenticated {
                 Ok(key) => Some(key),

@@ -18,8 +18,10 @@ use crate::grants::{GrantBook, PendingBook};
 use crate::keys::KeyRing;
 use crate::paths::HubPaths;
 use crate::policy::HubConfig;
+use crate::recovery::RecoveryCodes;
 use crate::repos::RepoBook;
 use crate::session::Session;
+use crate::state_lock::StateLock;
 use crate::store::{self, SecretStore, StoreKind, StoreOptions};
 use crate::tokens::TokenTable;
 
@@ -36,6 +38,9 @@ pub struct HubOptions {
     pub paths: HubPaths,
     /// Overrides the config file's store backend (`--store memory`).
     pub store: Option<StoreKind>,
+    /// True when a service manager passed the socket (`paths.socket` is then the inherited
+    /// socket's path), for the record in the state directory.
+    pub inherited: bool,
 }
 
 /// Everything one hub owns.
@@ -68,18 +73,28 @@ pub struct Hub {
     pub started: Instant,
     /// Cancelled when the hub shuts down.
     pub shutdown: CancellationToken,
+    /// The one-time code of an owner-key recovery in progress.
+    pub recovery: RecoveryCodes,
+    /// The state directory's lock, held for the hub's life; declared last so it is released
+    /// after everything else is dropped.
+    _state_lock: StateLock,
 }
 
 impl Hub {
     /// Opens every table from the hub's files. A missing file is an empty table; a corrupt one is
     /// an error (nothing is overwritten). An invalid config file is an error at start-up.
     ///
+    /// First of all it takes the state directory's lock ([`StateLock`]) and records this process
+    /// and `paths.socket` there: a second hub on the same state refuses before touching anything.
+    ///
     /// # Errors
-    /// Any [`HubError`] from the directories, config, store, keys, grants, repositories or audit
-    /// log.
+    /// Any [`HubError`] from the directories, the state lock (another hub owns the state), config,
+    /// store, keys, grants, repositories or audit log.
     pub fn open(options: HubOptions) -> Result<Arc<Self>, HubError> {
         let paths = options.paths;
         paths.prepare()?;
+        let state_lock = StateLock::acquire(&paths.state_dir, &paths.socket, options.inherited)
+            .map_err(|error| HubError::Setup(error.to_string()))?;
         let config = HubConfig::load(&paths.config_file)?;
         let kind = options.store.unwrap_or(config.store.backend);
         let store = store::open(
@@ -115,7 +130,9 @@ impl Hub {
             events,
             started: Instant::now(),
             shutdown: CancellationToken::new(),
+            recovery: RecoveryCodes::new(&paths.state_dir),
             paths,
+            _state_lock: state_lock,
         }))
     }
 

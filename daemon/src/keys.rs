@@ -126,6 +126,9 @@ pub enum KeyStoreError {
         /// The name.
         name: String,
     },
+    /// There is no owner key to replace.
+    #[error("the hub has no owner key; create one with `hyperforge auth login`")]
+    NoOwner,
     /// The owner key cannot be revoked like a service key.
     #[error("{name:?} is the owner key and cannot be revoked")]
     OwnerNotRevocable {
@@ -269,6 +272,14 @@ impl KeyRing {
         }
     }
 
+    /// True when the record named `name` with stored hash `hash` is live at `now`: a session
+    /// opened with it may go on. False once that key is revoked, expired or replaced.
+    pub fn is_current(&self, name: &str, hash: &str, now: DateTime<Utc>) -> bool {
+        self.records
+            .iter()
+            .any(|record| record.name == name && record.hash_matches(hash) && record.is_live(now))
+    }
+
     /// True when an owner key exists and is not revoked.
     pub fn has_owner(&self) -> bool {
         self.owner().is_some()
@@ -297,6 +308,44 @@ impl KeyRing {
             });
         }
         self.create(name, true, Vec::new(), Permissions::default(), None, now)
+    }
+
+    /// Replaces the owner key (recovery of a lost one): the live owner key is revoked, its record
+    /// kept for the audit trail, and a new owner key with the same name is created, so standing
+    /// grants, which follow the owner's name, keep applying. Both changes are persisted at once.
+    /// Returns the new key's text (shown once) and its info.
+    ///
+    /// # Errors
+    /// [`KeyStoreError::NoOwner`], or a write error (nothing changed).
+    pub fn rotate_owner(
+        &mut self,
+        now: DateTime<Utc>,
+    ) -> Result<(MasterToken, KeyInfo), KeyStoreError> {
+        let index = self
+            .records
+            .iter()
+            .position(|record| record.owner && record.revoked_at.is_none())
+            .ok_or(KeyStoreError::NoOwner)?;
+        let key =
+            ApiKey::generate(&self.records[index].name).map_err(KeyStoreError::InvalidName)?;
+        let record = new_record(
+            &key,
+            hash_token(&key),
+            true,
+            Vec::new(),
+            Permissions::default(),
+            None,
+            now,
+        );
+        let info = record.info();
+        self.records[index].revoked_at = Some(now);
+        self.records.push(record);
+        if let Err(error) = self.persist() {
+            self.records.pop();
+            self.records[index].revoked_at = None;
+            return Err(error);
+        }
+        Ok((key.to_master_token(), info))
     }
 
     /// Creates a service key with pre-granted `scopes` and an optional expiry, returning its text
@@ -571,6 +620,41 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("keys.json");
         Fixture { _dir: dir, path }
+    }
+
+    #[test]
+    fn rotating_the_owner_revokes_the_old_key_and_keeps_the_name_and_service_keys() {
+        let f = fixture();
+        let mut ring = KeyRing::load(&f.path).expect("empty ring");
+        assert!(matches!(
+            ring.rotate_owner(at(0)),
+            Err(KeyStoreError::NoOwner)
+        ));
+        let (old, _) = ring.create_owner("owner", at(0)).expect("owner");
+        let (ci, _) = ring
+            .create_service("ci", vec![scope("a/*")], Permissions::READ, None, at(0))
+            .expect("service key");
+        let (new, info) = ring.rotate_owner(at(1)).expect("rotated");
+        assert_eq!(info.name, "owner");
+        assert!(info.owner);
+        assert_ne!(old, new);
+        let ring = KeyRing::load(&f.path).expect("persisted");
+        assert!(matches!(
+            ring.authenticate(&old, at(2)),
+            Err(KeyAuthError::Revoked { .. })
+        ));
+        let record = ring.authenticate(&new, at(2)).expect("new owner key");
+        assert!(record.owner);
+        assert_eq!(
+            ring.authenticate(&ci, at(2)).expect("service key").name,
+            "ci"
+        );
+        assert_eq!(ring.owner().map(|owner| owner.name.as_str()), Some("owner"));
+        assert_eq!(ring.list().len(), 3, "the old owner record is kept");
+        let old_hash = hash_token(&ApiKey::parse(old.expose()).expect("key"));
+        let new_hash = hash_token(&ApiKey::parse(new.expose()).expect("key"));
+        assert!(!ring.is_current("owner", &old_hash, at(2)));
+        assert!(ring.is_current("owner", &new_hash, at(2)));
     }
 
     fn legacy_text(byte: u8) -> String {

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use auth_hub::activation::{self, notify::Notifier};
+use auth_hub::activation::{self, notify::Notifier, Source};
 use auth_hub::cli::{Cli, Command, ServeArgs};
 use auth_hub::hardening;
 use auth_hub::{Hub, HubError, HubOptions, HubPaths};
@@ -15,6 +15,9 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Status(args) => {
             return ExitCode::from(auth_hub::status::run(&args, &mut std::io::stdout()));
+        }
+        Command::Stop(args) => {
+            return ExitCode::from(auth_hub::stop::run(&args, &mut std::io::stdout()));
         }
         Command::Install(args) => {
             let result = auth_hub::install::install(&args, &mut std::io::stdout());
@@ -41,9 +44,20 @@ fn main() -> ExitCode {
 
 fn serve(args: ServeArgs) -> Result<(), HubError> {
     hardening::apply();
-    let paths = HubPaths::resolve(args.home, args.socket)?;
+    let mut paths = HubPaths::resolve(args.home, args.socket)?;
     // Both read and clear environment variables: only sound before the runtime's threads exist.
     let source = activation::listener()?;
+    let inherited = matches!(source, Source::Inherited(_));
+    if let Source::Inherited(listener) = &source {
+        // The socket really served is the inherited one: status and the state directory's record
+        // name it, not the configured path.
+        match inherited_path(listener) {
+            Some(path) => paths.socket = path,
+            None => {
+                tracing::warn!("the inherited socket has no path; status shows the configured one")
+            }
+        }
+    }
     let notifier = Notifier::from_env();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -55,6 +69,7 @@ fn serve(args: ServeArgs) -> Result<(), HubError> {
         let hub = Hub::open(HubOptions {
             paths,
             store: args.store,
+            inherited,
         })?;
         if hub.config().store.mlock {
             hardening::lock_memory();
@@ -62,7 +77,7 @@ fn serve(args: ServeArgs) -> Result<(), HubError> {
         let (listener, bound) = source.into_tokio(&socket)?;
         let shown = match &bound {
             Some(bound) => bound.path().display().to_string(),
-            None => format!("inherited ({})", inherited_path(&listener)),
+            None => format!("inherited ({})", socket.display()),
         };
         tracing::info!(socket = %shown, store = hub.store.kind(), "auth-hub listening");
         notifier.ready();
@@ -76,13 +91,12 @@ fn serve(args: ServeArgs) -> Result<(), HubError> {
     })
 }
 
-/// The path of an inherited listener, for the log.
-fn inherited_path(listener: &tokio::net::UnixListener) -> String {
+/// The path of an inherited listener; `None` for an unnamed or abstract socket.
+fn inherited_path(listener: &std::os::unix::net::UnixListener) -> Option<std::path::PathBuf> {
     listener
         .local_addr()
         .ok()
-        .and_then(|addr| addr.as_pathname().map(|p| p.display().to_string()))
-        .unwrap_or_else(|| "unnamed".to_owned())
+        .and_then(|addr| addr.as_pathname().map(std::path::Path::to_path_buf))
 }
 
 /// Completes on SIGTERM or SIGINT.

@@ -11,6 +11,9 @@ pub struct SessionKey {
     pub name: String,
     /// True for the owner key.
     pub owner: bool,
+    /// The key record's stored hash, so the session is tied to that record and not only to the
+    /// name: a replaced owner key (recovery) keeps its name, and its old sessions must end.
+    pub hash: String,
 }
 
 /// One connection's identity.

@@ -1,9 +1,9 @@
 //! `auth-hub status`: asks a running hub for its state, as `hyperforge auth status` does, for
 //! people who administer the daemon rather than use the CLI.
 //!
-//! The socket is found as the client finds it (`--socket`, `AUTH_HUB_SOCKET`, `--home` /
-//! `AUTH_HUB_HOME`, then the default), and the saved owner key (or `AUTH_HUB_TOKEN`) is sent when
-//! there is one; status needs no key, so a missing or refused key only means a keyless session.
+//! The socket is found as the client finds it (`--socket`, `AUTH_HUB_SOCKET`, the running hub's
+//! record in the state directory, `--home` / `AUTH_HUB_HOME`, then the default), and the saved
+//! owner key (or `AUTH_HUB_TOKEN`) is sent when there is one; status needs no key, so a missing or refused key only means a keyless session.
 //! No hub answering is exit code 5, as for `hyperforge`.
 
 use std::io::Write;
@@ -88,6 +88,10 @@ pub fn socket(args: &StatusArgs) -> Result<PathBuf, StatusError> {
         return Ok(socket.clone());
     }
     if let Some(home) = &args.home {
+        // The hub owning DIR/state may listen elsewhere (socket activation, AUTH_HUB_SOCKET).
+        if let Some(hub) = auth_hub_client::running::running(&home.join("state")) {
+            return Ok(hub.socket);
+        }
         return Ok(home.join(discover::SOCKET_NAME));
     }
     discover::socket_path().map_err(StatusError::NoSocket)

@@ -36,7 +36,7 @@ pub use repo_path::{validate_repo_path, RepoPathError, MAX_REPO_PATH_LEN};
 pub use request::{Request, RequestEnvelope};
 pub use response::{Response, ResponseEnvelope, ResponseResult, ServerMessage};
 pub use scope::{Permissions, SecretScope};
-pub use secret::{AccessToken, MasterToken, Secret, SecretValue};
+pub use secret::{AccessToken, MasterToken, RecoveryCode, Secret, SecretValue};
 
 /// The protocol version this build speaks. A small integer, independent of crate versions; it
 /// changes only when an old peer could no longer understand a message.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::path::SecretPath;
 use crate::scope::{Permissions, SecretScope};
-use crate::secret::{AccessToken, MasterToken, SecretValue};
+use crate::secret::{AccessToken, MasterToken, RecoveryCode, SecretValue};
 
 /// One request and the id its response will carry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +68,11 @@ pub enum Request {
     UnregisterRepo(UnregisterRepo),
     /// Owner: the registered repositories.
     ListRepos(ListRepos),
+    /// Begin replacing a lost owner key: the hub writes a one-time code into its state directory
+    /// (keyless session).
+    StartRecovery(StartRecovery),
+    /// Replace the owner key, proving local control with that code (keyless session).
+    Recover(Recover),
 }
 
 impl Request {
@@ -96,6 +101,8 @@ impl Request {
             Self::RegisterRepo(_) => "register_repo",
             Self::UnregisterRepo(_) => "unregister_repo",
             Self::ListRepos(_) => "list_repos",
+            Self::StartRecovery(_) => "start_recovery",
+            Self::Recover(_) => "recover",
         }
     }
 }
@@ -307,3 +314,19 @@ pub struct UnregisterRepo {
 /// The registered repositories.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListRepos {}
+
+/// Begin recovering a lost owner key. The hub writes a fresh one-time code into a 0600 file in
+/// its 0700 state directory and answers where (`recovery_started`); only a process that can read
+/// that directory (the hub's own user) can then send the code with [`Recover`]. A keyless
+/// session only; the hub must have an owner key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartRecovery {}
+
+/// Replace the owner key: the old one is revoked and its access tokens killed; secrets, grants
+/// (they follow the owner's name) and service keys stay. A keyless session only. The code is
+/// single use: a wrong, expired or reused code is refused and the recovery must start again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recover {
+    /// The code read from the file `start_recovery` named.
+    pub code: RecoveryCode,
+}

@@ -85,6 +85,8 @@ pub enum Response {
     RepoUnregistered(RepoUnregistered),
     /// To `list_repos`.
     Repos(RepoList),
+    /// To `start_recovery`.
+    RecoveryStarted(RecoveryStarted),
 }
 
 /// One outcome per scope asked for, in the order asked.
@@ -480,4 +482,13 @@ pub struct RepoInfo {
     /// When it was first registered (unix milliseconds).
     #[serde(with = "crate::time::millis")]
     pub registered_at: DateTime<Utc>,
+}
+
+/// Where the hub wrote a one-time owner-key recovery code, and for how long it is valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryStarted {
+    /// The absolute path of the code file (0600, in the hub's 0700 state directory).
+    pub code_file: String,
+    /// How long the code is accepted, in milliseconds.
+    pub expires_in_ms: u64,
 }

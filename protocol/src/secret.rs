@@ -1,4 +1,5 @@
-//! Newtypes for sensitive strings: secret values, access tokens and master tokens.
+//! Newtypes for sensitive strings: secret values, access tokens, master tokens and recovery
+//! codes.
 //!
 //! Each zeroizes its buffer on drop, prints a placeholder from `Debug`, has no `Display`, and hands
 //! its text out only through an explicitly named `expose` method, so a stray `{:?}` or log line
@@ -86,6 +87,11 @@ sensitive_string!(
     /// A master token: the text of an API key (`TAUTH_…`), sent once in the hello.
     MasterToken,
     "MasterToken(<redacted>)"
+);
+sensitive_string!(
+    /// A one-time owner-key recovery code, read from the hub's state directory.
+    RecoveryCode,
+    "RecoveryCode(<redacted>)"
 );
 
 /// A secret value with its metadata.

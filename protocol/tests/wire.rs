@@ -21,20 +21,21 @@ use auth_hub_protocol::event::{Event, PendingOutcome, PendingResolved};
 use auth_hub_protocol::frame::{self, FrameError, DEFAULT_MAX_FRAME, LENGTH_BYTES};
 use auth_hub_protocol::request::{
     CreateKey, DeleteSecret, Deny, GetSecret, Grant, HasScope, ImportKey, ListGrants, ListKeys,
-    ListPending, ListRepos, ListSecrets, Login, PutSecret, ReadAudit, RegisterRepo, Request,
-    RequestEnvelope, RequestScope, Revoke, RevokeKey, Status, UnregisterRepo, WatchPending,
+    ListPending, ListRepos, ListSecrets, Login, PutSecret, ReadAudit, Recover, RegisterRepo,
+    Request, RequestEnvelope, RequestScope, Revoke, RevokeKey, StartRecovery, Status,
+    UnregisterRepo, WatchPending,
 };
 use auth_hub_protocol::response::{
     AuditReply, AuditVerification, DeclaredRepoError, DeclaredScope, DeclaredState, Deleted,
     DenyReply, GrantInfo, GrantList, GrantReply, HasScopeReply, KeyCreated, KeyInfo, KeyList,
-    KeyRevokeReply, PeerInfo, PendingList, PendingRequest, RepoInfo, RepoList, RepoRegistered,
-    RepoUnregistered, Response, ResponseEnvelope, ResponseResult, RevokeReply, ScopeOutcome,
-    ScopeOutcomes, ScopeResult, ScopeToken, SecretEntry, SecretList, ServerMessage, StatusReply,
-    Written,
+    KeyRevokeReply, PeerInfo, PendingList, PendingRequest, RecoveryStarted, RepoInfo, RepoList,
+    RepoRegistered, RepoUnregistered, Response, ResponseEnvelope, ResponseResult, RevokeReply,
+    ScopeOutcome, ScopeOutcomes, ScopeResult, ScopeToken, SecretEntry, SecretList, ServerMessage,
+    StatusReply, Written,
 };
 use auth_hub_protocol::{
-    AccessToken, ErrorCode, ErrorReply, Hello, HelloReply, MasterToken, Permissions, Secret,
-    SecretPath, SecretScope, SecretValue, Welcome, PROTOCOL_VERSION,
+    AccessToken, ErrorCode, ErrorReply, Hello, HelloReply, MasterToken, Permissions, RecoveryCode,
+    Secret, SecretPath, SecretScope, SecretValue, Welcome, PROTOCOL_VERSION,
 };
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -430,11 +431,15 @@ fn every_request_round_trips() {
             path: "/home/alice/src/app".into(),
         }),
         Request::ListRepos(ListRepos {}),
+        Request::StartRecovery(StartRecovery {}),
+        Request::Recover(Recover {
+            code: RecoveryCode::from("zRecoveryCodeExample"),
+        }),
     ];
     let names: BTreeSet<&str> = requests.iter().map(Request::name).collect();
     assert_eq!(
         names.len(),
-        22,
+        24,
         "every Request variant is covered: {names:?}"
     );
     for (index, request) in requests.into_iter().enumerate() {
@@ -593,6 +598,10 @@ fn every_response_round_trips() {
             ],
         }),
         Response::Repos(RepoList { repos: vec![] }),
+        Response::RecoveryStarted(RecoveryStarted {
+            code_file: "/home/alice/.local/state/auth-hub/recovery.code".into(),
+            expires_in_ms: 300_000,
+        }),
     ];
     let mut kinds = BTreeSet::new();
     for (id, ok) in responses.into_iter().enumerate() {
@@ -603,9 +612,24 @@ fn every_response_round_trips() {
     }
     assert_eq!(
         kinds.len(),
-        19,
+        20,
         "every Response variant is covered: {kinds:?}"
     );
+}
+
+#[test]
+fn recovery_messages_have_named_fields_and_hide_the_code() {
+    let request = Request::Recover(Recover {
+        code: RecoveryCode::from("zSecretCode"),
+    });
+    let value = serde_json::to_value(&request).unwrap();
+    assert_eq!(
+        value,
+        serde_json::json!({"recover": {"code": "zSecretCode"}})
+    );
+    assert!(!format!("{request:?}").contains("zSecretCode"));
+    let start = serde_json::to_value(Request::StartRecovery(StartRecovery {})).unwrap();
+    assert_eq!(start, serde_json::json!({"start_recovery": {}}));
 }
 
 #[test]

@@ -52,7 +52,7 @@ pub fn bind(path: &Path) -> Result<(UnixListener, BoundSocket), HubError> {
         Ok(_) => match StdUnixStream::connect(path) {
             Ok(_) => {
                 return Err(HubError::Setup(format!(
-                    "another auth-hub is already serving {}; stop it first",
+                    "another auth-hub is already serving {}; stop it first with `auth-hub stop` (under its AUTH_HUB_HOME), or choose another socket",
                     path.display()
                 )))
             }

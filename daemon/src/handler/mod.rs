@@ -1,9 +1,11 @@
 //! Request handlers, one file per family: scopes (`scope.rs`), secrets (`secrets.rs`), the
-//! owner's operations (`owner.rs`) and registered repositories (`repos.rs`). [`dispatch`] routes
+//! owner's operations (`owner.rs`), registered repositories (`repos.rs`) and owner-key recovery
+//! (`recovery.rs`). [`dispatch`] routes
 //! a request and turns the outcome into a wire result; errors become error codes in `error.rs`,
 //! nowhere else.
 
 pub mod owner;
+pub mod recovery;
 pub mod repos;
 pub mod scope;
 pub mod secrets;
@@ -43,6 +45,13 @@ pub async fn dispatch(
     closed: &CancellationToken,
     request: Request,
 ) -> ResponseResult {
+    // The session's key is checked on every request: it may have been revoked, or (the owner
+    // key, by recovery) replaced, since the hello.
+    if let Some(key) = &session.key {
+        if !crate::hub::lock(&hub.keys).is_current(&key.name, &key.hash, chrono::Utc::now()) {
+            return ResponseResult::Error(HubError::InvalidMasterToken.to_reply());
+        }
+    }
     match route(hub, session, closed, request).await {
         Ok(response) => ResponseResult::Ok(response),
         Err(error) => ResponseResult::Error(error.to_reply()),
@@ -77,6 +86,8 @@ async fn route(
         Request::RegisterRepo(request) => repos::register_repo(hub, session, &request),
         Request::UnregisterRepo(request) => repos::unregister_repo(hub, session, &request),
         Request::ListRepos(_) => repos::list_repos(hub, session),
+        Request::StartRecovery(_) => recovery::start_recovery(hub, session),
+        Request::Recover(request) => recovery::recover(hub, session, &request),
         _ => Err(HubError::BadRequest(
             "this hub does not know that request".into(),
         )),

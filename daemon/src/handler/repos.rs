@@ -107,6 +107,7 @@ mod tests {
         Hub::open(HubOptions {
             paths: HubPaths::resolve(Some(home.to_owned()), None).expect("paths"),
             store: Some(StoreKind::Memory),
+            inherited: false,
         })
         .expect("hub opens")
     }
@@ -122,6 +123,7 @@ mod tests {
             key: key.map(|(name, owner)| SessionKey {
                 name: name.into(),
                 owner,
+                hash: String::new(),
             }),
         }
     }

@@ -7,7 +7,7 @@ use std::fs;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::os::unix::net::{UnixDatagram, UnixListener};
+use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -329,4 +329,61 @@ fn pids_are_formatted_without_allocating() {
     let mut buf = [0u8; 16];
     assert_eq!(format_pid(4_194_304, &mut buf), 7);
     assert_eq!(&buf[..8], b"4194304\0");
+}
+
+#[test]
+fn status_reports_the_inherited_socket_and_clients_find_it_through_the_record() {
+    let dir = home();
+    let (listener, path) = listen(dir.path());
+    let hub = spawn_hub(
+        dir.path(),
+        &Launch {
+            socket: Some(&listener),
+            own_pid: true,
+            vars: &[("LISTEN_FDS", OsStr::new("1"))],
+        },
+    );
+    drop(listener);
+    hub.wait_served(&path);
+    // Only AUTH_HUB_HOME: the derived socket (HOME/auth-hub.sock) is not the one served; the
+    // state directory's record leads there, and status names the inherited socket.
+    let hyperforge = Run::from(
+        Command::new(hyperforge_binary())
+            .args(["--json", "auth", "status"])
+            .env("AUTH_HUB_HOME", hub.home())
+            .env("AUTH_HUB_NO_AUTOSTART", "1")
+            .env_remove("AUTH_HUB_SOCKET")
+            .env_remove("AUTH_HUB_TOKEN")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    );
+    hyperforge.assert_code(0);
+    assert_eq!(hyperforge.json()["socket"], path.display().to_string());
+    let daemon = Run::from(
+        Command::new(hub_binary())
+            .args(["status", "--json", "--home"])
+            .arg(hub.home())
+            .env_remove("AUTH_HUB_SOCKET")
+            .env_remove("AUTH_HUB_TOKEN")
+            .output()
+            .unwrap(),
+    );
+    daemon.assert_code(0);
+    assert_eq!(daemon.json()["socket"], path.display().to_string());
+    // `auth-hub stop` leaves a service manager's hub to the service manager, and says how.
+    let stop = Run::from(
+        Command::new(hub_binary())
+            .args(["stop", "--home"])
+            .arg(hub.home())
+            .output()
+            .unwrap(),
+    );
+    stop.assert_code(1);
+    assert!(
+        stop.stderr
+            .contains("systemctl --user stop auth-hub.socket auth-hub.service"),
+        "{stop:?}"
+    );
+    assert!(UnixStream::connect(&path).is_ok(), "the hub still runs");
 }

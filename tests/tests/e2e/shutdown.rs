@@ -52,13 +52,27 @@ fn sigterm_fails_waiting_requests_and_exits_cleanly() {
 #[test]
 fn a_second_hub_refuses_a_live_socket_and_replaces_a_stale_one() {
     let mut hub = TestHub::start("");
+    // Another home on the same socket: the live socket is refused.
+    let other_home = tempfile::tempdir().expect("temp dir");
     let second = std::process::Command::new(auth_hub_tests::hub_binary())
         .args(["serve", "--home"])
-        .arg(hub.home())
+        .arg(other_home.path())
+        .arg("--socket")
+        .arg(hub.socket())
+        .env_remove("AUTH_HUB_SOCKET")
         .output()
         .expect("run a second hub");
     assert!(!second.status.success());
     assert!(String::from_utf8_lossy(&second.stderr).contains("already serving"));
+    // The same home: its state is refused first (one hub per state, see one_hub.rs).
+    let second = std::process::Command::new(auth_hub_tests::hub_binary())
+        .args(["serve", "--home"])
+        .arg(hub.home())
+        .env_remove("AUTH_HUB_SOCKET")
+        .output()
+        .expect("run a second hub");
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already owns the state directory"));
     hub.run(&["auth", "status"], None).assert_code(0);
     // A crash leaves the socket file behind; the next hub removes it and starts.
     hub.kill9();

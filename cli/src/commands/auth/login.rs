@@ -1,17 +1,34 @@
 //! `hyperforge auth login`: create the hub's owner key on a session without a key, and save it
 //! where the client finds it (the OS keychain, else a 0600 file). The key is shown only with
 //! `--print`, once.
+//!
+//! `--recover` replaces a lost owner key: the hub writes a one-time code into its 0700 state
+//! directory, this command (running as the same user) reads it and sends it back, and the hub
+//! revokes the old owner key and creates a new one; secrets, grants and service keys are kept.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
 
 use auth_hub_client::{discover, AuthError, HubClient};
-use auth_hub_protocol::request::{Login, Status};
-use auth_hub_protocol::{Request, Response};
+use auth_hub_protocol::request::{Login, Recover, StartRecovery, Status};
+use auth_hub_protocol::response::KeyCreated;
+use auth_hub_protocol::{RecoveryCode, Request, Response};
 use clap::Args;
 use serde_json::json;
+use zeroize::Zeroizing;
 
 use super::{connect, options, unexpected, ConnectError};
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::output;
+
+/// What to do when the hub has an owner key and this machine has no valid one.
+const RECOVER_HINT: &str =
+    "set AUTH_HUB_TOKEN to the owner key (or a key from `hyperforge auth key create`); \
+     if the owner key is lost, replace it with `hyperforge auth login --recover`";
+/// The longest code file read.
+const MAX_CODE: u64 = 1024;
 
 /// Arguments of `auth login`.
 #[derive(Debug, Args)]
@@ -22,6 +39,11 @@ pub struct LoginArgs {
     /// Also print the new key once on stdout (to keep it in a password manager).
     #[arg(long)]
     pub print: bool,
+    /// Replace a lost owner key: prove local control of the hub's state (a one-time code it
+    /// writes into its state directory), revoke the old owner key and save a new one. Secrets,
+    /// grants and service keys are kept.
+    #[arg(long)]
+    pub recover: bool,
 }
 
 /// Runs `auth login`.
@@ -35,7 +57,12 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> Result<(), CliError> {
         Response::Status(status) => status,
         other => return Err(unexpected("status", &other)),
     };
-    if status.has_owner {
+    if args.recover {
+        if status.has_owner {
+            return recover(ctx, &client, args.print).await;
+        }
+        output::note("this hub has no owner key yet: creating one");
+    } else if status.has_owner {
         return already_owned(ctx).await;
     }
     let created = match client
@@ -47,6 +74,47 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> Result<(), CliError> {
         Response::KeyCreated(created) => created,
         other => return Err(unexpected("login", &other)),
     };
+    save_and_report(ctx, created, args.print, false)
+}
+
+/// Replaces the owner key through the hub's one-time code.
+async fn recover(ctx: &Context, client: &HubClient, print: bool) -> Result<(), CliError> {
+    let started = match client
+        .call(Request::StartRecovery(StartRecovery {}))
+        .await?
+    {
+        Response::RecoveryStarted(started) => started,
+        other => return Err(unexpected("start_recovery", &other)),
+    };
+    let code = read_code(Path::new(&started.code_file))?;
+    let created = match client.call(Request::Recover(Recover { code })).await? {
+        Response::KeyCreated(created) => created,
+        other => return Err(unexpected("recover", &other)),
+    };
+    save_and_report(ctx, created, print, true)
+}
+
+/// Reads the one-time code the hub wrote: the proof that this process can read the hub's state.
+fn read_code(path: &Path) -> Result<RecoveryCode, CliError> {
+    let mut text = Zeroizing::new(String::new());
+    let read = File::open(path).and_then(|file| file.take(MAX_CODE).read_to_string(&mut text));
+    if let Err(error) = read {
+        return Err(CliError::failure(format!(
+            "cannot read the recovery code {}: {error}",
+            path.display()
+        ))
+        .with_hint("run this as the user the hub runs as: only it can read the hub's state"));
+    }
+    Ok(RecoveryCode::new(text.trim().to_owned()))
+}
+
+/// Saves a new owner key and says so (or prints it once if it cannot be saved).
+fn save_and_report(
+    ctx: &Context,
+    created: KeyCreated,
+    print: bool,
+    recovered: bool,
+) -> Result<(), CliError> {
     let key = created
         .key
         .ok_or_else(|| CliError::failure("the hub created the owner key but did not send it"))?;
@@ -70,14 +138,22 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> Result<(), CliError> {
             "name": name,
             "saved_to": saved_to,
             "already_logged_in": false,
+            "recovered": recovered,
         });
-        if args.print {
+        if print {
             report["key"] = json!(key.expose());
         }
         return ctx.out.json(&report);
     }
-    let message = format!("logged in as {name}; key saved to {saved_to}");
-    if args.print {
+    let message = if recovered {
+        format!(
+            "recovered: new owner key {name} saved to {saved_to}; the old owner key no longer \
+             works (secrets, grants and service keys are kept)"
+        )
+    } else {
+        format!("logged in as {name}; key saved to {saved_to}")
+    };
+    if print {
         output::note(&message);
         output::note("the key follows on stdout; it is not shown again");
         ctx.out.secret(key.expose())
@@ -92,9 +168,7 @@ async fn already_owned(ctx: &Context) -> Result<(), CliError> {
         return Err(CliError::failure(
             "this hub already has an owner key, and none is saved on this machine",
         )
-        .with_hint(
-            "set AUTH_HUB_TOKEN to the owner key (or a key from `hyperforge auth key create`)",
-        ));
+        .with_hint(RECOVER_HINT));
     };
     let client: HubClient =
         match connect(options(Some(token), "hyperforge auth login".into())?).await {
@@ -103,9 +177,7 @@ async fn already_owned(ctx: &Context) -> Result<(), CliError> {
                 return Err(CliError::failure(
                     "this hub already has an owner key, and the key found here is not valid for it",
                 )
-                .with_hint(
-                    "set AUTH_HUB_TOKEN to the owner key; a lost owner key means a new hub home",
-                ))
+                .with_hint(RECOVER_HINT))
             }
             Err(error) => return Err(error.into()),
         };

@@ -175,18 +175,41 @@ pub(crate) async fn connect_with(
     autostart: Autostart,
 ) -> Result<HubClient, ConnectError> {
     match HubClient::connect(options.clone()).await {
-        Err(AuthError::Unreachable { socket, source }) if autostart == Autostart::Never => {
-            Err(ConnectError::Start(daemon::not_running(&socket, &source)))
-        }
-        Err(AuthError::Unreachable { socket, source }) if daemon::may_autostart() => {
-            daemon::start(&socket, &source)
+        Err(AuthError::Unreachable { socket, source }) => {
+            // A hub owns this state but listens elsewhere than an explicit AUTH_HUB_SOCKET.
+            if let Some(hub) = daemon::hub_elsewhere(&socket) {
+                return Err(ConnectError::Start(daemon::elsewhere_error(&socket, &hub)));
+            }
+            if autostart == Autostart::Never {
+                return Err(ConnectError::Start(daemon::not_running(&socket, &source)));
+            }
+            if !daemon::may_autostart() {
+                return Err(ConnectError::Auth(AuthError::Unreachable {
+                    socket,
+                    source,
+                }));
+            }
+            let socket = daemon::start(&socket, &source)
                 .await
                 .map_err(ConnectError::Start)?;
-            HubClient::connect(options)
+            HubClient::connect(ClientOptions { socket, ..options })
                 .await
                 .map_err(ConnectError::Auth)
         }
-        other => other.map_err(ConnectError::Auth),
+        Ok(client) => {
+            // An explicit AUTH_HUB_SOCKET reached a hub, but not the one that owns this state.
+            if let Some(hub) = daemon::hub_elsewhere(&options.socket) {
+                output::note(&format!(
+                    "AUTH_HUB_SOCKET points at {}, but the hub that owns this state directory \
+                     (pid {}) listens on {}",
+                    options.socket.display(),
+                    hub.pid,
+                    hub.socket.display()
+                ));
+            }
+            Ok(client)
+        }
+        Err(other) => Err(ConnectError::Auth(other)),
     }
 }
 

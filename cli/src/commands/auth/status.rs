@@ -189,7 +189,7 @@ fn status_text(status: &StatusReply, key: &KeyState) -> String {
     } else if key.saved {
         format!("key:      {source} is not valid here (unknown, revoked or expired)")
     } else if status.has_owner {
-        "key:      none on this machine (set AUTH_HUB_TOKEN to use this hub)".to_owned()
+        "key:      none on this machine (set AUTH_HUB_TOKEN to use this hub, or replace a lost owner key with `hyperforge auth login --recover`)".to_owned()
     } else {
         "key:      none yet: run `hyperforge auth login`".to_owned()
     };
