@@ -66,7 +66,7 @@ fn a_lost_owner_key_is_replaced_and_everything_else_is_kept() {
         assert!(
             matches!(
                 error,
-                AuthError::InvalidMasterToken | AuthError::InvalidAccessToken
+                AuthError::InvalidMasterToken { .. } | AuthError::InvalidAccessToken
             ),
             "{error:?}"
         );
