@@ -217,7 +217,10 @@ impl TestHub {
         let mut child = command.spawn().expect("spawn hyperforge");
         if let Some(input) = stdin {
             let mut pipe = child.stdin.take().expect("stdin piped");
-            pipe.write_all(input.as_bytes()).expect("write stdin");
+            // A command that refuses its arguments exits without reading its input.
+            if let Err(error) = pipe.write_all(input.as_bytes()) {
+                assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe, "write stdin");
+            }
         }
         Run::from(child.wait_with_output().expect("wait for hyperforge"))
     }

@@ -107,7 +107,7 @@ fn init_dry_run_changes_nothing() {
             "would: remote codeberg: added {}",
             world.ssh_url("codeberg", "alice", "tool")
         ),
-        "would: create alice/tool on github (github/alice/* needs approval: run `hyperforge auth grant github/alice/*`)".to_owned(),
+        "would: create alice/tool on github (github/alice/* needs approval: run `hyperforge auth grant 'github/alice/*'`)".to_owned(),
     ] {
         assert!(run.stdout.contains(&line), "{line:?} in:\n{}", run.stdout);
     }
@@ -171,7 +171,7 @@ fn push_dry_run_pushes_nothing_and_asks_nothing() {
             world.push_url("github", "alice", "repo")
         ),
         format!(
-            "would push main ({short}) to codeberg: {} (codeberg/alice/* needs approval: run `hyperforge auth grant codeberg/alice/*`)",
+            "would push main ({short}) to codeberg: {} (codeberg/alice/* needs approval: run `hyperforge auth grant 'codeberg/alice/*'`)",
             world.push_url("codeberg", "alice", "repo")
         ),
     ] {

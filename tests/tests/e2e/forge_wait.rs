@@ -58,7 +58,7 @@ fn push_no_wait_skips_an_ungranted_forge_at_once_and_pushes_the_other() {
     );
     assert!(
         run.stderr
-            .contains("  Run: hyperforge auth grant github/alice/*"),
+            .contains("  Run: hyperforge auth grant 'github/alice/*'"),
         "{}",
         run.stderr
     );
@@ -94,7 +94,7 @@ fn push_no_wait_with_no_forge_granted_is_access_denied() {
     for forge in ["github", "codeberg"] {
         assert!(
             run.stderr
-                .contains(&format!("  Run: hyperforge auth grant {forge}/alice/*")),
+                .contains(&format!("  Run: hyperforge auth grant '{forge}/alice/*'")),
             "{}",
             run.stderr
         );
@@ -151,7 +151,7 @@ fn workspace_push_no_wait_reports_each_repository_once_at_once() {
     assert!(took < AT_ONCE, "returned at once, took {took:?}");
     for line in [
         "✗ Denied: github/alice/*",
-        "  Run: hyperforge auth grant github/alice/*",
+        "  Run: hyperforge auth grant 'github/alice/*'",
         "✗ Failed: one (github: access denied)",
         "✗ Failed: two (github: access denied)",
         "error: 2 of 2 repositories failed",
@@ -182,7 +182,7 @@ fn status_fetch_no_wait_reports_the_ungranted_forge_at_once() {
     assert!(run.stdout.contains("(access denied)"), "{}", run.stdout);
     assert_eq!(
         run.stderr
-            .matches("Run: hyperforge auth grant github/alice/*")
+            .matches("Run: hyperforge auth grant 'github/alice/*'")
             .count(),
         1,
         "{}",
@@ -223,7 +223,7 @@ fn init_create_remote_no_wait_creates_nothing_and_writes_nothing() {
     assert!(took < AT_ONCE, "returned at once, took {took:?}");
     assert!(
         run.stderr
-            .contains("Run: hyperforge auth grant tea/alice/*"),
+            .contains("Run: hyperforge auth grant 'tea/alice/*'"),
         "{}",
         run.stderr
     );

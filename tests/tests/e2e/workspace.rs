@@ -99,7 +99,7 @@ fn workspace_push_asks_once_and_pushes_the_granted_repositories() {
     let err = &run.stderr;
     for once in [
         "✗ Denied: github/bob/*",
-        "  Run: hyperforge auth grant github/bob/*",
+        "  Run: hyperforge auth grant 'github/bob/*'",
     ] {
         assert_eq!(
             err.lines().filter(|l| *l == once).count(),
