@@ -164,7 +164,10 @@ async fn wait_until_listening(socket: &Path, mut child: Child) -> Result<(), Str
     let mut pause = FIRST_PAUSE;
     loop {
         if tokio::net::UnixStream::connect(socket).await.is_ok() {
-            tracing::debug!(elapsed = ?started.elapsed(), "auth-hub is listening");
+            tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "auth-hub is listening"
+            );
             return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {

@@ -306,7 +306,7 @@ impl Connection {
         tracing::debug!(
             server = %welcome.server_name,
             version = %welcome.server_version,
-            key = ?welcome.key_name,
+            key = welcome.key_name.as_deref(),
             "connected to auth-hub"
         );
 

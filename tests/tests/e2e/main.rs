@@ -16,6 +16,7 @@ mod git_credential;
 mod git_server;
 mod hostile;
 mod keys;
+mod logs;
 mod other_language;
 mod repos;
 mod restart;
