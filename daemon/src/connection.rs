@@ -7,18 +7,17 @@ use std::sync::Arc;
 use auth_hub_protocol::frame::{decode_body, encode, encode_body};
 use auth_hub_protocol::request::Request;
 use auth_hub_protocol::{
-    ErrorCode, ErrorReply, FrameCodec, Hello, HelloReply, RequestEnvelope, ResponseEnvelope,
-    ResponseResult, ServerMessage, Welcome, PROTOCOL_VERSION,
+    ErrorCode, ErrorReply, Hello, HelloReply, RequestEnvelope, ResponseEnvelope, ResponseResult,
+    ServerMessage, Welcome, PROTOCOL_VERSION,
 };
-use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
-use tokio::net::unix::OwnedWriteHalf;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
 use tokio::sync::{broadcast, Semaphore};
-use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::AuditRecord;
+use crate::frame_reader::{FrameBudget, FrameReader, ReadError};
 use crate::handler;
 use crate::hub::{lock, Hub};
 use crate::outbox::Outbox;
@@ -26,8 +25,6 @@ use crate::session::{Session, SessionKey};
 
 use auth_hub_protocol::response::PeerInfo;
 
-/// Initial read buffer of a connection.
-const READ_BUFFER: usize = 64;
 /// Largest frame the hub writes (answers such as an audit tail can exceed a request's limit).
 const MAX_WRITE_FRAME: usize = 16 << 20;
 
@@ -36,23 +33,34 @@ pub struct Connection {
     hub: Arc<Hub>,
     stream: UnixStream,
     peer: PeerInfo,
+    budget: FrameBudget,
 }
 
 impl Connection {
-    /// Wraps an accepted stream.
-    pub fn new(hub: Arc<Hub>, stream: UnixStream, peer: PeerInfo) -> Self {
-        Self { hub, stream, peer }
+    /// Wraps an accepted stream; its frames over the per-connection allowance take from
+    /// `budget`, which all connections share.
+    pub fn new(hub: Arc<Hub>, stream: UnixStream, peer: PeerInfo, budget: FrameBudget) -> Self {
+        Self {
+            hub,
+            stream,
+            peer,
+            budget,
+        }
     }
 
     /// Serves the connection until the client leaves or the hub shuts down.
     pub async fn run(self) {
-        let Self { hub, stream, peer } = self;
+        let Self {
+            hub,
+            stream,
+            peer,
+            budget,
+        } = self;
         let limits = hub.config().server.clone();
         let (read_half, write_half) = stream.into_split();
-        // Buffers start tiny and grow with the frames that arrive, so thousands of idle
-        // connections cost little memory.
-        let mut reader =
-            FramedRead::with_capacity(read_half, FrameCodec::new(limits.max_frame), READ_BUFFER);
+        // Buffers start tiny and grow with the frames that arrive (past a small allowance only
+        // with the shared budget), so thousands of connections cost little memory.
+        let mut reader = FrameReader::new(read_half, limits.max_frame, budget);
         let mut writer = write_half;
 
         let Some(session) =
@@ -89,9 +97,9 @@ impl Connection {
                     frame
                 }
                 () = &mut stall_check => {
-                    let partial = !reader.read_buffer().is_empty();
+                    let partial = reader.has_partial();
                     if partial && partial_since == Some(frames) {
-                        tracing::debug!(pid = ?peer.pid, "closing a connection whose frame stalled");
+                        tracing::debug!(pid = peer.pid, "closing a connection whose frame stalled");
                         closed.cancel();
                         break;
                     }
@@ -102,21 +110,24 @@ impl Connection {
                 }
                 () = hub.shutdown.cancelled() => break,
             };
-            let body = match frame {
+            let frame = match frame {
                 None => {
                     closed.cancel();
                     break;
                 }
                 Some(Err(error)) => {
-                    tracing::debug!(%error, pid = ?peer.pid, "closing connection after a framing error");
-                    let reply = ErrorReply::new(ErrorCode::BadRequest, error.to_string());
+                    tracing::debug!(%error, pid = peer.pid, "closing connection after a framing error");
+                    let reply = ErrorReply::new(read_error_code(&error), error.to_string());
                     send(&tx, 0, ResponseResult::Error(reply)).await;
                     closed.cancel();
                     break;
                 }
-                Some(Ok(body)) => body,
+                Some(Ok(frame)) => frame,
             };
-            let envelope: RequestEnvelope = match decode_body(&body) {
+            // A large frame's budget stays taken until its request is answered: it bounds the
+            // decoded request as well as the bytes.
+            let budget = frame.budget;
+            let envelope: RequestEnvelope = match decode_body(&frame.body) {
                 Ok(envelope) => envelope,
                 Err(error) => {
                     let reply = ErrorReply::new(ErrorCode::BadRequest, error.to_string());
@@ -136,14 +147,14 @@ impl Connection {
             if handler::is_quick(&request) {
                 let result = handler::dispatch(&hub, &session, &closed, request).await;
                 send(&tx, id, result).await;
-                drop(permit);
+                drop((permit, budget));
             } else {
                 let (hub, session, tx, closed) =
                     (hub.clone(), session.clone(), tx.clone(), closed.clone());
                 tokio::spawn(async move {
                     let result = handler::dispatch(&hub, &session, &closed, request).await;
                     send(&tx, id, result).await;
-                    drop(permit);
+                    drop((permit, budget));
                 });
             }
         }
@@ -158,24 +169,24 @@ impl Connection {
 async fn handshake(
     hub: &Hub,
     peer: &PeerInfo,
-    reader: &mut FramedRead<tokio::net::unix::OwnedReadHalf, FrameCodec>,
+    reader: &mut FrameReader<OwnedReadHalf>,
     writer: &mut OwnedWriteHalf,
     timeout: std::time::Duration,
 ) -> Option<Session> {
     let frame = match tokio::time::timeout(timeout, reader.next()).await {
         Err(_) => {
-            tracing::debug!(pid = ?peer.pid, "no hello in time; closing");
+            tracing::debug!(pid = peer.pid, "no hello in time; closing");
             return None;
         }
         Ok(None) => return None,
         Ok(Some(Err(error))) => {
-            let reply = ErrorReply::new(ErrorCode::BadRequest, error.to_string());
+            let reply = ErrorReply::new(read_error_code(&error), error.to_string());
             reply_hello(writer, HelloReply::Error(reply)).await;
             return None;
         }
-        Ok(Some(Ok(body))) => body,
+        Ok(Some(Ok(frame))) => frame,
     };
-    let hello: Hello = match decode_body(&frame) {
+    let hello: Hello = match decode_body(&frame.body) {
         Ok(hello) => hello,
         Err(error) => {
             let reply =
@@ -209,7 +220,7 @@ async fn handshake(
             match authenticated {
                 Ok(key) => Some(key),
                 Err(error) => {
-                    tracing::info!(pid = ?peer.pid, reason = %error, "refused a hello with an invalid master token");
+                    tracing::info!(pid = peer.pid, reason = %error, "refused a hello with an invalid master token");
                     let session = Session {
                         peer: peer.clone(),
                         client_name,
@@ -237,7 +248,7 @@ async fn handshake(
         server_version: env!("CARGO_PKG_VERSION").into(),
         key_name: key.as_ref().map(|key| key.name.clone()),
         owner: key.as_ref().is_some_and(|key| key.owner),
-        max_frame: u32::try_from(reader.decoder().max()).unwrap_or(u32::MAX),
+        max_frame: u32::try_from(reader.max_frame()).unwrap_or(u32::MAX),
     };
     if !reply_hello(writer, HelloReply::Welcome(welcome)).await {
         return None;
@@ -247,6 +258,14 @@ async fn handshake(
         client_name,
         key,
     })
+}
+
+/// The code a frame that could not be read is answered with.
+fn read_error_code(error: &ReadError) -> ErrorCode {
+    match error {
+        ReadError::Busy { .. } => ErrorCode::Busy,
+        _ => ErrorCode::BadRequest,
+    }
 }
 
 async fn reply_hello(writer: &mut OwnedWriteHalf, reply: HelloReply) -> bool {

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod connection;
 pub mod declared;
 pub mod error;
+pub mod frame_reader;
 pub mod grants;
 pub mod handler;
 pub mod hardening;

@@ -247,3 +247,83 @@ fn a_full_pending_queue_answers_busy_not_bad_request() {
         }
     });
 }
+
+/// The error code of a hub frame, before the hello (a hello reply) or after it (a response).
+fn error_code_of(body: &[u8]) -> Option<String> {
+    if let Ok(HelloReply::Error(reply)) = decode_body::<HelloReply>(body) {
+        return Some(reply.code.as_str().to_owned());
+    }
+    match decode_body::<auth_hub_protocol::ServerMessage>(body) {
+        Ok(auth_hub_protocol::ServerMessage::Response(response)) => match response.result {
+            auth_hub_protocol::ResponseResult::Error(reply) => Some(reply.code.as_str().to_owned()),
+            auth_hub_protocol::ResponseResult::Ok(_) => None,
+        },
+        _ => None,
+    }
+}
+
+#[test]
+fn half_sent_max_frames_share_one_memory_budget() {
+    let hub = TestHub::start("");
+    hub.login();
+    let (_, rss_before) = hub.memory_kib();
+    // 100 connections (half of them after a hello) each announce a 1 MiB frame, send half of it
+    // and stall: without a shared budget the hub would hold ~50 MiB for them.
+    let attackers: Vec<_> = (0..100)
+        .map(|index| {
+            let socket = hub.socket();
+            std::thread::spawn(move || {
+                let mut stream = UnixStream::connect(&socket).unwrap();
+                if index % 2 == 1 {
+                    stream.write_all(&hello_bytes()).unwrap();
+                    read_frame(&mut stream, DEFAULT_MAX_FRAME)
+                        .unwrap()
+                        .expect("welcome");
+                }
+                let announce = u32::try_from(DEFAULT_MAX_FRAME).unwrap();
+                let mut bytes = announce.to_be_bytes().to_vec();
+                bytes.resize(4 + DEFAULT_MAX_FRAME / 2, 0);
+                stream
+                    .set_write_timeout(Some(Duration::from_secs(30)))
+                    .unwrap();
+                // Fails once the hub refused the frame and closed the connection.
+                let _ = stream.write_all(&bytes);
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(30)))
+                    .unwrap();
+                // The hub answers `busy` at once when the budget is spent, or closes the
+                // stalled connection once its frame makes no progress.
+                read_frame(&mut stream, DEFAULT_MAX_FRAME)
+                    .ok()
+                    .flatten()
+                    .and_then(|body| error_code_of(&body))
+            })
+        })
+        .collect();
+    // Small requests never wait for that budget: legitimate clients are served meanwhile.
+    hub.run(&["auth", "put", "budget/small"], Some("v"))
+        .assert_code(0);
+    assert_serving(&hub);
+    let codes: Vec<Option<String>> = attackers.into_iter().map(|t| t.join().unwrap()).collect();
+    let busy = codes
+        .iter()
+        .filter(|code| code.as_deref() == Some("busy"))
+        .count();
+    assert!(busy > 0, "no connection was told busy: {codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|code| code.is_none() || code.as_deref() == Some("busy")),
+        "{codes:?}"
+    );
+    let (peak_kib, _) = hub.memory_kib();
+    assert!(
+        peak_kib < rss_before + 16 * 1024,
+        "peak RSS {peak_kib} KiB, {rss_before} KiB before the attack"
+    );
+    // Once the attackers are gone, a large frame gets the budget again.
+    let large = "x".repeat(200_000);
+    hub.run(&["auth", "put", "budget/large"], Some(&large))
+        .assert_code(0);
+    assert_serving(&hub);
+}
