@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use auth_hub_protocol::frame::{decode_body, encode, encode_body};
-use auth_hub_protocol::request::Request;
+use auth_hub_protocol::request::{request_id, Request};
 use auth_hub_protocol::{
     ErrorCode, ErrorReply, Hello, HelloReply, RequestEnvelope, ResponseEnvelope, ResponseResult,
     ServerMessage, Welcome, PROTOCOL_VERSION,
@@ -130,8 +130,11 @@ impl Connection {
             let envelope: RequestEnvelope = match decode_body(&frame.body) {
                 Ok(envelope) => envelope,
                 Err(error) => {
+                    // The client waits on its id: answer with it whenever it can be read (an
+                    // unknown operation, an ill-typed field); 0 only when it cannot.
+                    let id = request_id(&frame.body).unwrap_or(0);
                     let reply = ErrorReply::new(ErrorCode::BadRequest, error.to_string());
-                    send(&tx, 0, ResponseResult::Error(reply)).await;
+                    send(&tx, id, ResponseResult::Error(reply)).await;
                     continue;
                 }
             };
@@ -315,4 +318,154 @@ fn spawn_event_forwarder(hub: &Arc<Hub>, tx: &Arc<Outbox>, closed: &Cancellation
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use auth_hub_protocol::frame::read_frame;
+    use auth_hub_protocol::request::Status;
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+    use crate::hub::HubOptions;
+    use crate::paths::HubPaths;
+    use crate::store::StoreKind;
+
+    /// A connection served in-process on one end of a socket pair; the other end is returned,
+    /// after a welcomed keyless hello.
+    async fn connected(hub: &Arc<Hub>, budget: &FrameBudget) -> UnixStream {
+        let (mut client, server) = UnixStream::pair().expect("socket pair");
+        let peer = PeerInfo {
+            uid: 1000,
+            pid: Some(42),
+            exe: None,
+        };
+        tokio::spawn(Connection::new(hub.clone(), server, peer, budget.clone()).run());
+        let hello = Hello {
+            protocol_version: PROTOCOL_VERSION,
+            client_name: "test".into(),
+            client_version: "0".into(),
+            master_token: None,
+        };
+        client
+            .write_all(&encode(&hello, 1024).expect("encodes"))
+            .await
+            .expect("hello sent");
+        let reply: HelloReply = decode_body(&read_body(&mut client).await).expect("hello reply");
+        assert!(matches!(reply, HelloReply::Welcome(_)), "{reply:?}");
+        client
+    }
+
+    async fn read_body(client: &mut UnixStream) -> Vec<u8> {
+        let mut prefix = [0u8; 4];
+        client.read_exact(&mut prefix).await.expect("a frame");
+        let mut frame = prefix.to_vec();
+        frame.resize(4 + u32::from_be_bytes(prefix) as usize, 0);
+        client.read_exact(&mut frame[4..]).await.expect("a body");
+        read_frame(&mut frame.as_slice(), MAX_WRITE_FRAME)
+            .expect("a frame")
+            .expect("not empty")
+    }
+
+    /// The next response's id and error code (`None` for a success).
+    async fn response(client: &mut UnixStream) -> (u64, Option<ErrorCode>) {
+        match decode_body(&read_body(client).await).expect("a server message") {
+            ServerMessage::Response(ResponseEnvelope { id, result }) => match result {
+                ResponseResult::Ok(_) => (id, None),
+                ResponseResult::Error(reply) => (id, Some(reply.code)),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn framed(body: &[u8]) -> Vec<u8> {
+        let mut frame = u32::try_from(body.len())
+            .expect("small")
+            .to_be_bytes()
+            .to_vec();
+        frame.extend_from_slice(body);
+        frame
+    }
+
+    fn hub(home: &std::path::Path) -> Arc<Hub> {
+        Hub::open(HubOptions {
+            paths: HubPaths::resolve(Some(home.to_owned()), None).expect("paths"),
+            store: Some(StoreKind::Memory),
+        })
+        .expect("hub opens")
+    }
+
+    #[tokio::test]
+    async fn bad_requests_carry_the_id_when_it_can_be_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let hub = hub(dir.path());
+        let mut client = connected(&hub, &FrameBudget::new(1 << 20)).await;
+        // {"id": 42, "request": {"statux": {}}}
+        let unknown = b"\x82\xa2id\x2a\xa7request\x81\xa6statux\x80";
+        client.write_all(&framed(unknown)).await.expect("sent");
+        assert_eq!(
+            response(&mut client).await,
+            (42, Some(ErrorCode::BadRequest))
+        );
+        // {"id": 9, "request": {"get_secret": {"path": 5}}}
+        let ill_typed = b"\x82\xa2id\x09\xa7request\x81\xaaget_secret\x81\xa4path\x05";
+        client.write_all(&framed(ill_typed)).await.expect("sent");
+        assert_eq!(
+            response(&mut client).await,
+            (9, Some(ErrorCode::BadRequest))
+        );
+        // [5, {"status": []}]: positional, refused, and its id is not taken from a position.
+        let positional = b"\x92\x05\x81\xa6status\x90";
+        client.write_all(&framed(positional)).await.expect("sent");
+        assert_eq!(
+            response(&mut client).await,
+            (0, Some(ErrorCode::BadRequest))
+        );
+        // The connection goes on.
+        let status = RequestEnvelope {
+            id: 3,
+            request: Request::Status(Status {}),
+        };
+        client
+            .write_all(&encode(&status, 1024).expect("encodes"))
+            .await
+            .expect("sent");
+        assert_eq!(response(&mut client).await, (3, None));
+    }
+
+    #[tokio::test]
+    async fn a_frame_that_cannot_get_budget_is_answered_busy() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let hub = hub(dir.path());
+        let budget = FrameBudget::new(4_000);
+        // One connection holds the whole budget with half of a 6 000-byte frame.
+        let mut holder = connected(&hub, &budget).await;
+        let mut half = 6_000u32.to_be_bytes().to_vec();
+        half.resize(3_000, 0);
+        holder.write_all(&half).await.expect("sent");
+        // Another one's large frame waits for it, then is told busy and closed.
+        let mut other = connected(&hub, &budget).await;
+        let mut large = 2_000u32.to_be_bytes().to_vec();
+        large.resize(2_004, 0);
+        other.write_all(&large).await.expect("sent");
+        assert_eq!(response(&mut other).await, (0, Some(ErrorCode::Busy)));
+        // Closed: the end of the stream, or a reset as the hub left the frame unread.
+        let mut rest = Vec::new();
+        match other.read_to_end(&mut rest).await {
+            Ok(_) => assert!(rest.is_empty()),
+            Err(error) => assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset),
+        }
+        // Small requests never wait for the budget.
+        let status = RequestEnvelope {
+            id: 1,
+            request: Request::Status(Status {}),
+        };
+        other = connected(&hub, &budget).await;
+        other
+            .write_all(&encode(&status, 1024).expect("encodes"))
+            .await
+            .expect("sent");
+        assert_eq!(response(&mut other).await, (1, None));
+        drop(holder);
+    }
 }

@@ -327,3 +327,90 @@ fn half_sent_max_frames_share_one_memory_budget() {
         .assert_code(0);
     assert_serving(&hub);
 }
+
+/// Reads one response after the hello; returns its id and error code (`None` for a success).
+fn read_response(stream: &mut UnixStream) -> (u64, Option<String>) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let body = read_frame(stream, DEFAULT_MAX_FRAME)
+        .unwrap()
+        .expect("a response");
+    match decode_body::<auth_hub_protocol::ServerMessage>(&body).unwrap() {
+        auth_hub_protocol::ServerMessage::Response(response) => {
+            let code = match response.result {
+                auth_hub_protocol::ResponseResult::Error(reply) => {
+                    Some(reply.code.as_str().to_owned())
+                }
+                auth_hub_protocol::ResponseResult::Ok(_) => None,
+            };
+            (response.id, code)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Frames `body` with its length prefix.
+fn framed(body: &[u8]) -> Vec<u8> {
+    let mut frame = u32::try_from(body.len()).unwrap().to_be_bytes().to_vec();
+    frame.extend_from_slice(body);
+    frame
+}
+
+#[test]
+fn bad_requests_carry_the_id_and_positional_messages_are_refused() {
+    use auth_hub_protocol::{Request, RequestEnvelope};
+
+    let hub = TestHub::start("");
+    let mut stream = connect_after_hello(&hub);
+    // {"id": 42, "request": {"no_such_op": {}}}: the id is readable, the operation is not.
+    let mut unknown = vec![0x82, 0xa2, b'i', b'd', 42, 0xa7];
+    unknown.extend_from_slice(b"request");
+    unknown.extend_from_slice(&[0x81, 0xaa]);
+    unknown.extend_from_slice(b"no_such_op");
+    unknown.push(0x80);
+    stream.write_all(&framed(&unknown)).unwrap();
+    assert_eq!(
+        read_response(&mut stream),
+        (42, Some("bad_request".to_owned()))
+    );
+    // A request encoded positionally ([7, {"status": []}], rmp-serde's default) is refused like
+    // any malformed message; its id is not read from a position either.
+    let status = RequestEnvelope {
+        id: 7,
+        request: Request::Status(auth_hub_protocol::request::Status {}),
+    };
+    let mut positional = vec![0x92, 7, 0x81, 0xa6];
+    positional.extend_from_slice(b"status");
+    positional.push(0x90);
+    stream.write_all(&framed(&positional)).unwrap();
+    assert_eq!(
+        read_response(&mut stream),
+        (0, Some("bad_request".to_owned()))
+    );
+    // The connection goes on: the same request with named fields is served.
+    stream
+        .write_all(&encode(&status, DEFAULT_MAX_FRAME).unwrap())
+        .unwrap();
+    assert_eq!(read_response(&mut stream), (7, None));
+
+    // A positional hello is refused before anything else.
+    // [protocol_version, "positional", "0", nil]
+    let mut hello = vec![0x94, u8::try_from(PROTOCOL_VERSION).unwrap(), 0xaa];
+    hello.extend_from_slice(b"positional");
+    hello.extend_from_slice(&[0xa1, b'0', 0xc0]);
+    let mut stream = UnixStream::connect(hub.socket()).unwrap();
+    stream.write_all(&framed(&hello)).unwrap();
+    let reply = read_frame(&mut stream, DEFAULT_MAX_FRAME)
+        .unwrap()
+        .expect("a hello reply");
+    match decode_body::<HelloReply>(&reply).unwrap() {
+        HelloReply::Error(reply) => {
+            assert_eq!(reply.code.as_str(), "bad_request", "{reply:?}");
+            assert!(reply.message.contains("named fields"), "{reply:?}");
+        }
+        other => panic!("a positional hello was welcomed: {other:?}"),
+    }
+    assert_closed_within(&mut stream, Duration::from_secs(5));
+    assert_serving(&hub);
+}
