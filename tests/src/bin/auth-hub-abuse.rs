@@ -5,7 +5,8 @@
 //! legitimate clients of the real client library doing a mix of requests; slow-loris
 //! connections trickling a valid frame; connections announcing a 4 GiB or max+1 frame; clients
 //! that vanish mid-request; connections that announce a max-size frame, send half of it and stall
-//! (memory held for partial frames); a flood of owner scope requests that wait for a prompt; a canary that
+//! (memory held for partial frames); connections that pipeline requests and never read the answers
+//! (memory held for unread answers); a flood of owner scope requests that wait for a prompt; a canary that
 //! connects every 100 ms. It reports the legitimate latency percentiles, throughput and errors,
 //! what happened to each kind of attacker, the hub's peak RSS and open descriptors, and whether
 //! it ever stopped accepting or crashed (exit status 1 if so).
@@ -82,6 +83,10 @@ struct Args {
     /// the hub ends them (half before the hello, half after it); then again.
     #[arg(long, default_value_t = 0)]
     half_frame: usize,
+    /// Connections that say hello, then pipeline `status` requests and never read the answers,
+    /// until the hub stops reading them; held to the end.
+    #[arg(long, default_value_t = 0)]
+    no_read: usize,
     /// Clients that send half a request and close, or close right after sending, over and over.
     #[arg(long, default_value_t = 20)]
     vanish: usize,
@@ -344,6 +349,13 @@ fn run(args: &Args) -> Result<bool> {
                 tally.clone(),
             )));
         }
+        for _ in 0..args.no_read {
+            attackers.push(tokio::spawn(no_read(
+                socket.clone(),
+                stop.clone(),
+                tally.clone(),
+            )));
+        }
         for i in 0..args.vanish {
             attackers.push(tokio::spawn(vanish(
                 socket.clone(),
@@ -458,7 +470,7 @@ fn run(args: &Args) -> Result<bool> {
         "attackers": {
             "idle": args.idle, "idle_hello_percent": args.idle_hello_percent, "idle_reached": idle_reached, "idle_ramp_s": ramp.as_secs_f64(),
             "slow_loris": args.slow_loris, "trickle_ms": args.trickle_ms, "huge": args.huge,
-            "half_frame": args.half_frame, "vanish": args.vanish, "pending_flood": args.pending_flood,
+            "half_frame": args.half_frame, "no_read": args.no_read, "vanish": args.vanish, "pending_flood": args.pending_flood,
         },
         "legit": {
             "clients": args.clients, "rate_per_client": args.rate, "mix": args.mix, "requests": count,
@@ -1021,6 +1033,53 @@ async fn half_frame(
         }
         sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Says hello, then writes `status` requests in batches and never reads an answer, until the
+/// hub stops reading (its answers wait for a reader that never comes); holds the connection open
+/// to the end. Records how many requests the hub took before it stopped reading.
+async fn no_read(socket: PathBuf, stop: Arc<AtomicBool>, tally: Tally) {
+    let kind = "pipeline, never read";
+    let stream = loop {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        match connect_and_greet(&socket, true).await {
+            Ok(stream) => break stream,
+            Err(why) => {
+                tally.note(kind, why);
+                sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let (_reader, mut writer) = stream.into_split();
+    let batch: Vec<u8> = (0..64u64)
+        .flat_map(|id| wire::request_frame(id + 1, Request::Status(Status {})))
+        .collect();
+    let mut batches = 0u64;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            tally.note(kind, "held to the end, still writing");
+            return;
+        }
+        match timeout(Duration::from_secs(1), writer.write_all(&batch)).await {
+            Ok(Ok(())) => batches += 1,
+            Ok(Err(_)) => {
+                tally.note(kind, "closed by the hub");
+                return;
+            }
+            // The hub stopped reading: hold the connection (and whatever it queued) to the end.
+            Err(_) => break,
+        }
+    }
+    while !stop.load(Ordering::Relaxed) {
+        sleep(Duration::from_millis(200)).await;
+    }
+    let taken = (batches * 64).next_power_of_two();
+    tally.note(
+        kind,
+        format!("the hub stopped reading after up to {taken} requests; held to the end"),
+    );
 }
 
 /// Over and over (every 50 ms): half a hello then close; a hello, half a request then close; a

@@ -414,3 +414,41 @@ fn bad_requests_carry_the_id_and_positional_messages_are_refused() {
     assert_closed_within(&mut stream, Duration::from_secs(5));
     assert_serving(&hub);
 }
+
+#[test]
+fn clients_that_never_read_their_answers_do_not_grow_the_hub() {
+    let hub = TestHub::start("");
+    let (_, rss_before) = hub.memory_kib();
+    // {"id": 1, "request": {"no_such_op": {}}}: a 27-byte request answered by a long
+    // bad_request, 64 at a time.
+    let mut unknown = vec![0x82, 0xa2, b'i', b'd', 1, 0xa7];
+    unknown.extend_from_slice(b"request");
+    unknown.extend_from_slice(&[0x81, 0xaa]);
+    unknown.extend_from_slice(b"no_such_op");
+    unknown.push(0x80);
+    let batch: Vec<u8> = std::iter::repeat_n(framed(&unknown), 64)
+        .flatten()
+        .collect();
+    // 100 connections pipeline requests and never read, until the hub stops reading them.
+    let writers: Vec<_> = (0..100)
+        .map(|_| {
+            let mut stream = connect_after_hello(&hub);
+            let batch = batch.clone();
+            std::thread::spawn(move || {
+                stream
+                    .set_write_timeout(Some(Duration::from_millis(500)))
+                    .unwrap();
+                while stream.write_all(&batch).is_ok() {}
+                stream
+            })
+        })
+        .collect();
+    let held: Vec<UnixStream> = writers.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_serving(&hub);
+    let (peak_kib, _) = hub.memory_kib();
+    assert!(
+        peak_kib < rss_before + 12 * 1024,
+        "peak RSS {peak_kib} KiB, {rss_before} KiB before {} connections stopped reading",
+        held.len()
+    );
+}
