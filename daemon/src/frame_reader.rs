@@ -151,7 +151,11 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
         let result = self.read_frame().await;
         if !matches!(result, Some(Ok(_))) {
+            // Nothing more will be read: give back the budget and the buffer now, not when the
+            // connection has finished its requests in flight.
             self.done = true;
+            self.held = None;
+            self.buffer = BytesMut::new();
         }
         result
     }
@@ -294,14 +298,14 @@ mod tests {
         );
         assert!(second.buffer.capacity() <= ALLOWANCE);
         assert!(second.next().await.is_none());
-        // Once the first connection goes away, its budget comes back.
+        // Once the first connection goes away, its budget comes back at once.
         drop(first_client);
         assert!(matches!(
             first.next().await,
             Some(Err(ReadError::Frame(FrameError::Truncated { .. })))
         ));
-        drop(first);
         assert_eq!(budget.available(), 10_000);
+        assert!(!first.has_partial());
     }
 
     #[tokio::test]
