@@ -348,7 +348,10 @@ async fn wait_until_listening(socket: &Path, mut child: Option<Child>) -> Result
     let mut socket = socket.to_path_buf();
     loop {
         if tokio::net::UnixStream::connect(&socket).await.is_ok() {
-            tracing::debug!(elapsed = ?started.elapsed(), "auth-hub is listening");
+            tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "auth-hub is listening"
+            );
             return Ok(socket);
         }
         if let Some(status) = child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {

@@ -38,7 +38,8 @@ use auth_hub_protocol::response::{
 };
 use auth_hub_protocol::{
     AccessToken, ErrorReply, Event, FrameCodec, FrameError, Hello, HelloReply, MasterToken,
-    Permissions, RequestEnvelope, Response, ResponseResult, Secret, SecretPath, SecretScope,
+    Permissions, RequestEnvelope, Response, ResponseEnvelope, ResponseResult, Secret, SecretPath,
+    SecretScope,
     SecretValue, ServerMessage, Welcome, DEFAULT_MAX_FRAME, PROTOCOL_VERSION,
 };
 use futures::{SinkExt, StreamExt};
@@ -224,6 +225,17 @@ impl Shared {
 
     fn dispatch(&self, message: ServerMessage) {
         match message {
+            // Id 0 is the hub's "could not read your id": no waiter will ever get the answer,
+            // so the connection is closed with it and every call on it fails with its words
+            // (`busy` for a large frame the hub had no memory budget for, which it follows by
+            // closing the connection itself).
+            ServerMessage::Response(ResponseEnvelope {
+                id: 0,
+                result: ResponseResult::Error(reply),
+            }) => self.close(format!(
+                "the hub refused a request it could not read ({}): {}",
+                reply.code, reply.message
+            )),
             ServerMessage::Response(envelope) => {
                 let waiter = lock(&self.state).pending.remove(&envelope.id);
                 match waiter {
@@ -328,7 +340,7 @@ impl Connection {
         tracing::debug!(
             server = %welcome.server_name,
             version = %welcome.server_version,
-            key = ?welcome.key_name,
+            key = welcome.key_name.as_deref(),
             "connected to auth-hub"
         );
 
@@ -984,6 +996,27 @@ mod tests {
         );
         assert!(
             matches!(error, AuthError::AccessDenied { scope, .. } if scope == "github/alice/*")
+        );
+    }
+
+    #[test]
+    fn an_error_for_id_zero_fails_the_calls_in_flight_with_its_words() {
+        let shared = Shared::default();
+        let (waiter, answer) = oneshot::channel();
+        lock(&shared.state).pending.insert(7, waiter);
+        shared.dispatch(ServerMessage::Response(ResponseEnvelope {
+            id: 0,
+            result: ResponseResult::Error(ErrorReply::new(
+                auth_hub_protocol::ErrorCode::Busy,
+                "the hub is receiving too many large frames at once",
+            )),
+        }));
+        assert!(shared.is_dead());
+        assert!(answer.blocking_recv().is_err(), "the call in flight fails");
+        let shown = shared.closed_error().to_string();
+        assert!(
+            shown.contains("(busy): the hub is receiving too many large frames"),
+            "{shown}"
         );
     }
 

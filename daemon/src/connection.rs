@@ -5,20 +5,19 @@
 use std::sync::Arc;
 
 use auth_hub_protocol::frame::{decode_body, encode, encode_body};
-use auth_hub_protocol::request::Request;
+use auth_hub_protocol::request::{request_id, Request};
 use auth_hub_protocol::{
-    ErrorCode, ErrorReply, FrameCodec, Hello, HelloReply, RequestEnvelope, ResponseEnvelope,
-    ResponseResult, ServerMessage, Welcome, PROTOCOL_VERSION,
+    ErrorCode, ErrorReply, Hello, HelloReply, RequestEnvelope, ResponseEnvelope, ResponseResult,
+    ServerMessage, Welcome, PROTOCOL_VERSION,
 };
-use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
-use tokio::net::unix::OwnedWriteHalf;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
 use tokio::sync::{broadcast, Semaphore};
-use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::AuditRecord;
+use crate::frame_reader::{FrameBudget, FrameReader, ReadError};
 use crate::handler;
 use crate::hub::{lock, Hub};
 use crate::outbox::Outbox;
@@ -26,8 +25,6 @@ use crate::session::{Session, SessionKey};
 
 use auth_hub_protocol::response::PeerInfo;
 
-/// Initial read buffer of a connection.
-const READ_BUFFER: usize = 64;
 /// Largest frame the hub writes (answers such as an audit tail can exceed a request's limit).
 const MAX_WRITE_FRAME: usize = 16 << 20;
 
@@ -36,23 +33,34 @@ pub struct Connection {
     hub: Arc<Hub>,
     stream: UnixStream,
     peer: PeerInfo,
+    budget: FrameBudget,
 }
 
 impl Connection {
-    /// Wraps an accepted stream.
-    pub fn new(hub: Arc<Hub>, stream: UnixStream, peer: PeerInfo) -> Self {
-        Self { hub, stream, peer }
+    /// Wraps an accepted stream; its frames over the per-connection allowance take from
+    /// `budget`, which all connections share.
+    pub fn new(hub: Arc<Hub>, stream: UnixStream, peer: PeerInfo, budget: FrameBudget) -> Self {
+        Self {
+            hub,
+            stream,
+            peer,
+            budget,
+        }
     }
 
     /// Serves the connection until the client leaves or the hub shuts down.
     pub async fn run(self) {
-        let Self { hub, stream, peer } = self;
+        let Self {
+            hub,
+            stream,
+            peer,
+            budget,
+        } = self;
         let limits = hub.config().server.clone();
         let (read_half, write_half) = stream.into_split();
-        // Buffers start tiny and grow with the frames that arrive, so thousands of idle
-        // connections cost little memory.
-        let mut reader =
-            FramedRead::with_capacity(read_half, FrameCodec::new(limits.max_frame), READ_BUFFER);
+        // Buffers start tiny and grow with the frames that arrive (past a small allowance only
+        // with the shared budget), so thousands of connections cost little memory.
+        let mut reader = FrameReader::new(read_half, limits.max_frame, budget);
         let mut writer = write_half;
 
         let Some(session) =
@@ -89,9 +97,9 @@ impl Connection {
                     frame
                 }
                 () = &mut stall_check => {
-                    let partial = !reader.read_buffer().is_empty();
+                    let partial = reader.has_partial();
                     if partial && partial_since == Some(frames) {
-                        tracing::debug!(pid = ?peer.pid, "closing a connection whose frame stalled");
+                        tracing::debug!(pid = peer.pid, "closing a connection whose frame stalled");
                         closed.cancel();
                         break;
                     }
@@ -102,25 +110,31 @@ impl Connection {
                 }
                 () = hub.shutdown.cancelled() => break,
             };
-            let body = match frame {
+            let frame = match frame {
                 None => {
                     closed.cancel();
                     break;
                 }
                 Some(Err(error)) => {
-                    tracing::debug!(%error, pid = ?peer.pid, "closing connection after a framing error");
-                    let reply = ErrorReply::new(ErrorCode::BadRequest, error.to_string());
+                    tracing::debug!(%error, pid = peer.pid, "closing connection after a framing error");
+                    let reply = ErrorReply::new(read_error_code(&error), error.to_string());
                     send(&tx, 0, ResponseResult::Error(reply)).await;
                     closed.cancel();
                     break;
                 }
-                Some(Ok(body)) => body,
+                Some(Ok(frame)) => frame,
             };
-            let envelope: RequestEnvelope = match decode_body(&body) {
+            // A large frame's budget stays taken until its request is answered: it bounds the
+            // decoded request as well as the bytes.
+            let budget = frame.budget;
+            let envelope: RequestEnvelope = match decode_body(&frame.body) {
                 Ok(envelope) => envelope,
                 Err(error) => {
+                    // The client waits on its id: answer with it whenever it can be read (an
+                    // unknown operation, an ill-typed field); 0 only when it cannot.
+                    let id = request_id(&frame.body).unwrap_or(0);
                     let reply = ErrorReply::new(ErrorCode::BadRequest, error.to_string());
-                    send(&tx, 0, ResponseResult::Error(reply)).await;
+                    send(&tx, id, ResponseResult::Error(reply)).await;
                     continue;
                 }
             };
@@ -136,14 +150,14 @@ impl Connection {
             if handler::is_quick(&request) {
                 let result = handler::dispatch(&hub, &session, &closed, request).await;
                 send(&tx, id, result).await;
-                drop(permit);
+                drop((permit, budget));
             } else {
                 let (hub, session, tx, closed) =
                     (hub.clone(), session.clone(), tx.clone(), closed.clone());
                 tokio::spawn(async move {
                     let result = handler::dispatch(&hub, &session, &closed, request).await;
                     send(&tx, id, result).await;
-                    drop(permit);
+                    drop((permit, budget));
                 });
             }
         }
@@ -158,24 +172,24 @@ impl Connection {
 async fn handshake(
     hub: &Hub,
     peer: &PeerInfo,
-    reader: &mut FramedRead<tokio::net::unix::OwnedReadHalf, FrameCodec>,
+    reader: &mut FrameReader<OwnedReadHalf>,
     writer: &mut OwnedWriteHalf,
     timeout: std::time::Duration,
 ) -> Option<Session> {
     let frame = match tokio::time::timeout(timeout, reader.next()).await {
         Err(_) => {
-            tracing::debug!(pid = ?peer.pid, "no hello in time; closing");
+            tracing::debug!(pid = peer.pid, "no hello in time; closing");
             return None;
         }
         Ok(None) => return None,
         Ok(Some(Err(error))) => {
-            let reply = ErrorReply::new(ErrorCode::BadRequest, error.to_string());
+            let reply = ErrorReply::new(read_error_code(&error), error.to_string());
             reply_hello(writer, HelloReply::Error(reply)).await;
             return None;
         }
-        Ok(Some(Ok(body))) => body,
+        Ok(Some(Ok(frame))) => frame,
     };
-    let hello: Hello = match decode_body(&frame) {
+    let hello: Hello = match decode_body(&frame.body) {
         Ok(hello) => hello,
         Err(error) => {
             let reply =
@@ -210,7 +224,7 @@ async fn handshake(
             match authenticated {
                 Ok(key) => Some(key),
                 Err(error) => {
-                    tracing::info!(pid = ?peer.pid, reason = %error, "refused a hello with an invalid master token");
+                    tracing::info!(pid = peer.pid, reason = %error, "refused a hello with an invalid master token");
                     let session = Session {
                         peer: peer.clone(),
                         client_name,
@@ -238,7 +252,7 @@ async fn handshake(
         server_version: env!("CARGO_PKG_VERSION").into(),
         key_name: key.as_ref().map(|key| key.name.clone()),
         owner: key.as_ref().is_some_and(|key| key.owner),
-        max_frame: u32::try_from(reader.decoder().max()).unwrap_or(u32::MAX),
+        max_frame: u32::try_from(reader.max_frame()).unwrap_or(u32::MAX),
     };
     if !reply_hello(writer, HelloReply::Welcome(welcome)).await {
         return None;
@@ -248,6 +262,14 @@ async fn handshake(
         client_name,
         key,
     })
+}
+
+/// The code a frame that could not be read is answered with.
+fn read_error_code(error: &ReadError) -> ErrorCode {
+    match error {
+        ReadError::Busy { .. } => ErrorCode::Busy,
+        _ => ErrorCode::BadRequest,
+    }
 }
 
 async fn reply_hello(writer: &mut OwnedWriteHalf, reply: HelloReply) -> bool {
@@ -297,4 +319,154 @@ fn spawn_event_forwarder(hub: &Arc<Hub>, tx: &Arc<Outbox>, closed: &Cancellation
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use auth_hub_protocol::frame::read_frame;
+    use auth_hub_protocol::request::Status;
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+    use crate::hub::HubOptions;
+    use crate::paths::HubPaths;
+    use crate::store::StoreKind;
+
+    /// A connection served in-process on one end of a socket pair; the other end is returned,
+    /// after a welcomed keyless hello.
+    async fn connected(hub: &Arc<Hub>, budget: &FrameBudget) -> UnixStream {
+        let (mut client, server) = UnixStream::pair().expect("socket pair");
+        let peer = PeerInfo {
+            uid: 1000,
+            pid: Some(42),
+            exe: None,
+        };
+        tokio::spawn(Connection::new(hub.clone(), server, peer, budget.clone()).run());
+        let hello = Hello {
+            protocol_version: PROTOCOL_VERSION,
+            client_name: "test".into(),
+            client_version: "0".into(),
+            master_token: None,
+        };
+        client
+            .write_all(&encode(&hello, 1024).expect("encodes"))
+            .await
+            .expect("hello sent");
+        let reply: HelloReply = decode_body(&read_body(&mut client).await).expect("hello reply");
+        assert!(matches!(reply, HelloReply::Welcome(_)), "{reply:?}");
+        client
+    }
+
+    async fn read_body(client: &mut UnixStream) -> Vec<u8> {
+        let mut prefix = [0u8; 4];
+        client.read_exact(&mut prefix).await.expect("a frame");
+        let mut frame = prefix.to_vec();
+        frame.resize(4 + u32::from_be_bytes(prefix) as usize, 0);
+        client.read_exact(&mut frame[4..]).await.expect("a body");
+        read_frame(&mut frame.as_slice(), MAX_WRITE_FRAME)
+            .expect("a frame")
+            .expect("not empty")
+    }
+
+    /// The next response's id and error code (`None` for a success).
+    async fn response(client: &mut UnixStream) -> (u64, Option<ErrorCode>) {
+        match decode_body(&read_body(client).await).expect("a server message") {
+            ServerMessage::Response(ResponseEnvelope { id, result }) => match result {
+                ResponseResult::Ok(_) => (id, None),
+                ResponseResult::Error(reply) => (id, Some(reply.code)),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn framed(body: &[u8]) -> Vec<u8> {
+        let mut frame = u32::try_from(body.len())
+            .expect("small")
+            .to_be_bytes()
+            .to_vec();
+        frame.extend_from_slice(body);
+        frame
+    }
+
+    fn hub(home: &std::path::Path) -> Arc<Hub> {
+        Hub::open(HubOptions {
+            paths: HubPaths::resolve(Some(home.to_owned()), None).expect("paths"),
+            store: Some(StoreKind::Memory),
+        })
+        .expect("hub opens")
+    }
+
+    #[tokio::test]
+    async fn bad_requests_carry_the_id_when_it_can_be_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let hub = hub(dir.path());
+        let mut client = connected(&hub, &FrameBudget::new(1 << 20)).await;
+        // {"id": 42, "request": {"statux": {}}}
+        let unknown = b"\x82\xa2id\x2a\xa7request\x81\xa6statux\x80";
+        client.write_all(&framed(unknown)).await.expect("sent");
+        assert_eq!(
+            response(&mut client).await,
+            (42, Some(ErrorCode::BadRequest))
+        );
+        // {"id": 9, "request": {"get_secret": {"path": 5}}}
+        let ill_typed = b"\x82\xa2id\x09\xa7request\x81\xaaget_secret\x81\xa4path\x05";
+        client.write_all(&framed(ill_typed)).await.expect("sent");
+        assert_eq!(
+            response(&mut client).await,
+            (9, Some(ErrorCode::BadRequest))
+        );
+        // [5, {"status": []}]: positional, refused, and its id is not taken from a position.
+        let positional = b"\x92\x05\x81\xa6status\x90";
+        client.write_all(&framed(positional)).await.expect("sent");
+        assert_eq!(
+            response(&mut client).await,
+            (0, Some(ErrorCode::BadRequest))
+        );
+        // The connection goes on.
+        let status = RequestEnvelope {
+            id: 3,
+            request: Request::Status(Status {}),
+        };
+        client
+            .write_all(&encode(&status, 1024).expect("encodes"))
+            .await
+            .expect("sent");
+        assert_eq!(response(&mut client).await, (3, None));
+    }
+
+    #[tokio::test]
+    async fn a_frame_that_cannot_get_budget_is_answered_busy() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let hub = hub(dir.path());
+        let budget = FrameBudget::new(4_000);
+        // One connection holds the whole budget with half of a 6 000-byte frame.
+        let mut holder = connected(&hub, &budget).await;
+        let mut half = 6_000u32.to_be_bytes().to_vec();
+        half.resize(3_000, 0);
+        holder.write_all(&half).await.expect("sent");
+        // Another one's large frame waits for it, then is told busy and closed.
+        let mut other = connected(&hub, &budget).await;
+        let mut large = 2_000u32.to_be_bytes().to_vec();
+        large.resize(2_004, 0);
+        other.write_all(&large).await.expect("sent");
+        assert_eq!(response(&mut other).await, (0, Some(ErrorCode::Busy)));
+        // Closed: the end of the stream, or a reset as the hub left the frame unread.
+        let mut rest = Vec::new();
+        match other.read_to_end(&mut rest).await {
+            Ok(_) => assert!(rest.is_empty()),
+            Err(error) => assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset),
+        }
+        // Small requests never wait for the budget.
+        let status = RequestEnvelope {
+            id: 1,
+            request: Request::Status(Status {}),
+        };
+        other = connected(&hub, &budget).await;
+        other
+            .write_all(&encode(&status, 1024).expect("encodes"))
+            .await
+            .expect("sent");
+        assert_eq!(response(&mut other).await, (1, None));
+        drop(holder);
+    }
 }

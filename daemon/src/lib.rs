@@ -10,6 +10,7 @@ pub mod connection;
 pub mod declared;
 pub mod docs;
 pub mod error;
+pub mod frame_reader;
 pub mod grants;
 pub mod handler;
 pub mod hardening;

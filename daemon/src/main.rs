@@ -120,9 +120,11 @@ fn init_tracing() {
         .ok()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| "info".to_owned());
+    // Colours only on a terminal: a log file, a pipe or the journal gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     // Under systemd, stderr goes to the journal, which stamps every line itself.
     if std::env::var_os("JOURNAL_STREAM").is_some() {

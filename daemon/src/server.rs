@@ -9,6 +9,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::connection::Connection;
+use crate::frame_reader::FrameBudget;
 use crate::hub::Hub;
 use crate::peer::{peer_info, uid_allowed};
 
@@ -22,6 +23,9 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 pub async fn run(listener: UnixListener, hub: Arc<Hub>) {
     let limits = hub.config().server.clone();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    // One budget for large frames across all connections: the connection cap times the frame
+    // cap is gigabytes, so memory is bounded by this, not by those two limits.
+    let budget = FrameBudget::for_max_frame(limits.max_frame);
     let mut connections = JoinSet::new();
     let mut backoff = Duration::from_millis(1);
     loop {
@@ -41,7 +45,7 @@ pub async fn run(listener: UnixListener, hub: Arc<Hub>) {
                     stream
                 }
                 Err(error) => {
-                    tracing::warn!(%error, ?backoff, "accept failed; backing off");
+                    tracing::warn!(%error, backoff_ms = backoff.as_millis() as u64, "accept failed; backing off");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
                     continue;
@@ -57,12 +61,16 @@ pub async fn run(listener: UnixListener, hub: Arc<Hub>) {
             }
         };
         if !uid_allowed(peer.uid, &hub.config().server.allowed_uids) {
-            tracing::warn!(uid = peer.uid, pid = ?peer.pid, "refused a connection from another user");
+            tracing::warn!(
+                uid = peer.uid,
+                pid = peer.pid,
+                "refused a connection from another user"
+            );
             continue;
         }
-        let hub = hub.clone();
+        let (hub, budget) = (hub.clone(), budget.clone());
         connections.spawn(async move {
-            Connection::new(hub, stream, peer).run().await;
+            Connection::new(hub, stream, peer, budget).run().await;
             drop(permit);
         });
         // Reap finished connections so the set does not grow without bound.

@@ -4,6 +4,7 @@
 //! Input: one byte giving a count `k` (0 to 63) of one-element arrays to wrap around the rest,
 //! then the body. Checks that:
 //! - decoding never panics or overflows the stack, whatever the nesting;
+//! - the lenient id reader agrees with the full decoder whenever the envelope decodes;
 //! - a body nested deeper than [`MAX_DEPTH`] is always refused (the nesting check runs before
 //!   serde recurses);
 //! - whatever decodes re-encodes, and the re-encoded body decodes to the same value.
@@ -26,8 +27,12 @@ fuzz_target!(|data: &[u8]| {
     wrapped.extend_from_slice(body);
 
     for input in [body, wrapped.as_slice()] {
+        // The lenient id reader the hub uses for bad_request answers never panics either, and
+        // reads the id of anything that decodes whole.
+        let id = auth_hub_protocol::request_id(input);
         if let Ok(envelope) = frame::decode_body::<RequestEnvelope>(input) {
             let _ = envelope.request.name();
+            assert_eq!(id, Some(envelope.id));
             let again = frame::encode_body(&envelope).expect("a decoded envelope re-encodes");
             let back: RequestEnvelope =
                 frame::decode_body(&again).expect("a re-encoded envelope decodes");

@@ -12,6 +12,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio_util::codec::{Decoder, Encoder};
 
+use crate::named_fields::NamedFields;
+
 /// Bytes in the length prefix.
 pub const LENGTH_BYTES: usize = 4;
 /// Deepest nesting of arrays and maps a body may have.
@@ -68,15 +70,17 @@ pub fn encode<T: Serialize>(message: &T, max: usize) -> Result<Vec<u8>, FrameErr
     Ok(frame)
 }
 
-/// Decodes a body (without its prefix) into a message.
+/// Decodes a body (without its prefix) into a message. Structs must be maps keyed by field
+/// names and enum variants named by strings, at every depth (see [`NamedFields`]).
 ///
 /// # Errors
 /// [`FrameError::Decode`] for anything that is not a `T` in MessagePack, trailing bytes included.
 pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, FrameError> {
     check_nesting(body)?;
     let mut cursor = io::Cursor::new(body);
-    let message =
-        rmp_serde::from_read(&mut cursor).map_err(|e| FrameError::Decode(e.to_string()))?;
+    let mut deserializer = rmp_serde::Deserializer::new(&mut cursor);
+    let message = T::deserialize(NamedFields(&mut deserializer))
+        .map_err(|e| FrameError::Decode(e.to_string()))?;
     if cursor.position() != body.len() as u64 {
         let trailing = body.len() as u64 - cursor.position();
         return Err(FrameError::Decode(format!(

@@ -19,6 +19,20 @@ pub struct RequestEnvelope {
     pub request: Request,
 }
 
+/// The `id` of a request body that does not decode as a whole (an unknown operation, a missing or
+/// ill-typed field), so that the `bad_request` answering it can carry the id the client waits on.
+/// `None` when the body is not a map with an unsigned integer `id`.
+pub fn request_id(body: &[u8]) -> Option<u64> {
+    /// Only the id; every other key (the request) is skipped unread.
+    #[derive(Deserialize)]
+    struct IdOnly {
+        id: u64,
+    }
+    crate::frame::decode_body::<IdOnly>(body)
+        .ok()
+        .map(|only| only.id)
+}
+
 /// Every operation a client can ask for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -942,6 +942,92 @@ fn decoding_is_tolerant_where_documented() {
     }
 }
 
+/// The document specifies named fields: a struct sent as an array of its fields, a field or an
+/// enum variant given by number, are refused at any depth, although rmp-serde alone takes them.
+#[test]
+fn positional_structs_and_numbered_names_are_refused() {
+    fn refused<T: DeserializeOwned + Debug>(what: &str, body: &[u8]) {
+        let decoded = frame::decode_body::<T>(body);
+        assert!(
+            matches!(decoded, Err(FrameError::Decode(_))),
+            "{what}: {decoded:?}"
+        );
+    }
+    fn plain_rmp_accepts<T: DeserializeOwned>(what: &str, body: &[u8]) {
+        assert!(rmp_serde::from_slice::<T>(body).is_ok(), "{what}");
+    }
+
+    // Whole messages encoded positionally (rmp-serde's default), at every level.
+    let hello = rmp_serde::to_vec(&hello()).unwrap();
+    plain_rmp_accepts::<Hello>("hello", &hello);
+    refused::<Hello>("positional hello", &hello);
+    for request in [
+        request_scope(),
+        get_secret(),
+        envelope(7, Request::Status(Status {})),
+    ] {
+        let positional = rmp_serde::to_vec(&request).unwrap();
+        plain_rmp_accepts::<RequestEnvelope>("request", &positional);
+        refused::<RequestEnvelope>("positional request", &positional);
+    }
+    // Named outside, positional inside: {"id": 1, "request": {"get_secret": [token, path]}}.
+    let get = match get_secret().request {
+        Request::GetSecret(get) => get,
+        other => panic!("{other:?}"),
+    };
+    let mut nested = unhex("82 a2 6964 01 a7 72657175657374 81 aa 6765745f736563726574");
+    nested.extend(rmp_serde::to_vec(&get).unwrap());
+    plain_rmp_accepts::<RequestEnvelope>("nested", &nested);
+    refused::<RequestEnvelope>("positional struct inside a named one", &nested);
+    // Fields by number: {0: 1, 1: {"status": {}}}.
+    let numbered = unhex("82 00 01 01 81 a6 737461747573 80");
+    plain_rmp_accepts::<RequestEnvelope>("numbered", &numbered);
+    refused::<RequestEnvelope>("fields by number", &numbered);
+    // An operation by number: {"id": 1, "request": {7: {}}} (7 is `status`).
+    let variant = unhex("82 a2 6964 01 a7 72657175657374 81 07 80");
+    plain_rmp_accepts::<RequestEnvelope>("variant", &variant);
+    refused::<RequestEnvelope>("operation by number", &variant);
+    // A unit variant (an error code) by number: {"code": 5, "message": ""}.
+    let code = unhex("82 a4 636f6465 05 a7 6d657373616765 a0");
+    plain_rmp_accepts::<ErrorReply>("code", &code);
+    refused::<ErrorReply>("error code by number", &code);
+    // The named forms of the same messages still decode.
+    assert_eq!(
+        frame::decode_body::<RequestEnvelope>(&round_trip(&get_secret())).ok(),
+        Some(get_secret())
+    );
+}
+
+/// A `bad_request` carries the request's id whenever the id can be read.
+#[test]
+fn request_id_is_read_from_bodies_that_do_not_decode() {
+    use auth_hub_protocol::request_id;
+    // An unknown operation, id 42: {"id": 42, "request": {"statux": {}}}.
+    let unknown = unhex("82 a2 6964 2a a7 72657175657374 81 a6 737461747578 80");
+    assert!(frame::decode_body::<RequestEnvelope>(&unknown).is_err());
+    assert_eq!(request_id(&unknown), Some(42));
+    // An ill-typed field inside a known operation: {"id": 2^64-1, "request": {"get_secret": {"path": 5}}}.
+    let ill_typed = unhex(
+        "82 a2 6964 cf ffffffffffffffff a7 72657175657374 81 aa 6765745f736563726574 81 a4 70617468 05",
+    );
+    assert!(frame::decode_body::<RequestEnvelope>(&ill_typed).is_err());
+    assert_eq!(request_id(&ill_typed), Some(u64::MAX));
+    // No request at all, and the id after it: {"request": nil, "id": 9}.
+    assert_eq!(
+        request_id(&unhex("82 a7 72657175657374 c0 a2 6964 09")),
+        Some(9)
+    );
+    // No readable id: garbage, a string id, a negative id, a positional envelope.
+    for body in [
+        "c1",
+        "81 a2 6964 a1 31",
+        "81 a2 6964 ff",
+        "92 2a 81 a6 737461747573 80",
+    ] {
+        assert_eq!(request_id(&unhex(body)), None, "{body}");
+    }
+}
+
 /// A hub from before `registered_repos`, `declared` and `repo_errors` sends a status without
 /// them; they read as 0 and empty.
 #[test]

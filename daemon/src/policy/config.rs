@@ -69,7 +69,10 @@ permissions = ["read", "write"]
 
 [server]
 max_connections = 12288
-max_frame = 1048576       # bytes, 1 KiB ..= 16 MiB
+# Largest request, in bytes (1 KiB ..= 16 MiB). Frames over 512 bytes, all connections together,
+# share a 4 MiB memory budget (or one max_frame, if larger); a client that cannot get its share
+# within 2 s is answered `busy`.
+max_frame = 1048576
 hello_timeout = "5s"
 max_in_flight = 32        # requests per connection
 allowed_uids = []         # users allowed besides the daemon's own
@@ -99,7 +102,9 @@ pub struct HubConfig {
 pub struct ServerLimits {
     /// Connections served at once.
     pub max_connections: usize,
-    /// Largest frame accepted, in bytes.
+    /// Largest frame accepted, in bytes: a frame's length is checked before anything is
+    /// allocated, and frames over the per-connection allowance also take from the hub-wide
+    /// budget (`crate::frame_reader`), so this bounds one request, not the hub's memory.
     pub max_frame: usize,
     /// How long a new connection has to send its hello.
     pub hello_timeout: Duration,

@@ -4,7 +4,9 @@
 //! holds thousands of idle connections open, and runs, concurrently for `--duration`:
 //! legitimate clients of the real client library doing a mix of requests; slow-loris
 //! connections trickling a valid frame; connections announcing a 4 GiB or max+1 frame; clients
-//! that vanish mid-request; a flood of owner scope requests that wait for a prompt; a canary that
+//! that vanish mid-request; connections that announce a max-size frame, send half of it and stall
+//! (memory held for partial frames); connections that pipeline requests and never read the answers
+//! (memory held for unread answers); a flood of owner scope requests that wait for a prompt; a canary that
 //! connects every 100 ms. It reports the legitimate latency percentiles, throughput and errors,
 //! what happened to each kind of attacker, the hub's peak RSS and open descriptors, and whether
 //! it ever stopped accepting or crashed (exit status 1 if so).
@@ -77,6 +79,14 @@ struct Args {
     /// trickling bytes.
     #[arg(long, default_value_t = 100)]
     huge: usize,
+    /// Connections announcing a frame of --max-frame bytes, sending half of it and stalling until
+    /// the hub ends them (half before the hello, half after it); then again.
+    #[arg(long, default_value_t = 0)]
+    half_frame: usize,
+    /// Connections that say hello, then pipeline `status` requests and never read the answers,
+    /// until the hub stops reading them; held to the end.
+    #[arg(long, default_value_t = 0)]
+    no_read: usize,
     /// Clients that send half a request and close, or close right after sending, over and over.
     #[arg(long, default_value_t = 20)]
     vanish: usize,
@@ -208,8 +218,13 @@ struct Canary {
 fn run(args: &Args) -> Result<bool> {
     let mix = Mix::parse(&args.mix)?;
     let seed = args.seed.unwrap_or_else(Rng::clock_seed);
-    let want =
-        (args.idle + args.slow_loris + args.huge + args.vanish + args.pending_flood) as u64 + 1_024;
+    let want = (args.idle
+        + args.slow_loris
+        + args.huge
+        + args.half_frame
+        + args.vanish
+        + args.pending_flood) as u64
+        + 1_024;
     let fd_limit = raise_fd_limit(want)?;
     if fd_limit < want {
         eprintln!("auth-hub-abuse: open-file limit {fd_limit} is below the {want} wanted; some connections will be refused locally");
@@ -321,6 +336,22 @@ fn run(args: &Args) -> Result<bool> {
                 socket.clone(),
                 i % 2 == 1,
                 max_frame,
+                stop.clone(),
+                tally.clone(),
+            )));
+        }
+        for i in 0..args.half_frame {
+            attackers.push(tokio::spawn(half_frame(
+                socket.clone(),
+                i % 2 == 1,
+                max_frame,
+                stop.clone(),
+                tally.clone(),
+            )));
+        }
+        for _ in 0..args.no_read {
+            attackers.push(tokio::spawn(no_read(
+                socket.clone(),
                 stop.clone(),
                 tally.clone(),
             )));
@@ -439,7 +470,7 @@ fn run(args: &Args) -> Result<bool> {
         "attackers": {
             "idle": args.idle, "idle_hello_percent": args.idle_hello_percent, "idle_reached": idle_reached, "idle_ramp_s": ramp.as_secs_f64(),
             "slow_loris": args.slow_loris, "trickle_ms": args.trickle_ms, "huge": args.huge,
-            "vanish": args.vanish, "pending_flood": args.pending_flood,
+            "half_frame": args.half_frame, "no_read": args.no_read, "vanish": args.vanish, "pending_flood": args.pending_flood,
         },
         "legit": {
             "clients": args.clients, "rate_per_client": args.rate, "mix": args.mix, "requests": count,
@@ -938,6 +969,117 @@ async fn huge(
         tally.note(kind, outcome);
         sleep(Duration::from_secs(1)).await;
     }
+}
+
+/// Announces a frame of exactly `max_frame` bytes (before the hello, or after it), sends half of
+/// the body and stalls, holding whatever the hub buffered for it, until the hub answers or closes
+/// the connection; records which, then starts over. This is the attack that a per-connection
+/// limit alone does not stop: every connection stays within the limit.
+async fn half_frame(
+    socket: PathBuf,
+    after_hello: bool,
+    max_frame: usize,
+    stop: Arc<AtomicBool>,
+    tally: Tally,
+) {
+    let kind = if after_hello {
+        "half a max frame after hello"
+    } else {
+        "half a max frame before hello"
+    };
+    let announce = u32::try_from(max_frame).unwrap_or(u32::MAX);
+    let mut bytes = announce.to_be_bytes().to_vec();
+    bytes.resize(4 + max_frame / 2, 0x00);
+    while !stop.load(Ordering::Relaxed) {
+        let stream = match connect_and_greet(&socket, after_hello).await {
+            Ok(stream) => stream,
+            Err(why) => {
+                tally.note(kind, why);
+                sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        let (mut reader, mut writer) = stream.into_split();
+        let started = Instant::now();
+        let sending = async {
+            // The hub may stop reading (its budget is spent): then this write waits.
+            let sent = writer.write_all(&bytes).await.is_ok();
+            if sent {
+                // Stall, holding the half frame, until the hub ends the connection.
+                sleep(Duration::from_secs(3_600)).await;
+            }
+            sent
+        };
+        let limit = tokio::time::Instant::now() + Duration::from_secs(30);
+        let answer = tokio::select! {
+            result = timeout_at(limit, wire::read_frame(&mut reader, DEFAULT_MAX_FRAME)) => result,
+            _ = sending => timeout_at(limit, wire::read_frame(&mut reader, DEFAULT_MAX_FRAME)).await,
+        };
+        let waited = bucket_seconds(started.elapsed());
+        let outcome = match answer {
+            Err(_) => "held open for 30 s".to_owned(),
+            Ok(Ok(Some(body))) => {
+                let code = if after_hello {
+                    wire::classify_response(&body)
+                } else {
+                    wire::classify_hello_reply(&body)
+                };
+                format!("answered {code} after {waited} s")
+            }
+            Ok(other) => format!("{} after {waited} s", wire::classify_end(&other)),
+        };
+        if !stop.load(Ordering::Relaxed) {
+            tally.note(kind, outcome);
+        }
+        sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Says hello, then writes `status` requests in batches and never reads an answer, until the
+/// hub stops reading (its answers wait for a reader that never comes); holds the connection open
+/// to the end. Records how many requests the hub took before it stopped reading.
+async fn no_read(socket: PathBuf, stop: Arc<AtomicBool>, tally: Tally) {
+    let kind = "pipeline, never read";
+    let stream = loop {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        match connect_and_greet(&socket, true).await {
+            Ok(stream) => break stream,
+            Err(why) => {
+                tally.note(kind, why);
+                sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let (_reader, mut writer) = stream.into_split();
+    let batch: Vec<u8> = (0..64u64)
+        .flat_map(|id| wire::request_frame(id + 1, Request::Status(Status {})))
+        .collect();
+    let mut batches = 0u64;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            tally.note(kind, "held to the end, still writing");
+            return;
+        }
+        match timeout(Duration::from_secs(1), writer.write_all(&batch)).await {
+            Ok(Ok(())) => batches += 1,
+            Ok(Err(_)) => {
+                tally.note(kind, "closed by the hub");
+                return;
+            }
+            // The hub stopped reading: hold the connection (and whatever it queued) to the end.
+            Err(_) => break,
+        }
+    }
+    while !stop.load(Ordering::Relaxed) {
+        sleep(Duration::from_millis(200)).await;
+    }
+    let taken = (batches * 64).next_power_of_two();
+    tally.note(
+        kind,
+        format!("the hub stopped reading after up to {taken} requests; held to the end"),
+    );
 }
 
 /// Over and over (every 50 ms): half a hello then close; a hello, half a request then close; a

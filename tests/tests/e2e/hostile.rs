@@ -247,3 +247,208 @@ fn a_full_pending_queue_answers_busy_not_bad_request() {
         }
     });
 }
+
+/// The error code of a hub frame, before the hello (a hello reply) or after it (a response).
+fn error_code_of(body: &[u8]) -> Option<String> {
+    if let Ok(HelloReply::Error(reply)) = decode_body::<HelloReply>(body) {
+        return Some(reply.code.as_str().to_owned());
+    }
+    match decode_body::<auth_hub_protocol::ServerMessage>(body) {
+        Ok(auth_hub_protocol::ServerMessage::Response(response)) => match response.result {
+            auth_hub_protocol::ResponseResult::Error(reply) => Some(reply.code.as_str().to_owned()),
+            auth_hub_protocol::ResponseResult::Ok(_) => None,
+        },
+        _ => None,
+    }
+}
+
+#[test]
+fn half_sent_max_frames_share_one_memory_budget() {
+    let hub = TestHub::start("");
+    hub.login();
+    let (_, rss_before) = hub.memory_kib();
+    // 100 connections (half of them after a hello) each announce a 1 MiB frame, send half of it
+    // and stall: without a shared budget the hub would hold ~50 MiB for them.
+    let attackers: Vec<_> = (0..100)
+        .map(|index| {
+            let socket = hub.socket();
+            std::thread::spawn(move || {
+                let mut stream = UnixStream::connect(&socket).unwrap();
+                if index % 2 == 1 {
+                    stream.write_all(&hello_bytes()).unwrap();
+                    read_frame(&mut stream, DEFAULT_MAX_FRAME)
+                        .unwrap()
+                        .expect("welcome");
+                }
+                let announce = u32::try_from(DEFAULT_MAX_FRAME).unwrap();
+                let mut bytes = announce.to_be_bytes().to_vec();
+                bytes.resize(4 + DEFAULT_MAX_FRAME / 2, 0);
+                stream
+                    .set_write_timeout(Some(Duration::from_secs(30)))
+                    .unwrap();
+                // Fails once the hub refused the frame and closed the connection.
+                let _ = stream.write_all(&bytes);
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(30)))
+                    .unwrap();
+                // The hub answers `busy` at once when the budget is spent, or closes the
+                // stalled connection once its frame makes no progress.
+                read_frame(&mut stream, DEFAULT_MAX_FRAME)
+                    .ok()
+                    .flatten()
+                    .and_then(|body| error_code_of(&body))
+            })
+        })
+        .collect();
+    // Small requests never wait for that budget: legitimate clients are served meanwhile.
+    hub.run(&["auth", "put", "budget/small"], Some("v"))
+        .assert_code(0);
+    assert_serving(&hub);
+    let codes: Vec<Option<String>> = attackers.into_iter().map(|t| t.join().unwrap()).collect();
+    let busy = codes
+        .iter()
+        .filter(|code| code.as_deref() == Some("busy"))
+        .count();
+    assert!(busy > 0, "no connection was told busy: {codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|code| code.is_none() || code.as_deref() == Some("busy")),
+        "{codes:?}"
+    );
+    let (peak_kib, _) = hub.memory_kib();
+    assert!(
+        peak_kib < rss_before + 16 * 1024,
+        "peak RSS {peak_kib} KiB, {rss_before} KiB before the attack"
+    );
+    // Once the attackers are gone, a large frame gets the budget again.
+    let large = "x".repeat(200_000);
+    hub.run(&["auth", "put", "budget/large"], Some(&large))
+        .assert_code(0);
+    assert_serving(&hub);
+}
+
+/// Reads one response after the hello; returns its id and error code (`None` for a success).
+fn read_response(stream: &mut UnixStream) -> (u64, Option<String>) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let body = read_frame(stream, DEFAULT_MAX_FRAME)
+        .unwrap()
+        .expect("a response");
+    match decode_body::<auth_hub_protocol::ServerMessage>(&body).unwrap() {
+        auth_hub_protocol::ServerMessage::Response(response) => {
+            let code = match response.result {
+                auth_hub_protocol::ResponseResult::Error(reply) => {
+                    Some(reply.code.as_str().to_owned())
+                }
+                auth_hub_protocol::ResponseResult::Ok(_) => None,
+            };
+            (response.id, code)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Frames `body` with its length prefix.
+fn framed(body: &[u8]) -> Vec<u8> {
+    let mut frame = u32::try_from(body.len()).unwrap().to_be_bytes().to_vec();
+    frame.extend_from_slice(body);
+    frame
+}
+
+#[test]
+fn bad_requests_carry_the_id_and_positional_messages_are_refused() {
+    use auth_hub_protocol::{Request, RequestEnvelope};
+
+    let hub = TestHub::start("");
+    let mut stream = connect_after_hello(&hub);
+    // {"id": 42, "request": {"no_such_op": {}}}: the id is readable, the operation is not.
+    let mut unknown = vec![0x82, 0xa2, b'i', b'd', 42, 0xa7];
+    unknown.extend_from_slice(b"request");
+    unknown.extend_from_slice(&[0x81, 0xaa]);
+    unknown.extend_from_slice(b"no_such_op");
+    unknown.push(0x80);
+    stream.write_all(&framed(&unknown)).unwrap();
+    assert_eq!(
+        read_response(&mut stream),
+        (42, Some("bad_request".to_owned()))
+    );
+    // A request encoded positionally ([7, {"status": []}], rmp-serde's default) is refused like
+    // any malformed message; its id is not read from a position either.
+    let status = RequestEnvelope {
+        id: 7,
+        request: Request::Status(auth_hub_protocol::request::Status {}),
+    };
+    let mut positional = vec![0x92, 7, 0x81, 0xa6];
+    positional.extend_from_slice(b"status");
+    positional.push(0x90);
+    stream.write_all(&framed(&positional)).unwrap();
+    assert_eq!(
+        read_response(&mut stream),
+        (0, Some("bad_request".to_owned()))
+    );
+    // The connection goes on: the same request with named fields is served.
+    stream
+        .write_all(&encode(&status, DEFAULT_MAX_FRAME).unwrap())
+        .unwrap();
+    assert_eq!(read_response(&mut stream), (7, None));
+
+    // A positional hello is refused before anything else.
+    // [protocol_version, "positional", "0", nil]
+    let mut hello = vec![0x94, u8::try_from(PROTOCOL_VERSION).unwrap(), 0xaa];
+    hello.extend_from_slice(b"positional");
+    hello.extend_from_slice(&[0xa1, b'0', 0xc0]);
+    let mut stream = UnixStream::connect(hub.socket()).unwrap();
+    stream.write_all(&framed(&hello)).unwrap();
+    let reply = read_frame(&mut stream, DEFAULT_MAX_FRAME)
+        .unwrap()
+        .expect("a hello reply");
+    match decode_body::<HelloReply>(&reply).unwrap() {
+        HelloReply::Error(reply) => {
+            assert_eq!(reply.code.as_str(), "bad_request", "{reply:?}");
+            assert!(reply.message.contains("named fields"), "{reply:?}");
+        }
+        other => panic!("a positional hello was welcomed: {other:?}"),
+    }
+    assert_closed_within(&mut stream, Duration::from_secs(5));
+    assert_serving(&hub);
+}
+
+#[test]
+fn clients_that_never_read_their_answers_do_not_grow_the_hub() {
+    let hub = TestHub::start("");
+    let (_, rss_before) = hub.memory_kib();
+    // {"id": 1, "request": {"no_such_op": {}}}: a 27-byte request answered by a long
+    // bad_request, 64 at a time.
+    let mut unknown = vec![0x82, 0xa2, b'i', b'd', 1, 0xa7];
+    unknown.extend_from_slice(b"request");
+    unknown.extend_from_slice(&[0x81, 0xaa]);
+    unknown.extend_from_slice(b"no_such_op");
+    unknown.push(0x80);
+    let batch: Vec<u8> = std::iter::repeat_n(framed(&unknown), 64)
+        .flatten()
+        .collect();
+    // 100 connections pipeline requests and never read, until the hub stops reading them.
+    let writers: Vec<_> = (0..100)
+        .map(|_| {
+            let mut stream = connect_after_hello(&hub);
+            let batch = batch.clone();
+            std::thread::spawn(move || {
+                stream
+                    .set_write_timeout(Some(Duration::from_millis(500)))
+                    .unwrap();
+                while stream.write_all(&batch).is_ok() {}
+                stream
+            })
+        })
+        .collect();
+    let held: Vec<UnixStream> = writers.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_serving(&hub);
+    let (peak_kib, _) = hub.memory_kib();
+    assert!(
+        peak_kib < rss_before + 12 * 1024,
+        "peak RSS {peak_kib} KiB, {rss_before} KiB before {} connections stopped reading",
+        held.len()
+    );
+}

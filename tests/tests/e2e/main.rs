@@ -22,6 +22,7 @@ mod git_credential;
 mod git_server;
 mod hostile;
 mod keys;
+mod logs;
 mod one_hub;
 mod other_language;
 mod recover;
