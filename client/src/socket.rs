@@ -39,8 +39,7 @@ use auth_hub_protocol::response::{
 use auth_hub_protocol::{
     AccessToken, ErrorReply, Event, FrameCodec, FrameError, Hello, HelloReply, MasterToken,
     Permissions, RequestEnvelope, Response, ResponseEnvelope, ResponseResult, Secret, SecretPath,
-    SecretScope,
-    SecretValue, ServerMessage, Welcome, DEFAULT_MAX_FRAME, PROTOCOL_VERSION,
+    SecretScope, SecretValue, ServerMessage, Welcome, DEFAULT_MAX_FRAME, PROTOCOL_VERSION,
 };
 use futures::{SinkExt, StreamExt};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
@@ -232,10 +231,13 @@ impl Shared {
             ServerMessage::Response(ResponseEnvelope {
                 id: 0,
                 result: ResponseResult::Error(reply),
-            }) => self.close(format!(
-                "the hub refused a request it could not read ({}): {}",
-                reply.code, reply.message
-            )),
+            }) => self.close(
+                format!(
+                    "the hub refused a request it could not read ({}): {}",
+                    reply.code, reply.message
+                ),
+                false,
+            ),
             ServerMessage::Response(envelope) => {
                 let waiter = lock(&self.state).pending.remove(&envelope.id);
                 match waiter {

@@ -392,6 +392,7 @@ mod tests {
         Hub::open(HubOptions {
             paths: HubPaths::resolve(Some(home.to_owned()), None).expect("paths"),
             store: Some(StoreKind::Memory),
+            inherited: false,
         })
         .expect("hub opens")
     }
