@@ -15,6 +15,7 @@ use crate::audit::{AuditLog, AuditRecord};
 use crate::declared::{self, DeclaredBook};
 use crate::error::HubError;
 use crate::grants::{GrantBook, PendingBook};
+use crate::integrity::{self, Findings};
 use crate::keys::KeyRing;
 use crate::paths::HubPaths;
 use crate::policy::HubConfig;
@@ -36,6 +37,8 @@ pub struct HubOptions {
     pub paths: HubPaths,
     /// Overrides the config file's store backend (`--store memory`).
     pub store: Option<StoreKind>,
+    /// Start with an empty store when the store's files are gone (`--accept-store-loss`).
+    pub accept_store_loss: bool,
 }
 
 /// Everything one hub owns.
@@ -62,6 +65,8 @@ pub struct Hub {
     pub store: Arc<dyn SecretStore>,
     /// The audit trail.
     pub audit: AuditLog,
+    /// What opening found missing from the store or the audit log.
+    pub findings: Findings,
     /// Pending-request events for watchers.
     pub events: broadcast::Sender<Event>,
     /// When the hub started.
@@ -89,12 +94,14 @@ impl Hub {
                 key_source: config.store.key_source,
                 history: config.store.history,
                 keychain_id: paths.state_dir.display().to_string(),
+                accept_loss: options.accept_store_loss,
             },
         )?;
         let keys = KeyRing::load(&paths.keys_file())?;
         let grants = GrantBook::load(&paths.grants_file())?;
         let repos = RepoBook::load(&paths.repos_file())?;
         let audit = AuditLog::open(&paths.audit_file())?;
+        let findings = integrity::check_on_open(&*store, &audit, &paths.audit_file());
         let mut declared = DeclaredBook::new();
         for repo in repos.list() {
             declared.set(&repo.path, declared::read(Path::new(&repo.path)));
@@ -112,6 +119,7 @@ impl Hub {
             tokens: RwLock::new(TokenTable::new(MAX_TOKENS)),
             store,
             audit,
+            findings,
             events,
             started: Instant::now(),
             shutdown: CancellationToken::new(),

@@ -51,6 +51,7 @@ fn serve(args: ServeArgs) -> Result<(), HubError> {
         let hub = Hub::open(HubOptions {
             paths,
             store: args.store,
+            accept_store_loss: args.accept_store_loss,
         })?;
         if hub.config().store.mlock {
             hardening::lock_memory();

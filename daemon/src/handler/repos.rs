@@ -105,6 +105,7 @@ mod tests {
 
     fn hub(home: &std::path::Path) -> Arc<Hub> {
         Hub::open(HubOptions {
+            accept_store_loss: false,
             paths: HubPaths::resolve(Some(home.to_owned()), None).expect("paths"),
             store: Some(StoreKind::Memory),
         })
