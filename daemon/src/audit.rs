@@ -816,4 +816,113 @@ mod tests {
         assert!(verification.ok, "{verification:?}");
         assert_eq!(verification.lines, 1600);
     }
+
+    #[test]
+    fn only_flushed_lines_are_the_durable_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path).unwrap();
+        assert_eq!(
+            log.durable_head(),
+            AuditAnchor {
+                seq: 0,
+                hash: CHAIN_START.to_owned()
+            }
+        );
+        log.append(&record("get_secret", None)).unwrap();
+        assert_eq!(log.durable_head().seq, 0, "buffered, not durable");
+        log.flush().unwrap();
+        let head = log.durable_head();
+        assert_eq!(head.seq, 1);
+        assert_eq!(head.hash, hash_hex(lines(&path)[0].as_bytes()));
+        drop(log);
+        assert_eq!(AuditLog::open(&path).unwrap().durable_head(), head);
+    }
+
+    #[test]
+    fn a_log_cut_below_its_anchor_fails_verification() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        write_log(&path, 5);
+        let anchor = AuditLog::open(&path).unwrap().durable_head();
+        assert_eq!(anchor.seq, 5);
+        let whole = AuditLog::verify(&path, &[anchor.clone()]).unwrap();
+        assert!(whole.ok, "{whole:?}");
+        assert_eq!(whole.anchored, 5);
+
+        // Lines cut from the end keep a sound chain; only the anchor tells.
+        let all = lines(&path);
+        write_lines(&path, &all[..3]);
+        assert!(AuditLog::verify(&path, &[]).unwrap().ok);
+        let cut = AuditLog::verify(&path, &[anchor.clone()]).unwrap();
+        assert!(!cut.ok);
+        assert_eq!(cut.lines, 3);
+        let error = cut.error.unwrap();
+        assert!(error.contains("ends at line 3"), "{error}");
+        assert!(error.contains("line 5 was written and anchored"), "{error}");
+        let head = AuditLog::open(&path).unwrap().durable_head();
+        let problem = anchor.check_head(&path, &head).unwrap();
+        assert!(problem.contains("was cut after line 3"), "{problem}");
+
+        fs::remove_file(&path).unwrap();
+        let missing = AuditLog::verify(&path, &[anchor.clone()]).unwrap();
+        assert!(!missing.ok);
+        assert!(
+            missing.error.unwrap().contains("is empty or missing"),
+            "deleted"
+        );
+        let head = AuditLog::open(&path).unwrap().durable_head();
+        let problem = anchor.check_head(&path, &head).unwrap();
+        assert!(problem.contains("is empty or was deleted"), "{problem}");
+
+        // A new log as long as the old one is not the anchored log either.
+        write_log(&path, 6);
+        let replaced = AuditLog::verify(&path, &[anchor]).unwrap();
+        assert!(!replaced.ok);
+        assert!(replaced.error.unwrap().starts_with("line 5: not the line"));
+    }
+
+    #[test]
+    fn a_recorded_cut_keeps_failing_verification() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        write_log(&path, 2);
+        let log = AuditLog::open(&path).unwrap();
+        log.append(&AuditRecord {
+            event: TRUNCATED_EVENT,
+            outcome: "warning",
+            detail: Some("audit log was cut after line 2"),
+            ..AuditRecord::default()
+        })
+        .unwrap();
+        log.append(&record("get_secret", None)).unwrap();
+        log.flush().unwrap();
+        let verification = AuditLog::verify(&path, &[log.durable_head()]).unwrap();
+        assert!(!verification.ok);
+        assert_eq!(verification.lines, 4, "the whole chain is checked");
+        let error = verification.error.unwrap();
+        assert!(
+            error.starts_with("line 3: the hub found the log cut short"),
+            "{error}"
+        );
+        assert!(error.contains("cut after line 2"), "{error}");
+    }
+
+    #[test]
+    fn the_live_file_is_checked_against_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path).unwrap();
+        log.append(&record("get_secret", None)).unwrap();
+        log.append(&record("get_secret", None)).unwrap();
+        log.flush().unwrap();
+        assert_eq!(log.check_file(), None);
+        let all = lines(&path);
+        write_lines(&path, &all[..1]);
+        assert!(log.check_file().unwrap().contains("cut short"));
+        fs::remove_file(&path).unwrap();
+        assert!(log.check_file().unwrap().contains("was deleted"));
+        write_lines(&path, &all);
+        assert!(log.check_file().unwrap().contains("replaced"));
+    }
 }

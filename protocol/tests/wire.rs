@@ -953,7 +953,10 @@ fn status_without_integrity_problems_decodes() {
     assert!(body.ends_with(INTEGRITY_TAIL));
     body.truncate(body.len() - INTEGRITY_TAIL.len());
     body[2] = 0x13;
-    assert_eq!(frame::decode_body::<StatusReply>(&body).ok(), Some(whole.clone()));
+    assert_eq!(
+        frame::decode_body::<StatusReply>(&body).ok(),
+        Some(whole.clone())
+    );
     round_trip(&StatusReply {
         store_problem: Some("lost: started empty".into()),
         audit_problem: Some("audit log /h/audit.jsonl is empty or was deleted".into()),

@@ -45,13 +45,13 @@
 //! tries the keychain only where one can answer, for at most [`KEYCHAIN_PROBE_TIMEOUT`], and falls
 //! back to the key file.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread;
@@ -1574,6 +1574,194 @@ mod tests {
         fs::write(&temp, b"torn").unwrap();
         open(dir.path()).unwrap();
         assert!(!temp.exists());
+    }
+
+    fn generation_of(dir: &Path, slot: usize) -> u64 {
+        let bytes = fs::read(dir.join(SLOT_FILES[slot])).unwrap();
+        let mut generation = [0u8; 8];
+        generation.copy_from_slice(&bytes[COMMON_HEADER_LEN..COMMON_HEADER_LEN + 8]);
+        u64::from_le_bytes(generation)
+    }
+
+    fn anchor(seq: u64) -> AuditAnchor {
+        AuditAnchor {
+            seq,
+            hash: format!("{seq:064x}"),
+        }
+    }
+
+    #[test]
+    fn the_first_write_records_the_manifest_and_later_ones_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        assert_eq!(
+            manifest::read(dir.path()).unwrap(),
+            None,
+            "nothing written yet"
+        );
+        store.put(&path("a/b"), "one".into()).unwrap();
+        assert_eq!(manifest::read(dir.path()).unwrap(), Some(1));
+        store.put(&path("a/b"), "two".into()).unwrap();
+        store.put(&path("a/b"), "three".into()).unwrap();
+        assert_eq!(
+            manifest::read(dir.path()).unwrap(),
+            Some(1),
+            "a write does not wait for the manifest"
+        );
+        store.checkpoint(None, false).unwrap();
+        assert_eq!(manifest::read(dir.path()).unwrap(), Some(3));
+        assert_eq!(store.integrity(), StoreIntegrity::Sound);
+    }
+
+    #[test]
+    fn a_torn_newest_slot_after_a_crash_is_sound() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        for value in ["one", "two", "three"] {
+            store.put(&path("a/b"), value.into()).unwrap();
+        }
+        store.checkpoint(None, false).unwrap();
+        // The write of generation 4 is torn by a crash: never acknowledged, never recorded.
+        store.put(&path("a/b"), "four".into()).unwrap();
+        drop(store);
+        tear(dir.path(), 1);
+        let store = open(dir.path()).unwrap();
+        assert_eq!(store.integrity(), StoreIntegrity::Sound);
+        assert_eq!(
+            store.get(&path("a/b")).unwrap().unwrap().value.expose(),
+            "three"
+        );
+    }
+
+    #[test]
+    fn a_newest_slot_cut_after_it_was_recorded_is_a_rollback() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        store.put(&path("a/b"), "one".into()).unwrap();
+        store.put(&path("a/b"), "two".into()).unwrap();
+        store.checkpoint(None, false).unwrap();
+        drop(store);
+        assert_eq!(generation_of(dir.path(), 1), 2);
+        let newest = dir.path().join(SLOT_FILES[1]);
+        let bytes = fs::read(&newest).unwrap();
+        fs::write(&newest, &bytes[..100]).unwrap();
+        let store = open(dir.path()).unwrap();
+        assert_eq!(
+            store.integrity(),
+            StoreIntegrity::RolledBack {
+                found: 1,
+                recorded: 2
+            }
+        );
+        assert_eq!(
+            store.get(&path("a/b")).unwrap().unwrap().value.expose(),
+            "one"
+        );
+        // Once reported, the manifest takes the generation in force: the next start is quiet.
+        store.checkpoint(None, false).unwrap();
+        assert_eq!(manifest::read(dir.path()).unwrap(), Some(1));
+        store.put(&path("a/b"), "again".into()).unwrap();
+        drop(store);
+        let store = open(dir.path()).unwrap();
+        assert_eq!(store.integrity(), StoreIntegrity::Sound);
+        assert_eq!(
+            store.get(&path("a/b")).unwrap().unwrap().value.expose(),
+            "again"
+        );
+    }
+
+    #[test]
+    fn no_slot_under_a_manifest_is_refused_unless_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        store.put(&path("a/b"), "one".into()).unwrap();
+        store.put(&path("a/b"), "two".into()).unwrap();
+        drop(store);
+        for name in SLOT_FILES {
+            fs::remove_file(dir.path().join(name)).unwrap();
+        }
+        let error = open(dir.path()).unwrap_err();
+        assert!(
+            matches!(error, StoreError::Lost { recorded: 1, .. }),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        for part in [
+            "store.manifest records generation 1",
+            "secrets-a.sealed",
+            "auth-hub serve --accept-store-loss",
+        ] {
+            assert!(message.contains(part), "{part:?} in {message}");
+        }
+        assert!(!dir.path().join(SLOT_FILES[0]).exists(), "nothing created");
+        let accepting = StoreOptions {
+            accept_loss: true,
+            ..options(dir.path())
+        };
+        let store = FileStore::open_with(&accepting, false).unwrap();
+        assert_eq!(
+            store.integrity(),
+            StoreIntegrity::LossAccepted { recorded: 1 }
+        );
+        assert!(store.list("").unwrap().is_empty());
+        store.checkpoint(None, false).unwrap();
+        drop(store);
+        // Accepted once: the next start without the flag is a new, empty store.
+        let store = open(dir.path()).unwrap();
+        assert_eq!(store.integrity(), StoreIntegrity::Sound);
+        store.put(&path("a/b"), "anew".into()).unwrap();
+        assert_eq!(manifest::read(dir.path()).unwrap(), Some(1));
+    }
+
+    #[test]
+    fn a_store_from_before_the_manifest_is_recorded_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        store.put(&path("a/b"), "one".into()).unwrap();
+        store.put(&path("a/b"), "two".into()).unwrap();
+        drop(store);
+        fs::remove_file(manifest::path(dir.path())).unwrap();
+        let store = open(dir.path()).unwrap();
+        assert_eq!(store.integrity(), StoreIntegrity::Sound);
+        assert_eq!(manifest::read(dir.path()).unwrap(), Some(2));
+    }
+
+    #[test]
+    fn the_audit_anchor_rides_with_writes_and_is_sealed_on_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        // A store never written anchors nothing: no slot appears for the audit log alone.
+        store.checkpoint(Some(&anchor(3)), true).unwrap();
+        assert!(!dir.path().join(SLOT_FILES[0]).exists());
+        store.put(&path("a/b"), "one".into()).unwrap();
+        drop(store);
+        assert_eq!(open(dir.path()).unwrap().audit_anchor(), Some(anchor(3)));
+
+        let store = open(dir.path()).unwrap();
+        store.checkpoint(Some(&anchor(5)), false).unwrap();
+        assert!(
+            !dir.path().join(SLOT_FILES[1]).exists(),
+            "not due yet: no write of its own"
+        );
+        store.put(&path("a/c"), "two".into()).unwrap();
+        assert_eq!(generation_of(dir.path(), 1), 2);
+        store.checkpoint(Some(&anchor(9)), true).unwrap();
+        assert_eq!(
+            generation_of(dir.path(), 0),
+            3,
+            "sealed by a write of its own"
+        );
+        store.checkpoint(Some(&anchor(9)), true).unwrap();
+        assert_eq!(
+            generation_of(dir.path(), 1),
+            2,
+            "nothing new: nothing written"
+        );
+        drop(store);
+        let store = open(dir.path()).unwrap();
+        assert_eq!(store.audit_anchor(), Some(anchor(9)));
+        assert_eq!(store.list("").unwrap().len(), 2);
+        assert_eq!(store.integrity(), StoreIntegrity::Sound);
     }
 
     #[test]

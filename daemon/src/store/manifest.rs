@@ -208,9 +208,6 @@ mod tests {
             Err(StoreError::Corrupt { reason, .. }) if reason.contains("version 9")
         ));
         fs::write(path(dir.path()), b"garbage").unwrap();
-        assert!(matches!(
-            read(dir.path()),
-            Err(StoreError::Corrupt { .. })
-        ));
+        assert!(matches!(read(dir.path()), Err(StoreError::Corrupt { .. })));
     }
 }
