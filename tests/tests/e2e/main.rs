@@ -22,5 +22,6 @@ mod restart;
 mod secrets;
 mod service;
 mod shutdown;
+mod store_loss;
 mod watch;
 mod workspace;
