@@ -846,7 +846,7 @@ mod tests {
         write_log(&path, 5);
         let anchor = AuditLog::open(&path).unwrap().durable_head();
         assert_eq!(anchor.seq, 5);
-        let whole = AuditLog::verify(&path, &[anchor.clone()]).unwrap();
+        let whole = AuditLog::verify(&path, std::slice::from_ref(&anchor)).unwrap();
         assert!(whole.ok, "{whole:?}");
         assert_eq!(whole.anchored, 5);
 
@@ -854,7 +854,7 @@ mod tests {
         let all = lines(&path);
         write_lines(&path, &all[..3]);
         assert!(AuditLog::verify(&path, &[]).unwrap().ok);
-        let cut = AuditLog::verify(&path, &[anchor.clone()]).unwrap();
+        let cut = AuditLog::verify(&path, std::slice::from_ref(&anchor)).unwrap();
         assert!(!cut.ok);
         assert_eq!(cut.lines, 3);
         let error = cut.error.unwrap();
@@ -865,7 +865,7 @@ mod tests {
         assert!(problem.contains("was cut after line 3"), "{problem}");
 
         fs::remove_file(&path).unwrap();
-        let missing = AuditLog::verify(&path, &[anchor.clone()]).unwrap();
+        let missing = AuditLog::verify(&path, std::slice::from_ref(&anchor)).unwrap();
         assert!(!missing.ok);
         assert!(
             missing.error.unwrap().contains("is empty or missing"),

@@ -43,6 +43,9 @@ pub enum ResponseResult {
 }
 
 /// Every successful answer; the variant is named for what it carries.
+// `StatusReply` is the largest variant by far; a response is built and decoded once per reply
+// and never kept in bulk, so boxing it would only cost an allocation and a noisier API.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
