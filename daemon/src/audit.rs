@@ -8,8 +8,19 @@
 //! record's fields that are set ([`AuditRecord`]), then `prev`: the lowercase hex SHA-256 of the
 //! previous line's bytes without its newline ([`CHAIN_START`] for the first line). Editing,
 //! removing or reordering lines breaks the chain at the first line after the change, which
-//! [`AuditLog::verify`] reports by number. The chain cannot tell that lines were cut from the end;
-//! that needs the last hash kept elsewhere.
+//! [`AuditLog::verify`] reports by number.
+//!
+//! The chain alone cannot tell that lines were cut from the end, or that the whole file was
+//! deleted, so its head is anchored elsewhere: an [`AuditAnchor`] (the `seq` and hash of the last
+//! line) is sealed in the file store's record. Only *durable* lines are anchored: the head the
+//! last [`AuditLog::flush`] made durable, as of the hub's flush tick before the store's write
+//! (or the store's own anchoring write, at most every couple of seconds while the log grows, and
+//! at shutdown). After any crash the file therefore still holds the anchored line; lines appended
+//! after it and never flushed may be lost by a crash, which is expected and not reported. On
+//! start the hub compares the anchor with the file: fewer lines than the anchored `seq` (or no
+//! file) is a truncated (or deleted) log, and the hub records that in the log itself
+//! ([`TRUNCATED_EVENT`]), so `verify` keeps reporting it. While the hub runs, `verify` also
+//! checks the line the hub last made durable.
 //!
 //! Records carry who asked for what and the outcome — never a secret value. Appends are buffered;
 //! the daemon calls [`AuditLog::flush`] every ~200 ms, after decisions, and at shutdown, so a crash
@@ -23,11 +34,52 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use auth_hub_protocol::response::AuditVerification;
 use chrono::{SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// The `prev` of the first line: 64 zeros.
 pub const CHAIN_START: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The event the hub records when it finds the log shorter than its anchor.
+pub const TRUNCATED_EVENT: &str = "audit_log_truncated";
+
+/// The head of the chain: the `seq` of a line and the hex SHA-256 of its bytes (the next line's
+/// `prev`). `seq` 0 with [`CHAIN_START`] is the empty log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditAnchor {
+    /// The line's sequence number.
+    pub seq: u64,
+    /// The line's hash, lowercase hex.
+    pub hash: String,
+}
+
+impl AuditAnchor {
+    /// Compares the anchor with `head`, the last line of the log as opened: a problem when the
+    /// log ends before the anchored line, or ends at it with a different line.
+    pub fn check_head(&self, path: &Path, head: &AuditAnchor) -> Option<String> {
+        if head.seq < self.seq {
+            let what = if head.seq == 0 {
+                "is empty or was deleted".to_owned()
+            } else {
+                format!("was cut after line {}", head.seq)
+            };
+            Some(format!(
+                "audit log {} {what}, but line {} was written and anchored in the sealed store",
+                path.display(),
+                self.seq
+            ))
+        } else if head.seq == self.seq && head.hash != self.hash {
+            Some(format!(
+                "audit log {} ends at line {} but that is not the line anchored in the sealed \
+                 store: the log was replaced",
+                path.display(),
+                self.seq
+            ))
+        } else {
+            None
+        }
+    }
+}
 
 /// Bytes read at a time when scanning the file backwards.
 const CHUNK: u64 = 8192;
@@ -117,6 +169,12 @@ struct Inner {
     seq: u64,
     /// Hash of the last line, hex.
     prev: String,
+    /// The last line on disk as of the last flush.
+    durable: AuditAnchor,
+    /// Bytes of the file on disk as of the last flush.
+    durable_len: u64,
+    /// Bytes of the file once the buffer is written out.
+    written_len: u64,
     /// Reused encoding buffer.
     line: Vec<u8>,
 }
@@ -167,10 +225,18 @@ impl AuditLog {
                 })?;
             (seq, hash_hex(&line))
         };
+        // What a previous run left may not be on disk yet; the anchor only ever names what is.
+        file.sync_data().map_err(io_error)?;
         Ok(Self {
             path: path.to_owned(),
             inner: Mutex::new(Inner {
                 writer: BufWriter::new(file),
+                durable: AuditAnchor {
+                    seq,
+                    hash: prev.clone(),
+                },
+                durable_len: end,
+                written_len: end,
                 seq,
                 prev,
                 line: Vec::with_capacity(512),
@@ -221,9 +287,48 @@ impl AuditLog {
             .writer
             .write_all(&inner.line)
             .map_err(|e| self.io_error(e))?;
+        inner.written_len += inner.line.len() as u64;
         inner.seq = seq;
         inner.prev = hash;
         Ok(())
+    }
+
+    /// The last line made durable by a flush (or found at open): what may be anchored.
+    pub fn durable_head(&self) -> AuditAnchor {
+        self.lock().durable.clone()
+    }
+
+    /// Checks, without reading the log, that the file at the log's path is still the file this
+    /// hub writes and holds every line it made durable; a problem (deleted, replaced, cut short)
+    /// as a sentence.
+    pub fn check_file(&self) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
+        let inner = self.lock();
+        let path = self.path.display();
+        let on_disk = match std::fs::metadata(&self.path) {
+            Ok(metadata) => metadata,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Some(format!("audit log {path} was deleted while the hub runs"))
+            }
+            Err(e) => return Some(format!("cannot inspect audit log {path}: {e}")),
+        };
+        let ours = match inner.writer.get_ref().metadata() {
+            Ok(metadata) => metadata,
+            Err(e) => return Some(format!("cannot inspect audit log {path}: {e}")),
+        };
+        if (on_disk.dev(), on_disk.ino()) != (ours.dev(), ours.ino()) {
+            return Some(format!(
+                "audit log {path} was replaced by another file while the hub runs"
+            ));
+        }
+        if on_disk.len() < inner.durable_len {
+            return Some(format!(
+                "audit log {path} was cut short while the hub runs: {} bytes, {} were written",
+                on_disk.len(),
+                inner.durable_len
+            ));
+        }
+        None
     }
 
     /// Writes out the buffer and waits until the data is on disk (`fdatasync`).
@@ -260,46 +365,90 @@ impl AuditLog {
         Ok(lines)
     }
 
-    /// Checks the chain of the log at `path`: every line parses, has `seq` equal to its line
-    /// number and `prev` equal to the hash of the line before. Reports the first problem as
-    /// `line N: …`.
+    /// Checks the log at `path`: every line parses, has `seq` equal to its line number and `prev`
+    /// equal to the hash of the line before; every anchor in `anchors` names a line the log has,
+    /// with that hash; and no line records that the log was found cut ([`TRUNCATED_EVENT`]).
+    /// Reports the first problem as `line N: …`. A missing file is a log of 0 lines.
     ///
     /// # Errors
-    /// Only if the file cannot be read; a broken chain is `ok: false`, not an error.
-    pub fn verify(path: &Path) -> Result<AuditVerification, AuditError> {
+    /// Only if the file cannot be read; a problem is `ok: false`, not an error.
+    pub fn verify(path: &Path, anchors: &[AuditAnchor]) -> Result<AuditVerification, AuditError> {
         let io_error = |source| AuditError::Io {
             path: path.to_owned(),
             source,
         };
-        let mut reader = BufReader::new(File::open(path).map_err(io_error)?);
+        let anchored = anchors.iter().map(|a| a.seq).max().unwrap_or(0);
+        let failed = |lines: u64, error: String| AuditVerification {
+            ok: false,
+            lines,
+            error: Some(error),
+            anchored,
+        };
+        let file = match File::open(path) {
+            Ok(file) => Some(file),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_error(e)),
+        };
         let mut prev = CHAIN_START.to_owned();
         let mut number = 0u64;
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            if reader.read_until(b'\n', &mut line).map_err(io_error)? == 0 {
-                break;
+        let mut recorded_cut = None;
+        if let Some(file) = file {
+            let mut reader = BufReader::new(file);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                if reader.read_until(b'\n', &mut line).map_err(io_error)? == 0 {
+                    break;
+                }
+                number += 1;
+                match check_line(&mut line, number, &prev) {
+                    Err(problem) => return Ok(failed(number, format!("line {number}: {problem}"))),
+                    Ok(Some(detail)) if recorded_cut.is_none() => {
+                        recorded_cut = Some(format!(
+                            "line {number}: the hub found the log cut short when it started ({detail})"
+                        ));
+                    }
+                    Ok(_) => {}
+                }
+                prev = hash_hex(&line);
+                if anchors.iter().any(|a| a.seq == number && a.hash != prev) {
+                    return Ok(failed(
+                        number,
+                        format!(
+                            "line {number}: not the line the hub wrote and anchored there: the log was replaced"
+                        ),
+                    ));
+                }
             }
-            number += 1;
-            if let Err(problem) = check_line(&mut line, number, &prev) {
-                return Ok(AuditVerification {
-                    ok: false,
-                    lines: number,
-                    error: Some(format!("line {number}: {problem}")),
-                });
-            }
-            prev = hash_hex(&line);
+        }
+        if number < anchored {
+            let what = if number == 0 {
+                "is empty or missing".to_owned()
+            } else {
+                format!("ends at line {number}")
+            };
+            return Ok(failed(
+                number,
+                format!(
+                    "the log {what}, but line {anchored} was written and anchored: lines were cut from its end"
+                ),
+            ));
+        }
+        if let Some(error) = recorded_cut {
+            return Ok(failed(number, error));
         }
         Ok(AuditVerification {
             ok: true,
             lines: number,
             error: None,
+            anchored,
         })
     }
 }
 
 /// Checks one line (with its newline, which is removed) against its number and the previous hash.
-fn check_line(line: &mut Vec<u8>, number: u64, prev: &str) -> Result<(), String> {
+/// Returns the line's detail when it is a [`TRUNCATED_EVENT`].
+fn check_line(line: &mut Vec<u8>, number: u64, prev: &str) -> Result<Option<String>, String> {
     if line.pop() != Some(b'\n') {
         return Err("incomplete line (no trailing newline)".to_owned());
     }
@@ -325,15 +474,28 @@ fn check_line(line: &mut Vec<u8>, number: u64, prev: &str) -> Result<(), String>
         None => return Err("no \"prev\" field".to_owned()),
     }
     match object.get("seq").and_then(serde_json::Value::as_u64) {
-        Some(seq) if seq == number => Ok(()),
-        Some(seq) => Err(format!("seq is {seq}, expected {number}")),
-        None => Err("no \"seq\" field".to_owned()),
+        Some(seq) if seq == number => {}
+        Some(seq) => return Err(format!("seq is {seq}, expected {number}")),
+        None => return Err("no \"seq\" field".to_owned()),
     }
+    if object.get("event").and_then(serde_json::Value::as_str) == Some(TRUNCATED_EVENT) {
+        let detail = object.get("detail").and_then(serde_json::Value::as_str);
+        return Ok(Some(detail.unwrap_or("no detail").to_owned()));
+    }
+    Ok(None)
 }
 
 fn flush_inner(inner: &mut Inner) -> io::Result<()> {
     inner.writer.flush()?;
-    inner.writer.get_ref().sync_data()
+    inner.writer.get_ref().sync_data()?;
+    if inner.durable.seq != inner.seq {
+        inner.durable = AuditAnchor {
+            seq: inner.seq,
+            hash: inner.prev.clone(),
+        };
+    }
+    inner.durable_len = inner.written_len;
+    Ok(())
 }
 
 fn hash_hex(bytes: &[u8]) -> String {
@@ -434,7 +596,7 @@ mod tests {
     }
 
     fn failing_line(path: &Path) -> u64 {
-        let verification = AuditLog::verify(path).unwrap();
+        let verification = AuditLog::verify(path, &[]).unwrap();
         assert!(!verification.ok);
         let error = verification.error.unwrap();
         let number = error
@@ -475,13 +637,14 @@ mod tests {
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        let verification = AuditLog::verify(&path).unwrap();
+        let verification = AuditLog::verify(&path, &[]).unwrap();
         assert_eq!(
             verification,
             AuditVerification {
                 ok: true,
                 lines: 2,
-                error: None
+                error: None,
+                anchored: 0,
             }
         );
     }
@@ -534,7 +697,7 @@ mod tests {
         first_gone.remove(0);
         write_lines(&edited_path, &first_gone);
         assert_eq!(failing_line(&edited_path), 1);
-        let error = AuditLog::verify(&edited_path).unwrap().error.unwrap();
+        let error = AuditLog::verify(&edited_path, &[]).unwrap().error.unwrap();
         assert!(error.contains("chain start"), "{error}");
 
         let mut swapped = original.clone();
@@ -546,7 +709,7 @@ mod tests {
         garbage.insert(3, "not json".to_owned());
         write_lines(&edited_path, &garbage);
         assert_eq!(failing_line(&edited_path), 4);
-        let error = AuditLog::verify(&edited_path).unwrap().error.unwrap();
+        let error = AuditLog::verify(&edited_path, &[]).unwrap().error.unwrap();
         assert!(error.starts_with("line 4: not valid JSON"), "{error}");
     }
 
@@ -556,7 +719,7 @@ mod tests {
         let path = dir.path().join("audit.log");
         write_log(&path, 3);
         write_log(&path, 2);
-        let verification = AuditLog::verify(&path).unwrap();
+        let verification = AuditLog::verify(&path, &[]).unwrap();
         assert!(verification.ok, "{verification:?}");
         assert_eq!(verification.lines, 5);
         assert!(lines(&path)[4].starts_with("{\"seq\":5,"));
@@ -575,7 +738,7 @@ mod tests {
         assert_eq!(lines(&path).len(), 3);
         log.append(&record("put_secret", Some("a/b"))).unwrap();
         assert_eq!(log.tail(0).unwrap().len(), 4);
-        let verification = AuditLog::verify(&path).unwrap();
+        let verification = AuditLog::verify(&path, &[]).unwrap();
         assert!(verification.ok, "{verification:?}");
         assert_eq!(verification.lines, 4);
 
@@ -584,7 +747,7 @@ mod tests {
         let log = AuditLog::open(&path).unwrap();
         log.append(&record("hello", None)).unwrap();
         log.flush().unwrap();
-        assert!(AuditLog::verify(&path).unwrap().ok);
+        assert!(AuditLog::verify(&path, &[]).unwrap().ok);
     }
 
     #[test]
@@ -649,8 +812,117 @@ mod tests {
             thread.join().unwrap();
         }
         log.flush().unwrap();
-        let verification = AuditLog::verify(&path).unwrap();
+        let verification = AuditLog::verify(&path, &[]).unwrap();
         assert!(verification.ok, "{verification:?}");
         assert_eq!(verification.lines, 1600);
+    }
+
+    #[test]
+    fn only_flushed_lines_are_the_durable_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path).unwrap();
+        assert_eq!(
+            log.durable_head(),
+            AuditAnchor {
+                seq: 0,
+                hash: CHAIN_START.to_owned()
+            }
+        );
+        log.append(&record("get_secret", None)).unwrap();
+        assert_eq!(log.durable_head().seq, 0, "buffered, not durable");
+        log.flush().unwrap();
+        let head = log.durable_head();
+        assert_eq!(head.seq, 1);
+        assert_eq!(head.hash, hash_hex(lines(&path)[0].as_bytes()));
+        drop(log);
+        assert_eq!(AuditLog::open(&path).unwrap().durable_head(), head);
+    }
+
+    #[test]
+    fn a_log_cut_below_its_anchor_fails_verification() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        write_log(&path, 5);
+        let anchor = AuditLog::open(&path).unwrap().durable_head();
+        assert_eq!(anchor.seq, 5);
+        let whole = AuditLog::verify(&path, std::slice::from_ref(&anchor)).unwrap();
+        assert!(whole.ok, "{whole:?}");
+        assert_eq!(whole.anchored, 5);
+
+        // Lines cut from the end keep a sound chain; only the anchor tells.
+        let all = lines(&path);
+        write_lines(&path, &all[..3]);
+        assert!(AuditLog::verify(&path, &[]).unwrap().ok);
+        let cut = AuditLog::verify(&path, std::slice::from_ref(&anchor)).unwrap();
+        assert!(!cut.ok);
+        assert_eq!(cut.lines, 3);
+        let error = cut.error.unwrap();
+        assert!(error.contains("ends at line 3"), "{error}");
+        assert!(error.contains("line 5 was written and anchored"), "{error}");
+        let head = AuditLog::open(&path).unwrap().durable_head();
+        let problem = anchor.check_head(&path, &head).unwrap();
+        assert!(problem.contains("was cut after line 3"), "{problem}");
+
+        fs::remove_file(&path).unwrap();
+        let missing = AuditLog::verify(&path, std::slice::from_ref(&anchor)).unwrap();
+        assert!(!missing.ok);
+        assert!(
+            missing.error.unwrap().contains("is empty or missing"),
+            "deleted"
+        );
+        let head = AuditLog::open(&path).unwrap().durable_head();
+        let problem = anchor.check_head(&path, &head).unwrap();
+        assert!(problem.contains("is empty or was deleted"), "{problem}");
+
+        // A new log as long as the old one is not the anchored log either.
+        write_log(&path, 6);
+        let replaced = AuditLog::verify(&path, &[anchor]).unwrap();
+        assert!(!replaced.ok);
+        assert!(replaced.error.unwrap().starts_with("line 5: not the line"));
+    }
+
+    #[test]
+    fn a_recorded_cut_keeps_failing_verification() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        write_log(&path, 2);
+        let log = AuditLog::open(&path).unwrap();
+        log.append(&AuditRecord {
+            event: TRUNCATED_EVENT,
+            outcome: "warning",
+            detail: Some("audit log was cut after line 2"),
+            ..AuditRecord::default()
+        })
+        .unwrap();
+        log.append(&record("get_secret", None)).unwrap();
+        log.flush().unwrap();
+        let verification = AuditLog::verify(&path, &[log.durable_head()]).unwrap();
+        assert!(!verification.ok);
+        assert_eq!(verification.lines, 4, "the whole chain is checked");
+        let error = verification.error.unwrap();
+        assert!(
+            error.starts_with("line 3: the hub found the log cut short"),
+            "{error}"
+        );
+        assert!(error.contains("cut after line 2"), "{error}");
+    }
+
+    #[test]
+    fn the_live_file_is_checked_against_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path).unwrap();
+        log.append(&record("get_secret", None)).unwrap();
+        log.append(&record("get_secret", None)).unwrap();
+        log.flush().unwrap();
+        assert_eq!(log.check_file(), None);
+        let all = lines(&path);
+        write_lines(&path, &all[..1]);
+        assert!(log.check_file().unwrap().contains("cut short"));
+        fs::remove_file(&path).unwrap();
+        assert!(log.check_file().unwrap().contains("was deleted"));
+        write_lines(&path, &all);
+        assert!(log.check_file().unwrap().contains("replaced"));
     }
 }

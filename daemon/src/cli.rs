@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// Store backend, overriding the config file: file or memory.
     #[arg(long, value_name = "KIND")]
     pub store: Option<StoreKind>,
+    /// Start with an empty store when the store's files are gone although writes were committed
+    /// (the hub refuses otherwise); the loss is recorded in the audit log.
+    #[arg(long)]
+    pub accept_store_loss: bool,
 }
 
 /// Arguments of `status`.

@@ -15,6 +15,7 @@ use crate::audit::{AuditLog, AuditRecord};
 use crate::declared::{self, DeclaredBook};
 use crate::error::HubError;
 use crate::grants::{GrantBook, PendingBook};
+use crate::integrity::{self, Findings};
 use crate::keys::KeyRing;
 use crate::paths::HubPaths;
 use crate::policy::HubConfig;
@@ -41,6 +42,8 @@ pub struct HubOptions {
     /// True when a service manager passed the socket (`paths.socket` is then the inherited
     /// socket's path), for the record in the state directory.
     pub inherited: bool,
+    /// Start with an empty store when the store's files are gone (`--accept-store-loss`).
+    pub accept_store_loss: bool,
 }
 
 /// Everything one hub owns.
@@ -67,6 +70,8 @@ pub struct Hub {
     pub store: Arc<dyn SecretStore>,
     /// The audit trail.
     pub audit: AuditLog,
+    /// What opening found missing from the store or the audit log.
+    pub findings: Findings,
     /// Pending-request events for watchers.
     pub events: broadcast::Sender<Event>,
     /// When the hub started.
@@ -104,12 +109,14 @@ impl Hub {
                 key_source: config.store.key_source,
                 history: config.store.history,
                 keychain_id: paths.state_dir.display().to_string(),
+                accept_loss: options.accept_store_loss,
             },
         )?;
         let keys = KeyRing::load(&paths.keys_file())?;
         let grants = GrantBook::load(&paths.grants_file())?;
         let repos = RepoBook::load(&paths.repos_file())?;
         let audit = AuditLog::open(&paths.audit_file())?;
+        let findings = integrity::check_on_open(&*store, &audit, &paths.audit_file());
         let mut declared = DeclaredBook::new();
         for repo in repos.list() {
             declared.set(&repo.path, declared::read(Path::new(&repo.path)));
@@ -127,6 +134,7 @@ impl Hub {
             tokens: RwLock::new(TokenTable::new(MAX_TOKENS)),
             store,
             audit,
+            findings,
             events,
             started: Instant::now(),
             shutdown: CancellationToken::new(),
@@ -196,6 +204,18 @@ impl Hub {
             tracing::error!(%error, "cannot append to the audit log");
         }
     }
+}
+
+/// A hub on a memory store with everything else under `home`, for the daemon's own tests.
+#[cfg(test)]
+pub(crate) fn in_memory(home: &Path) -> Arc<Hub> {
+    Hub::open(HubOptions {
+        paths: HubPaths::resolve(Some(home.to_owned()), None).expect("paths"),
+        store: Some(StoreKind::Memory),
+        inherited: false,
+        accept_store_loss: false,
+    })
+    .expect("hub opens")
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it (every table stays

@@ -16,6 +16,7 @@ pub mod handler;
 pub mod hardening;
 pub mod hub;
 pub mod install;
+pub mod integrity;
 pub mod keys;
 pub mod outbox;
 pub mod paths;
@@ -75,6 +76,10 @@ pub async fn serve(
     hub.shutdown.cancel();
     housekeeping.abort();
     hub.audit.flush()?;
+    // Seals the final audit head and records the generation, so a clean stop anchors every line.
+    if let Err(error) = hub.store.checkpoint(Some(&hub.audit.durable_head()), true) {
+        tracing::error!(%error, "cannot anchor the audit log in the store at shutdown");
+    }
     Ok(())
 }
 
@@ -86,6 +91,13 @@ async fn housekeeping(hub: Arc<Hub>) {
             _ = flush.tick() => {
                 if let Err(error) = hub.audit.flush() {
                     tracing::error!(%error, "cannot flush the audit log");
+                }
+                // Off the runtime's threads: it may write a store record and the manifest.
+                let head = hub.audit.durable_head();
+                let store = hub.store.clone();
+                let checkpoint = tokio::task::spawn_blocking(move || store.checkpoint(Some(&head), false));
+                if let Ok(Err(error)) = checkpoint.await {
+                    tracing::error!(%error, "cannot checkpoint the store");
                 }
             }
             _ = purge.tick() => {

@@ -70,6 +70,7 @@ fn serve(args: ServeArgs) -> Result<(), HubError> {
             paths,
             store: args.store,
             inherited,
+            accept_store_loss: args.accept_store_loss,
         })?;
         if hub.config().store.mlock {
             hardening::lock_memory();

@@ -201,6 +201,12 @@ pub fn render(status: &StatusReply) -> String {
             status.declared.len()
         ),
     ];
+    if let Some(problem) = &status.store_problem {
+        lines.push(format!("store:       {problem}"));
+    }
+    if let Some(problem) = &status.audit_problem {
+        lines.push(format!("audit log:   {problem}"));
+    }
     if !status.has_owner {
         lines.push("owner key:   none yet: run `hyperforge auth login`".to_owned());
     }
@@ -243,6 +249,8 @@ mod tests {
                 repo: "/s".into(),
                 error: "config missing".into(),
             }],
+            store_problem: None,
+            audit_problem: None,
         }
     }
 
@@ -266,6 +274,20 @@ mod tests {
             ..reply()
         });
         assert!(failed.contains("last load failed"), "{failed}");
+        assert!(!text.contains("audit log:"), "{text}");
+        let damaged = render(&StatusReply {
+            store_problem: Some("rolled back: generation 1 of 2".into()),
+            audit_problem: Some("audit log /h/audit.jsonl is empty or was deleted".into()),
+            ..reply()
+        });
+        assert!(
+            damaged.contains("\nstore:       rolled back: generation 1 of 2\n"),
+            "{damaged}"
+        );
+        assert!(
+            damaged.contains("audit log:   audit log /h/audit.jsonl is empty or was deleted"),
+            "{damaged}"
+        );
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub enum ResponseResult {
 }
 
 /// Every successful answer; the variant is named for what it carries.
+// `StatusReply` is the largest variant by far; a response is built and decoded once per reply
+// and never kept in bulk, so boxing it would only cost an allocation and a noisier API.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -264,6 +267,14 @@ pub struct StatusReply {
     /// invalid, or a forge without an org. Sorted by repository.
     #[serde(default)]
     pub repo_errors: Vec<DeclaredRepoError>,
+    /// The store found, when it opened, that committed writes are missing (rolled back) or were
+    /// lost and accepted (`auth-hub serve --accept-store-loss`); `None` when it is whole.
+    #[serde(default)]
+    pub store_problem: Option<String>,
+    /// The audit log was found deleted, cut short or replaced (at start, against the anchor in
+    /// the sealed store, or since); `None` when it holds every line the hub wrote.
+    #[serde(default)]
+    pub audit_problem: Option<String>,
 }
 
 /// One scope (`{forge}/{org}/*`) declared by one or more registered repositories.
@@ -447,6 +458,11 @@ pub struct AuditVerification {
     /// The first problem found.
     #[serde(default)]
     pub error: Option<String>,
+    /// The highest line number the hub knows was written durably (anchored in the sealed store,
+    /// or made durable by this hub run); a log with fewer lines is reported as cut. 0 when
+    /// nothing is anchored (a memory store, or no secret written yet).
+    #[serde(default)]
+    pub anchored: u64,
 }
 
 /// A repository is registered.

@@ -530,6 +530,8 @@ fn every_response_round_trips() {
                 repo: "/home/alice/src/old".into(),
                 error: "config missing".into(),
             }],
+            store_problem: Some("rolled back: the store holds generation 1".into()),
+            audit_problem: Some("audit log /h/audit.jsonl was cut after line 3".into()),
         }),
         Response::Pending(PendingList {
             requests: vec![pending_request(), pending_request()],
@@ -571,6 +573,7 @@ fn every_response_round_trips() {
                 ok: false,
                 lines: 1,
                 error: Some("line 1: bad prev".into()),
+                anchored: 9,
             }),
         }),
         Response::Audit(AuditReply {
@@ -1028,6 +1031,72 @@ fn request_id_is_read_from_bodies_that_do_not_decode() {
     }
 }
 
+/// The encoding of `store_problem: None, audit_problem: None`, the last fields of a status.
+const INTEGRITY_TAIL: &[u8] = b"\xadstore_problem\xc0\xadaudit_problem\xc0";
+
+/// A hub from before `store_problem` and `audit_problem` sends a status without them; they read
+/// as `None`, and set they survive the trip.
+#[test]
+fn status_without_integrity_problems_decodes() {
+    let whole = StatusReply {
+        server_version: "0.1.0".into(),
+        protocol_version: PROTOCOL_VERSION,
+        pid: 1,
+        uptime_ms: 2,
+        socket: "/s".into(),
+        home: "/h".into(),
+        store: "file".into(),
+        key_source: "none".into(),
+        policy_file: "/p".into(),
+        policy_error: None,
+        keys: 0,
+        grants: 0,
+        pending: 0,
+        has_owner: false,
+        session_key: None,
+        session_owner: false,
+        registered_repos: 0,
+        declared: Vec::new(),
+        repo_errors: Vec::new(),
+        store_problem: None,
+        audit_problem: None,
+    };
+    let mut body = round_trip(&whole);
+    assert!(body.ends_with(INTEGRITY_TAIL));
+    body.truncate(body.len() - INTEGRITY_TAIL.len());
+    body[2] = 0x13;
+    assert_eq!(
+        frame::decode_body::<StatusReply>(&body).ok(),
+        Some(whole.clone())
+    );
+    round_trip(&StatusReply {
+        store_problem: Some("lost: started empty".into()),
+        audit_problem: Some("audit log /h/audit.jsonl is empty or was deleted".into()),
+        ..whole
+    });
+}
+
+/// A hub from before `anchored` sends a verification without it; it reads as 0.
+#[test]
+fn audit_verification_without_anchored_decodes() {
+    let verification = AuditVerification {
+        ok: true,
+        lines: 3,
+        error: None,
+        anchored: 0,
+    };
+    let mut body = round_trip(&verification);
+    let tail = b"\xa8anchored\x00";
+    assert!(body.ends_with(tail));
+    body.truncate(body.len() - tail.len());
+    assert_eq!(body[0], 0x84);
+    body[0] = 0x83;
+    assert_eq!(
+        frame::decode_body::<AuditVerification>(&body).ok(),
+        Some(verification)
+    );
+}
+
 /// A hub from before `registered_repos`, `declared` and `repo_errors` sends a status without
 /// them; they read as 0 and empty.
 #[test]
@@ -1052,10 +1121,13 @@ fn status_without_registered_repos_decodes() {
         registered_repos: 0,
         declared: Vec::new(),
         repo_errors: Vec::new(),
+        store_problem: None,
+        audit_problem: None,
     };
     let mut body = round_trip(&reply);
-    // 19 fields take a map16 header; the new fields are the last three entries.
-    assert_eq!(&body[..3], &[0xde, 0x00, 0x13]);
+    // 21 fields take a map16 header; the fields added later are the last five entries.
+    assert_eq!(&body[..3], &[0xde, 0x00, 0x15]);
+    body.truncate(body.len() - INTEGRITY_TAIL.len());
     let tail = unhex(
         "b0 72656769737465726564 5f7265706f73 00 \
          a8 6465636c61726564 90 \

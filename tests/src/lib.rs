@@ -95,7 +95,7 @@ impl TestHub {
             child: None,
             store,
         };
-        hub.spawn();
+        hub.spawn(&[]);
         hub
     }
 
@@ -124,7 +124,7 @@ impl TestHub {
         fs::write(self.home().join("config.toml"), config).expect("write config");
     }
 
-    fn spawn(&mut self) {
+    fn spawn(&mut self, extra: &[&str]) {
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -134,6 +134,7 @@ impl TestHub {
             .args(["serve", "--home"])
             .arg(self.home())
             .args(["--store", self.store])
+            .args(extra)
             .env_remove("AUTH_HUB_TOKEN")
             .env_remove("AUTH_HUB_SOCKET")
             .env("AUTH_HUB_LOG", "debug")
@@ -178,10 +179,43 @@ impl TestHub {
 
     /// Starts the hub again on the same home.
     pub fn restart(&mut self) {
+        self.restart_with(&[]);
+    }
+
+    /// Starts the hub again on the same home with extra `serve` arguments.
+    pub fn restart_with(&mut self, extra: &[&str]) {
         if self.child.is_some() {
             self.stop();
         }
-        self.spawn();
+        self.spawn(extra);
+    }
+
+    /// Runs `auth-hub serve` on this hub's home, stopped, expecting it to refuse to start:
+    /// returns its output once it exits (within 20 s; a hub still running then is killed and
+    /// the test fails).
+    pub fn serve_refused(&self) -> Run {
+        assert!(self.child.is_none(), "stop the hub first");
+        let mut child = Command::new(hub_binary())
+            .args(["serve", "--home"])
+            .arg(self.home())
+            .args(["--store", self.store])
+            .env_remove("AUTH_HUB_TOKEN")
+            .env_remove("AUTH_HUB_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn auth-hub");
+        let exited = wait_until(Duration::from_secs(20), || child.try_wait().ok().flatten());
+        if exited.is_none() {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("collect auth-hub");
+            panic!(
+                "auth-hub started instead of refusing:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Run::from(child.wait_with_output().expect("collect auth-hub"))
     }
 
     /// A `hyperforge` command for this hub (no auto-start, no inherited key).

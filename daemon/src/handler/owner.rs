@@ -89,6 +89,12 @@ pub fn status(hub: &Hub, session: &Session) -> Response {
         registered_repos: u64::try_from(lock(&hub.repos).len()).unwrap_or(u64::MAX),
         declared,
         repo_errors,
+        store_problem: hub.findings.store_problem.clone(),
+        audit_problem: hub
+            .findings
+            .audit_problem
+            .clone()
+            .or_else(|| hub.audit.check_file()),
     })
 }
 
@@ -398,7 +404,14 @@ pub async fn read_audit(
         let kept = keep.count();
         lines.drain(..lines.len() - kept);
         let verification = if verify {
-            Some(AuditLog::verify(&hub2.paths.audit_file())?)
+            let anchors: Vec<_> = hub2
+                .findings
+                .opened_anchor
+                .iter()
+                .cloned()
+                .chain([hub2.audit.durable_head()])
+                .collect();
+            Some(AuditLog::verify(&hub2.paths.audit_file(), &anchors)?)
         } else {
             None
         };

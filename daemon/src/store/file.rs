@@ -7,13 +7,28 @@
 //!          ‖ generation: u64 LE (one more per write) ‖ record length: u32 LE
 //!          ‖ nonce: 24 random bytes, fresh on every write
 //!          ‖ XChaCha20-Poly1305(data key, nonce, aad = the 22 header bytes,
-//!                               MessagePack with named fields of the whole versioned map)
+//!                               MessagePack with named fields of {secrets: the whole
+//!                               versioned map, audit_anchor: the audit chain's head})
 //! ```
 //!
 //! On open, the newest slot that authenticates is the store; a slot torn by a crash mid-write
 //! fails authentication and the other slot, one generation older and holding every acknowledged
 //! write, is used. Version 1 stores (`secrets.sealed`, the same record without generation and
 //! length, replaced by rename on every write) are read and become the slots on the first write.
+//!
+//! A torn newest slot and a newest slot removed or cut on purpose look the same from the slots
+//! alone, and so do no slots and a deleted store. So the latest committed generation is also
+//! kept in `store.manifest` ([`manifest`](super::manifest), which explains the reasoning): it is
+//! recorded after the slot it names is durable, synchronously only on a store's first write and
+//! otherwise from the hub's housekeeping tick, so a write still costs one in-place write and one
+//! `fdatasync`. On open, slots older than the manifest are a rollback (the hub warns and audits
+//! it), no slot under a manifest is a loss (the hub refuses to start unless told
+//! `--accept-store-loss`), and anything else, a torn last write included, is a normal start.
+//!
+//! Each record also seals the audit log's durable head ([`AuditAnchor`]), noted at the hub's
+//! audit flush tick: every write carries the latest one, and while the log grows without writes
+//! the store seals it with a write of its own at most every [`ANCHOR_INTERVAL`] and at shutdown
+//! (from the first secret write on: a store never written anchors nothing).
 //!
 //! Reads are served from a decrypted map in memory and never touch the disk. A write updates the
 //! map, then writes a sealed snapshot into the older slot; it returns only once that slot is
@@ -30,15 +45,17 @@
 //! tries the keychain only where one can answer, for at most [`KEYCHAIN_PROBE_TIMEOUT`], and falls
 //! back to the key file.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use auth_hub_protocol::{SecretPath, SecretValue};
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
@@ -46,12 +63,17 @@ use chacha20poly1305::{Key, Tag, XChaCha20Poly1305, XNonce};
 use chrono::Utc;
 use rand::rngs::OsRng;
 use rand::RngCore;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::atomic::{remove_stale_temps, sync_dir, write_atomic};
-use super::memory::SecretMap;
+use super::manifest::{self, Verdict};
+use super::memory::{SecretMap, Versions};
 use super::slots::SlotPair;
-use super::{KeySource, SecretMeta, SecretStore, StoreError, StoreOptions, StoredSecret};
+use super::{
+    KeySource, SecretMeta, SecretStore, StoreError, StoreIntegrity, StoreOptions, StoredSecret,
+};
+use crate::audit::AuditAnchor;
 
 /// Names of the two slot files in the state directory.
 pub const SLOT_FILES: [&str; 2] = ["secrets-a.sealed", "secrets-b.sealed"];
@@ -71,6 +93,9 @@ pub const KEYCHAIN_SERVICE: &str = "auth-hub";
 pub const KEYCHAIN_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long an existing keychain-sealed store waits for its key (the user may have to unlock).
 pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest the sealed audit anchor trails a growing audit log when no secret is written: then
+/// the store writes a record of its own (one slot write) to seal the new head.
+pub const ANCHOR_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Magic, version and key tag: the header of both formats up to the version's own fields.
 const COMMON_HEADER_LEN: usize = MAGIC.len() + 2;
@@ -160,6 +185,26 @@ struct Slots {
     generation: u64,
     /// A version 1 file to remove once a slot is durable.
     legacy: Option<PathBuf>,
+    /// The audit anchor sealed in the newest durable record.
+    anchor: Option<AuditAnchor>,
+    /// When the newest durable record was written (or the store opened).
+    sealed_at: Instant,
+}
+
+/// What a record holds, as sealed.
+#[derive(Serialize)]
+struct ContentsRef<'a> {
+    secrets: &'a BTreeMap<SecretPath, Versions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audit_anchor: Option<&'a AuditAnchor>,
+}
+
+/// What a record holds, as read; a record from a build before the anchor has none.
+#[derive(Deserialize)]
+struct Contents {
+    secrets: BTreeMap<SecretPath, Versions>,
+    #[serde(default)]
+    audit_anchor: Option<AuditAnchor>,
 }
 
 /// The encrypted file store. See the module documentation for the format and guarantees.
@@ -172,6 +217,16 @@ pub struct FileStore {
     commit: Mutex<Commit>,
     committed: Condvar,
     slots: Mutex<Slots>,
+    /// What open found about the store's completeness.
+    integrity: StoreIntegrity,
+    /// The audit anchor of the record opened.
+    opened_anchor: Option<AuditAnchor>,
+    /// The audit log's durable head as last noted by [`SecretStore::checkpoint`].
+    audit_head: Mutex<Option<AuditAnchor>>,
+    /// The generation of the newest durable record; only grows.
+    durable_generation: AtomicU64,
+    /// The generation the manifest records (0 for none); writes of the manifest hold it.
+    manifest: Mutex<u64>,
 }
 
 impl fmt::Debug for FileStore {
@@ -187,12 +242,16 @@ impl fmt::Debug for FileStore {
 impl FileStore {
     /// Opens (or prepares to create) the store in `options.dir`: removes temp files a crash left,
     /// reads the slots (and a version 1 file), takes the newest record that authenticates, and
-    /// obtains the data key. No record at all is an empty store, written on the first change.
+    /// obtains the data key. No record at all is an empty store, written on the first change,
+    /// unless the manifest says records were committed. Judges the slots against the manifest
+    /// (see [`manifest`]) and records a missing manifest.
     ///
     /// # Errors
     /// - [`StoreError::Corrupt`] when store files exist but none is usable: short, a bad magic,
     ///   an unknown version or key tag, failing authentication (wrong key or tampering) or not
     ///   decoding; the files are never replaced by an empty store;
+    /// - [`StoreError::Lost`] when no store file is left under a manifest recording writes, and
+    ///   `options.accept_loss` is not set;
     /// - [`StoreError::Locked`] when the keychain holding the key is unavailable;
     /// - [`StoreError::InsecureKeyFile`], [`StoreError::BadKeyFile`],
     ///   [`StoreError::MissingKeyFile`], [`StoreError::KeySourceMismatch`] for key problems;
@@ -206,12 +265,20 @@ impl FileStore {
         let legacy_path = dir.join(LEGACY_FILE);
         let key_path = dir.join(KEY_FILE);
         let mut pair = SlotPair::new(&dir, SLOT_FILES);
-        for stale in [&legacy_path, &key_path, pair.path(0), pair.path(1)] {
+        let manifest_path = manifest::path(&dir);
+        for stale in [
+            &legacy_path,
+            &key_path,
+            &manifest_path,
+            pair.path(0),
+            pair.path(1),
+        ] {
             let removed = remove_stale_temps(stale).map_err(|e| StoreError::io(&dir, e))?;
             if removed > 0 {
                 tracing::info!(removed, file = %stale.display(), "removed temp files left by a crash");
             }
         }
+        let recorded = manifest::read(&dir)?;
         let (records, unreadable) = read_records(&pair, &legacy_path)?;
         let newest = records.first();
         let store_path = newest.map_or_else(|| pair.path(0).to_owned(), |r| r.path.clone());
@@ -219,6 +286,12 @@ impl FileStore {
         if newest.is_none() {
             if let Some(error) = unreadable.into_iter().next() {
                 return Err(error);
+            }
+            // Refused before a key is looked up or created: nothing in the directory changes.
+            if let Verdict::Lost { recorded } = manifest::judge(recorded, None) {
+                if !options.accept_loss {
+                    return Err(StoreError::Lost { dir, recorded });
+                }
             }
         }
         let (key, origin) = obtain_key(
@@ -233,17 +306,20 @@ impl FileStore {
         let mut chosen = None;
         for record in records {
             match unseal(&record.path, &key, &record.bytes) {
-                Ok(map) => {
-                    chosen = Some((record, map));
+                Ok(contents) => {
+                    chosen = Some((record, contents));
                     break;
                 }
                 Err(error) => rejected.push(error),
             }
         }
+        let found = chosen.as_ref().map(|(record, _)| record.header.generation);
+        let mut anchor = None;
         let (map, sealed, generation, legacy) = match chosen {
             None if !rejected.is_empty() => return Err(rejected.swap_remove(0)),
             None => (SecretMap::default(), None, 0, None),
-            Some((record, map)) => {
+            Some((record, (map, sealed_anchor))) => {
+                anchor = sealed_anchor;
                 for error in &rejected {
                     tracing::warn!(%error, using = %record.path.display(), "skipped an unusable store record (a crash during a write leaves one)");
                 }
@@ -259,6 +335,23 @@ impl FileStore {
                 }
             }
         };
+        let mut integrity = StoreIntegrity::Sound;
+        let mut manifest_recorded = recorded.unwrap_or(0);
+        match manifest::judge(recorded, found) {
+            Verdict::New | Verdict::Current => {}
+            Verdict::Unrecorded => {
+                manifest::write(&dir, generation)?;
+                manifest_recorded = generation;
+                tracing::info!(generation, manifest = %manifest_path.display(), "recorded the store's generation in a new manifest");
+            }
+            Verdict::RolledBack { found, recorded } => {
+                integrity = StoreIntegrity::RolledBack { found, recorded };
+            }
+            Verdict::Lost { recorded } => integrity = StoreIntegrity::LossAccepted { recorded },
+        }
+        if let Some(problem) = integrity.describe() {
+            tracing::warn!(store = %dir.display(), "the store was {problem}");
+        }
         tracing::info!(
             store = %dir.display(),
             secrets = map.len(),
@@ -283,7 +376,14 @@ impl FileStore {
                 pair,
                 generation,
                 legacy,
+                anchor: anchor.clone(),
+                sealed_at: Instant::now(),
             }),
+            integrity,
+            opened_anchor: anchor,
+            audit_head: Mutex::new(None),
+            durable_generation: AtomicU64::new(generation),
+            manifest: Mutex::new(manifest_recorded),
         })
     }
 
@@ -360,16 +460,27 @@ impl FileStore {
         }
     }
 
-    /// Seals the current map and writes it durably into the older slot. Returns the generation
-    /// of the last change it covers and the record written.
+    /// Seals the current map with the latest audit anchor and writes it durably into the older
+    /// slot. Returns the generation of the last change it covers and the record written. The
+    /// store's first write also records its generation in the manifest before returning, so a
+    /// store that was ever written is never mistaken for a new one.
     fn persist_snapshot(&self) -> Result<(u64, Vec<u8>), StoreError> {
         let mut slots = self.lock_slots();
         let record_generation = slots.generation + 1;
+        let anchor = lock(&self.audit_head)
+            .clone()
+            .or_else(|| slots.anchor.clone());
         let (generation, sealed) = {
             let state = self.read_state();
             (
                 state.generation,
-                seal(&self.key, self.origin.tag(), record_generation, &state.map)?,
+                seal(
+                    &self.key,
+                    self.origin.tag(),
+                    record_generation,
+                    &state.map,
+                    anchor.as_ref(),
+                )?,
             )
         };
         let target = slots.pair.next_path().to_owned();
@@ -378,10 +489,33 @@ impl FileStore {
             .write(&sealed)
             .map_err(|e| StoreError::io(&target, e))?;
         slots.generation = record_generation;
+        slots.anchor = anchor;
+        slots.sealed_at = Instant::now();
+        self.durable_generation
+            .store(record_generation, Ordering::Release);
         if let Some(legacy) = slots.legacy.take() {
             remove_legacy(&legacy);
         }
+        drop(slots);
+        // The slot is durable and holds the write; a manifest that cannot be written only
+        // weakens loss detection until the next checkpoint, so the write still succeeds.
+        if let Err(error) = self.record_generation(true) {
+            tracing::error!(%error, "cannot record the store's first generation in its manifest");
+        }
         Ok((generation, sealed))
+    }
+
+    /// Records the durable generation in the manifest when it differs from what is recorded;
+    /// with `first_only`, only when nothing is recorded yet.
+    fn record_generation(&self, first_only: bool) -> Result<(), StoreError> {
+        let mut recorded = lock(&self.manifest);
+        let durable = self.durable_generation.load(Ordering::Acquire);
+        if durable == *recorded || (first_only && *recorded != 0) {
+            return Ok(());
+        }
+        manifest::write(&self.dir, durable)?;
+        *recorded = durable;
+        Ok(())
     }
 
     /// Replaces the map with the last durable file's contents; returns the generation of the
@@ -389,7 +523,7 @@ impl FileStore {
     fn roll_back(&self, sealed: Option<&[u8]>) -> u64 {
         let durable = match sealed {
             None => Ok(SecretMap::default()),
-            Some(bytes) => unseal(&self.dir, &self.key, bytes),
+            Some(bytes) => unseal(&self.dir, &self.key, bytes).map(|(map, _)| map),
         };
         let mut state = self.write_state();
         match durable {
@@ -447,6 +581,41 @@ impl SecretStore for FileStore {
     fn history(&self, path: &SecretPath) -> Result<Vec<SecretMeta>, StoreError> {
         Ok(self.read_state().map.history(path))
     }
+
+    fn integrity(&self) -> StoreIntegrity {
+        self.integrity.clone()
+    }
+
+    fn audit_anchor(&self) -> Option<AuditAnchor> {
+        self.opened_anchor.clone()
+    }
+
+    fn checkpoint(&self, audit_head: Option<&AuditAnchor>, force: bool) -> Result<(), StoreError> {
+        if let Some(head) = audit_head {
+            *lock(&self.audit_head) = Some(head.clone());
+        }
+        let due = {
+            let slots = self.lock_slots();
+            let noted = lock(&self.audit_head).clone();
+            slots.generation > 0
+                && noted.is_some()
+                && noted != slots.anchor
+                && (force || slots.sealed_at.elapsed() >= ANCHOR_INTERVAL)
+        };
+        if due {
+            let generation = {
+                let mut state = self.write_state();
+                state.generation += 1;
+                state.generation
+            };
+            self.commit(generation)?;
+        }
+        self.record_generation(false)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A copy of a persist error for each writer it concerns.
@@ -644,8 +813,12 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<Header, StoreError> {
 }
 
 /// Decrypts and decodes the record at the start of `bytes` (a slot, a version 1 file, or a
-/// record as sealed).
-fn unseal(path: &Path, key: &DataKey, bytes: &[u8]) -> Result<SecretMap, StoreError> {
+/// record as sealed): the map and the audit anchor sealed with it.
+fn unseal(
+    path: &Path,
+    key: &DataKey,
+    bytes: &[u8],
+) -> Result<(SecretMap, Option<AuditAnchor>), StoreError> {
     let found = check_header(path, bytes)?;
     let (header, rest) = bytes[..found.record_len].split_at(found.header_len);
     let (nonce, rest) = rest.split_at(NONCE_LEN);
@@ -665,12 +838,18 @@ fn unseal(path: &Path, key: &DataKey, bytes: &[u8]) -> Result<SecretMap, StoreEr
             )
         })?;
     // The decoder's message could quote decrypted text, so it is not passed on.
-    rmp_serde::from_slice(&plaintext).map_err(|_| {
+    let contents: Contents = rmp_serde::from_slice(&plaintext).map_err(|_| {
         corrupt(
             path,
             "contents decrypt but do not decode as a store of this format",
         )
-    })
+    })?;
+    Ok((
+        SecretMap {
+            secrets: contents.secrets,
+        },
+        contents.audit_anchor,
+    ))
 }
 
 /// Counts bytes, so the plaintext buffer can be allocated once at its final size and no copy of
@@ -688,18 +867,24 @@ impl Write for CountingWriter {
     }
 }
 
-/// Encodes and encrypts the whole map into a version 2 record of `generation`.
+/// Encodes and encrypts the whole map and the audit anchor into a version 2 record of
+/// `generation`.
 fn seal(
     key: &DataKey,
     key_tag: u8,
     generation: u64,
     map: &SecretMap,
+    audit_anchor: Option<&AuditAnchor>,
 ) -> Result<Vec<u8>, StoreError> {
+    let contents = ContentsRef {
+        secrets: &map.secrets,
+        audit_anchor,
+    };
     let encode_error = |e: rmp_serde::encode::Error| StoreError::Encode {
         reason: e.to_string(),
     };
     let mut counter = CountingWriter(0);
-    rmp_serde::encode::write_named(&mut counter, map).map_err(encode_error)?;
+    rmp_serde::encode::write_named(&mut counter, &contents).map_err(encode_error)?;
     let body_start = HEADER_LEN + NONCE_LEN;
     let record_len = body_start + counter.0 + TAG_LEN;
     let length = u32::try_from(record_len).map_err(|_| StoreError::Encode {
@@ -714,7 +899,7 @@ fn seal(
     let mut nonce = [0u8; NONCE_LEN];
     OsRng.fill_bytes(&mut nonce);
     buffer.extend_from_slice(&nonce);
-    rmp_serde::encode::write_named(&mut *buffer, map).map_err(encode_error)?;
+    rmp_serde::encode::write_named(&mut *buffer, &contents).map_err(encode_error)?;
     let (head, body) = buffer.split_at_mut(body_start);
     let tag = XChaCha20Poly1305::new(Key::from_slice(&key[..]))
         .encrypt_in_place_detached(XNonce::from_slice(&nonce), &head[..HEADER_LEN], body)
@@ -1389,6 +1574,194 @@ mod tests {
         fs::write(&temp, b"torn").unwrap();
         open(dir.path()).unwrap();
         assert!(!temp.exists());
+    }
+
+    fn generation_of(dir: &Path, slot: usize) -> u64 {
+        let bytes = fs::read(dir.join(SLOT_FILES[slot])).unwrap();
+        let mut generation = [0u8; 8];
+        generation.copy_from_slice(&bytes[COMMON_HEADER_LEN..COMMON_HEADER_LEN + 8]);
+        u64::from_le_bytes(generation)
+    }
+
+    fn anchor(seq: u64) -> AuditAnchor {
+        AuditAnchor {
+            seq,
+            hash: format!("{seq:064x}"),
+        }
+    }
+
+    #[test]
+    fn the_first_write_records_the_manifest_and_later_ones_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        assert_eq!(
+            manifest::read(dir.path()).unwrap(),
+            None,
+            "nothing written yet"
+        );
+        store.put(&path("a/b"), "one".into()).unwrap();
+        assert_eq!(manifest::read(dir.path()).unwrap(), Some(1));
+        store.put(&path("a/b"), "two".into()).unwrap();
+        store.put(&path("a/b"), "three".into()).unwrap();
+        assert_eq!(
+            manifest::read(dir.path()).unwrap(),
+            Some(1),
+            "a write does not wait for the manifest"
+        );
+        store.checkpoint(None, false).unwrap();
+        assert_eq!(manifest::read(dir.path()).unwrap(), Some(3));
+        assert_eq!(store.integrity(), StoreIntegrity::Sound);
+    }
+
+    #[test]
+    fn a_torn_newest_slot_after_a_crash_is_sound() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        for value in ["one", "two", "three"] {
+            store.put(&path("a/b"), value.into()).unwrap();
+        }
+        store.checkpoint(None, false).unwrap();
+        // The write of generation 4 is torn by a crash: never acknowledged, never recorded.
+        store.put(&path("a/b"), "four".into()).unwrap();
+        drop(store);
+        tear(dir.path(), 1);
+        let store = open(dir.path()).unwrap();
+        assert_eq!(store.integrity(), StoreIntegrity::Sound);
+        assert_eq!(
+            store.get(&path("a/b")).unwrap().unwrap().value.expose(),
+            "three"
+        );
+    }
+
+    #[test]
+    fn a_newest_slot_cut_after_it_was_recorded_is_a_rollback() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        store.put(&path("a/b"), "one".into()).unwrap();
+        store.put(&path("a/b"), "two".into()).unwrap();
+        store.checkpoint(None, false).unwrap();
+        drop(store);
+        assert_eq!(generation_of(dir.path(), 1), 2);
+        let newest = dir.path().join(SLOT_FILES[1]);
+        let bytes = fs::read(&newest).unwrap();
+        fs::write(&newest, &bytes[..100]).unwrap();
+        let store = open(dir.path()).unwrap();
+        assert_eq!(
+            store.integrity(),
+            StoreIntegrity::RolledBack {
+                found: 1,
+                recorded: 2
+            }
+        );
+        assert_eq!(
+            store.get(&path("a/b")).unwrap().unwrap().value.expose(),
+            "one"
+        );
+        // Once reported, the manifest takes the generation in force: the next start is quiet.
+        store.checkpoint(None, false).unwrap();
+        assert_eq!(manifest::read(dir.path()).unwrap(), Some(1));
+        store.put(&path("a/b"), "again".into()).unwrap();
+        drop(store);
+        let store = open(dir.path()).unwrap();
+        assert_eq!(store.integrity(), StoreIntegrity::Sound);
+        assert_eq!(
+            store.get(&path("a/b")).unwrap().unwrap().value.expose(),
+            "again"
+        );
+    }
+
+    #[test]
+    fn no_slot_under_a_manifest_is_refused_unless_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        store.put(&path("a/b"), "one".into()).unwrap();
+        store.put(&path("a/b"), "two".into()).unwrap();
+        drop(store);
+        for name in SLOT_FILES {
+            fs::remove_file(dir.path().join(name)).unwrap();
+        }
+        let error = open(dir.path()).unwrap_err();
+        assert!(
+            matches!(error, StoreError::Lost { recorded: 1, .. }),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        for part in [
+            "store.manifest records generation 1",
+            "secrets-a.sealed",
+            "auth-hub serve --accept-store-loss",
+        ] {
+            assert!(message.contains(part), "{part:?} in {message}");
+        }
+        assert!(!dir.path().join(SLOT_FILES[0]).exists(), "nothing created");
+        let accepting = StoreOptions {
+            accept_loss: true,
+            ..options(dir.path())
+        };
+        let store = FileStore::open_with(&accepting, false).unwrap();
+        assert_eq!(
+            store.integrity(),
+            StoreIntegrity::LossAccepted { recorded: 1 }
+        );
+        assert!(store.list("").unwrap().is_empty());
+        store.checkpoint(None, false).unwrap();
+        drop(store);
+        // Accepted once: the next start without the flag is a new, empty store.
+        let store = open(dir.path()).unwrap();
+        assert_eq!(store.integrity(), StoreIntegrity::Sound);
+        store.put(&path("a/b"), "anew".into()).unwrap();
+        assert_eq!(manifest::read(dir.path()).unwrap(), Some(1));
+    }
+
+    #[test]
+    fn a_store_from_before_the_manifest_is_recorded_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        store.put(&path("a/b"), "one".into()).unwrap();
+        store.put(&path("a/b"), "two".into()).unwrap();
+        drop(store);
+        fs::remove_file(manifest::path(dir.path())).unwrap();
+        let store = open(dir.path()).unwrap();
+        assert_eq!(store.integrity(), StoreIntegrity::Sound);
+        assert_eq!(manifest::read(dir.path()).unwrap(), Some(2));
+    }
+
+    #[test]
+    fn the_audit_anchor_rides_with_writes_and_is_sealed_on_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path()).unwrap();
+        // A store never written anchors nothing: no slot appears for the audit log alone.
+        store.checkpoint(Some(&anchor(3)), true).unwrap();
+        assert!(!dir.path().join(SLOT_FILES[0]).exists());
+        store.put(&path("a/b"), "one".into()).unwrap();
+        drop(store);
+        assert_eq!(open(dir.path()).unwrap().audit_anchor(), Some(anchor(3)));
+
+        let store = open(dir.path()).unwrap();
+        store.checkpoint(Some(&anchor(5)), false).unwrap();
+        assert!(
+            !dir.path().join(SLOT_FILES[1]).exists(),
+            "not due yet: no write of its own"
+        );
+        store.put(&path("a/c"), "two".into()).unwrap();
+        assert_eq!(generation_of(dir.path(), 1), 2);
+        store.checkpoint(Some(&anchor(9)), true).unwrap();
+        assert_eq!(
+            generation_of(dir.path(), 0),
+            3,
+            "sealed by a write of its own"
+        );
+        store.checkpoint(Some(&anchor(9)), true).unwrap();
+        assert_eq!(
+            generation_of(dir.path(), 1),
+            2,
+            "nothing new: nothing written"
+        );
+        drop(store);
+        let store = open(dir.path()).unwrap();
+        assert_eq!(store.audit_anchor(), Some(anchor(9)));
+        assert_eq!(store.list("").unwrap().len(), 2);
+        assert_eq!(store.integrity(), StoreIntegrity::Sound);
     }
 
     #[test]

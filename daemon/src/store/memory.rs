@@ -22,7 +22,7 @@ struct Version {
 
 /// A secret's current version and the earlier ones kept, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Versions {
+pub(super) struct Versions {
     current: Version,
     earlier: VecDeque<Version>,
 }
@@ -31,7 +31,8 @@ struct Versions {
 /// none of them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SecretMap {
-    secrets: BTreeMap<SecretPath, Versions>,
+    /// Visible to the file store, which seals it beside the audit anchor.
+    pub(super) secrets: BTreeMap<SecretPath, Versions>,
 }
 
 impl SecretMap {

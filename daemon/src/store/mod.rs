@@ -16,6 +16,7 @@
 
 pub mod atomic;
 pub mod file;
+pub mod manifest;
 pub mod memory;
 pub mod slots;
 
@@ -26,6 +27,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use auth_hub_protocol::{ErrorCode, SecretPath, SecretValue};
+
+use crate::audit::AuditAnchor;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +98,68 @@ pub trait SecretStore: Send + Sync + 'static {
     /// # Errors
     /// None for the built-in backends.
     fn history(&self, path: &SecretPath) -> Result<Vec<SecretMeta>, StoreError>;
+
+    /// What opening the store found about its own completeness (the file store compares its
+    /// slots with its manifest); [`StoreIntegrity::Sound`] for backends that keep nothing.
+    fn integrity(&self) -> StoreIntegrity {
+        StoreIntegrity::Sound
+    }
+
+    /// The audit chain's head sealed in the newest durable record at open, if any.
+    fn audit_anchor(&self) -> Option<AuditAnchor> {
+        None
+    }
+
+    /// Housekeeping, called from the hub's audit flush tick and at shutdown, never on a write's
+    /// path: notes `audit_head` (the audit log's durable head) to be sealed with the next write,
+    /// seals it now with a write of its own when it moved and the last seal is older than the
+    /// anchor interval (or `force`), and records the durable generation in the manifest.
+    ///
+    /// # Errors
+    /// Writing the snapshot or the manifest failed; the data is unaffected.
+    fn checkpoint(&self, audit_head: Option<&AuditAnchor>, force: bool) -> Result<(), StoreError> {
+        let _ = (audit_head, force);
+        Ok(())
+    }
+}
+
+/// What a store found on open about whether it holds every committed write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreIntegrity {
+    /// Everything committed is there (a write torn by a crash was never acknowledged).
+    Sound,
+    /// The slots hold an older generation than one the hub committed.
+    RolledBack {
+        /// The generation found.
+        found: u64,
+        /// The generation committed.
+        recorded: u64,
+    },
+    /// No store file was found although a generation was committed; started empty because
+    /// `--accept-store-loss` was given.
+    LossAccepted {
+        /// The generation committed.
+        recorded: u64,
+    },
+}
+
+impl StoreIntegrity {
+    /// A sentence for the log, `status` and the audit trail; `None` when sound.
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            Self::Sound => None,
+            Self::RolledBack { found, recorded } => Some(format!(
+                "rolled back: the store holds generation {found} but generation {recorded} was \
+                 committed, so the last {} write(s) are missing (a backup restored over a newer \
+                 store, or the newest slot file truncated or removed)",
+                recorded - found
+            )),
+            Self::LossAccepted { recorded } => Some(format!(
+                "lost: no store file was found although generation {recorded} was committed; \
+                 started empty because of --accept-store-loss"
+            )),
+        }
+    }
 }
 
 /// Which backend to open (`--store`).
@@ -208,6 +273,9 @@ pub struct StoreOptions {
     pub history: usize,
     /// Distinguishes hubs sharing one keychain, such as the canonical state directory.
     pub keychain_id: String,
+    /// Start with an empty store when the manifest says one existed but no store file is left
+    /// (`auth-hub serve --accept-store-loss`); otherwise that is [`StoreError::Lost`].
+    pub accept_loss: bool,
 }
 
 impl StoreOptions {
@@ -221,6 +289,7 @@ impl StoreOptions {
             key_source: KeySource::Auto,
             history: DEFAULT_HISTORY,
             keychain_id,
+            accept_loss: false,
         }
     }
 }
@@ -299,6 +368,19 @@ pub enum StoreError {
         sealed_with: &'static str,
         /// The source requested.
         requested: KeySource,
+    },
+    /// The manifest records committed writes but no store file is left. Nothing is created.
+    #[error(
+        "the secret store in {} is missing: {} records generation {recorded} but neither {} \
+         nor {} exists; restore both from a backup, or accept the loss and start with an empty \
+         store: auth-hub serve --accept-store-loss",
+        dir.display(), manifest::MANIFEST_FILE, file::SLOT_FILES[0], file::SLOT_FILES[1]
+    )]
+    Lost {
+        /// The state directory.
+        dir: PathBuf,
+        /// The generation the manifest records.
+        recorded: u64,
     },
     /// The store's contents could not be encoded or sealed.
     #[error("cannot encode the store: {reason}")]

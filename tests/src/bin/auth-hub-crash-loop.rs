@@ -4,7 +4,8 @@
 //! Each iteration starts writers (`put_secret` of `crash/wN/kM` with ever-increasing values) and a
 //! grant changer (grant or revoke standing grants `gc/gN/*`) on the running hub, kills the hub
 //! with SIGKILL after a random delay (seeded; the seed is printed), starts it again on the same
-//! home and checks that it starts (store and grants open), that every write ever acknowledged is
+//! home and checks that it starts (store and grants open) reporting no store or audit problem
+//! (a crash is neither loss nor rollback nor a cut audit log), that every write ever acknowledged is
 //! there with at least its latest acknowledged value, and that every acknowledged grant change
 //! holds (the one change in flight at the kill may or may not have landed). A failure prints the
 //! seed and iteration and exits 1.
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use auth_hub_client::{AuthClient, AuthError, HubClient, Permissions, SecretPath, SecretScope};
-use auth_hub_protocol::request::{Grant, ListGrants, Revoke};
+use auth_hub_protocol::request::{Grant, ListGrants, Revoke, Status};
 use auth_hub_protocol::{MasterToken, Request, Response};
 use auth_hub_tests::abuse::hub_process::HubProcess;
 use auth_hub_tests::abuse::owner;
@@ -278,6 +279,13 @@ async fn verify(
         Some(token.clone()),
         "crash-verify",
     ));
+    // A crash is never mistaken for lost or rolled-back data, nor for a cut audit log.
+    let Response::Status(status) = client.call(Request::Status(Status {})).await? else {
+        return Err("unexpected answer to status".into());
+    };
+    if let Some(problem) = status.store_problem.or(status.audit_problem) {
+        return Err(format!("the restart after SIGKILL reports {problem}").into());
+    }
     let expected = acked.lock().expect("no holder panics").clone();
     for (path, round) in &expected {
         let secret = match client.get_secret(&SecretPath::parse(path)?).await {

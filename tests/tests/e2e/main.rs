@@ -32,5 +32,6 @@ mod scopes;
 mod secrets;
 mod service;
 mod shutdown;
+mod store_loss;
 mod watch;
 mod workspace;

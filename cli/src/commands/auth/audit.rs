@@ -14,7 +14,8 @@ use crate::error::CliError;
 /// Arguments of `auth audit`.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Check the hash chain of the whole log; exit 1 if it is broken.
+    /// Check the hash chain of the whole log, and that it still holds every line the hub anchored
+    /// (in its sealed store); exit 1 if it is broken, cut short or missing.
     #[arg(long)]
     pub verify: bool,
     /// Only the last N lines (all when 0).
@@ -72,6 +73,7 @@ fn audit_json(reply: &AuditReply) -> Value {
             "ok": verification.ok,
             "lines": verification.lines,
             "error": verification.error,
+            "anchored": verification.anchored,
         });
     }
     report
@@ -111,6 +113,7 @@ mod tests {
                 ok: false,
                 lines: 2,
                 error: Some("line 2: prev hash mismatch".into()),
+                anchored: 0,
             }),
         };
         let json = audit_json(&reply);

@@ -165,6 +165,7 @@ fn status_text(status: &StatusReply, key: &KeyState) -> String {
             "policy error: {error} (the previous policy stays in force)"
         ));
     }
+    lines.extend(integrity_lines(status));
     lines.push(format!(
         "keys: {}  grants: {}  pending: {}  repositories: {}",
         status.keys, status.grants, status.pending, status.registered_repos
@@ -196,6 +197,20 @@ fn status_text(status: &StatusReply, key: &KeyState) -> String {
     lines.push(key_line);
     lines.extend(declared_lines(status));
     lines.join("\n")
+}
+
+/// What the hub found missing from its store or audit log; nothing when both are whole.
+fn integrity_lines(status: &StatusReply) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(problem) = &status.store_problem {
+        lines.push(format!("store problem: {problem}"));
+    }
+    if let Some(problem) = &status.audit_problem {
+        lines.push(format!(
+            "audit problem: {problem} (`hyperforge auth audit --verify` fails)"
+        ));
+    }
+    lines
 }
 
 /// The "declared scopes:" block: one line per scope (scope, state, repositories), then the
@@ -261,6 +276,8 @@ mod tests {
                 repo: "/src/c".into(),
                 error: "config missing".into(),
             }],
+            store_problem: None,
+            audit_problem: None,
         }
     }
 
@@ -363,5 +380,31 @@ mod tests {
             &KeyState::default(),
         );
         assert!(none.contains("run `hyperforge auth login`"), "{none}");
+    }
+
+    #[test]
+    fn text_and_json_show_store_and_audit_problems() {
+        let whole = status_text(&reply(), &KeyState::default());
+        assert!(!whole.contains("problem"), "{whole}");
+        let damaged = StatusReply {
+            store_problem: Some("rolled back: generation 1 of 2".into()),
+            audit_problem: Some("audit log /h/audit.jsonl was cut after line 3".into()),
+            ..reply()
+        };
+        let text = status_text(&damaged, &KeyState::default());
+        assert!(
+            text.contains("\nstore problem: rolled back: generation 1 of 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("audit problem: audit log /h/audit.jsonl was cut after line 3"),
+            "{text}"
+        );
+        let json = status_json(&damaged, &KeyState::default());
+        assert_eq!(json["store_problem"], "rolled back: generation 1 of 2");
+        assert_eq!(
+            json["audit_problem"],
+            "audit log /h/audit.jsonl was cut after line 3"
+        );
     }
 }
