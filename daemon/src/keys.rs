@@ -272,12 +272,29 @@ impl KeyRing {
         }
     }
 
-    /// True when the record named `name` with stored hash `hash` is live at `now`: a session
-    /// opened with it may go on. False once that key is revoked, expired or replaced.
-    pub fn is_current(&self, name: &str, hash: &str, now: DateTime<Utc>) -> bool {
-        self.records
+    /// Whether a session opened with the record named `name` and stored hash `hash` may go on at
+    /// `now`.
+    ///
+    /// # Errors
+    /// [`KeyAuthError::Revoked`] or [`KeyAuthError::Expired`] once that key is revoked or has
+    /// expired, [`KeyAuthError::Unknown`] once it is replaced (owner-key recovery).
+    pub fn check_current(
+        &self,
+        name: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), KeyAuthError> {
+        let record = self
+            .records
             .iter()
-            .any(|record| record.name == name && record.hash_matches(hash) && record.is_live(now))
+            .find(|record| record.name == name && record.hash_matches(hash));
+        let name = name.to_owned();
+        match record {
+            Some(record) if record.is_live(now) => Ok(()),
+            Some(record) if record.revoked_at.is_some() => Err(KeyAuthError::Revoked { name }),
+            Some(_) => Err(KeyAuthError::Expired { name }),
+            None => Err(KeyAuthError::Unknown { name }),
+        }
     }
 
     /// True when an owner key exists and is not revoked.
@@ -653,8 +670,11 @@ mod tests {
         assert_eq!(ring.list().len(), 3, "the old owner record is kept");
         let old_hash = hash_token(&ApiKey::parse(old.expose()).expect("key"));
         let new_hash = hash_token(&ApiKey::parse(new.expose()).expect("key"));
-        assert!(!ring.is_current("owner", &old_hash, at(2)));
-        assert!(ring.is_current("owner", &new_hash, at(2)));
+        assert!(matches!(
+            ring.check_current("owner", &old_hash, at(2)),
+            Err(KeyAuthError::Revoked { .. })
+        ));
+        assert!(ring.check_current("owner", &new_hash, at(2)).is_ok());
     }
 
     fn legacy_text(byte: u8) -> String {

@@ -13,7 +13,8 @@ pub mod secrets;
 use std::sync::Arc;
 
 use auth_hub_protocol::request::Request;
-use auth_hub_protocol::{Response, ResponseResult};
+use auth_hub_protocol::{ErrorCode, ErrorReply, Response, ResponseResult};
+use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::HubError;
@@ -48,8 +49,12 @@ pub async fn dispatch(
     // The session's key is checked on every request: it may have been revoked, or (the owner
     // key, by recovery) replaced, since the hello.
     if let Some(key) = &session.key {
-        if !crate::hub::lock(&hub.keys).is_current(&key.name, &key.hash, chrono::Utc::now()) {
-            return ResponseResult::Error(HubError::InvalidMasterToken.to_reply());
+        let current = crate::hub::lock(&hub.keys).check_current(&key.name, &key.hash, Utc::now());
+        if let Err(error) = current {
+            return ResponseResult::Error(ErrorReply::new(
+                ErrorCode::InvalidMasterToken,
+                error.client_message(),
+            ));
         }
     }
     match route(hub, session, closed, request).await {
