@@ -36,7 +36,8 @@ fn has_event<'a>(events: &'a [serde_json::Value], name: &str) -> Option<&'a serd
 /// Nothing in the hub's log or status says data is missing.
 fn assert_quiet(hub: &TestHub) {
     let log = hub.log();
-    for phrase in ["the store was", "audit log", "missing"] {
+    // (A torn audit line cut after a crash is expected and warned about; these are not.)
+    for phrase in ["the store was", "anchored", "--verify"] {
         assert!(
             !log.lines()
                 .any(|line| line.contains("WARN") && line.contains(phrase)),
