@@ -91,6 +91,7 @@ fn deleted_slots_refuse_to_start_until_the_loss_is_accepted() {
     assert!(problem.starts_with("lost: "), "{problem}");
     assert!(problem.contains("--accept-store-loss"), "{problem}");
     let text = hub.run(&["auth", "status"], None);
+    text.assert_code(1);
     assert!(
         text.stdout.contains("store problem: lost: "),
         "{}",
@@ -141,6 +142,7 @@ fn a_cut_newest_slot_is_a_rollback_warned_shown_and_audited() {
     let problem = status["store_problem"].as_str().unwrap();
     assert!(problem.starts_with("rolled back: "), "{problem}");
     let text = hub.run(&["auth", "status"], None);
+    text.assert_code(1);
     assert!(
         text.stdout.contains("store problem: rolled back: "),
         "{}",
@@ -205,6 +207,7 @@ fn assert_audit_reported(hub: &TestHub, expect: &str) {
     let problem = status["audit_problem"].as_str().unwrap();
     assert!(problem.contains(expect), "{expect:?} in {problem}");
     let text = hub.run(&["auth", "status"], None);
+    text.assert_code(1);
     assert!(text.stdout.contains("audit problem: "), "{}", text.stdout);
     assert!(hub.log().contains(expect), "{}", hub.log());
 }

@@ -4,7 +4,8 @@
 //!
 //! A report, so it never starts a hub: with none running it says so and exits 5. Everything is
 //! printed first; then a refused key exits 3 and an unreadable key or an invalid policy file
-//! (a config error) exits 2, so a script's `hyperforge auth status` fails when something is wrong.
+//! (a config error) exits 2, and lost or rolled-back secrets or a cut audit log exit 1, so a
+//! script's `hyperforge auth status` fails when something is wrong.
 
 use std::time::Duration;
 
@@ -43,7 +44,7 @@ struct KeyState {
 ///
 /// # Errors
 /// Hub not running (exit 5, none is started), the hub's error; after printing the status, a
-/// refused key (3), an unreadable key or an invalid policy file (2).
+/// refused key (3), an unreadable key or an invalid policy file (2), a store or audit problem (1).
 pub async fn run(ctx: &Context, _args: StatusArgs) -> Result<(), CliError> {
     let reason = "hyperforge auth status".to_owned();
     let mut key = KeyState {
@@ -93,7 +94,7 @@ pub async fn run(ctx: &Context, _args: StatusArgs) -> Result<(), CliError> {
 }
 
 /// What the exit code says after the status is printed: a refused key (3), an unreadable key or
-/// an invalid policy file (2), else success.
+/// an invalid policy file (2), a store or audit log problem (1), else success.
 fn verdict(status: &StatusReply, key: &KeyState) -> Option<CliError> {
     let source = if key.from_env {
         "the key in AUTH_HUB_TOKEN"
@@ -114,14 +115,26 @@ fn verdict(status: &StatusReply, key: &KeyState) -> Option<CliError> {
     if let Some(error) = &key.error {
         return Some(CliError::usage(format!("{source} cannot be read: {error}")));
     }
-    status.policy_error.as_ref().map(|error| {
-        CliError::usage(format!(
-            "the hub's policy file {} is invalid: {error}",
-            status.policy_file
-        ))
-        .with_hint(
-            "fix the file; the hub reloads it on save and keeps the previous policy until then",
-        )
+    if let Some(error) = &status.policy_error {
+        return Some(
+            CliError::usage(format!(
+                "the hub's policy file {} is invalid: {error}",
+                status.policy_file
+            ))
+            .with_hint(
+                "fix the file; the hub reloads it on save and keeps the previous policy until then",
+            ),
+        );
+    }
+    // Lost or rolled-back secrets and a cut audit log are failures a script must see.
+    let problems: Vec<&str> = [&status.store_problem, &status.audit_problem]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    (!problems.is_empty()).then(|| {
+        CliError::failure(format!("the hub reports: {}", problems.join("; ")))
+            .with_hint("the hub's log and `hyperforge auth audit --verify` say more")
     })
 }
 
@@ -406,5 +419,8 @@ mod tests {
             json["audit_problem"],
             "audit log /h/audit.jsonl was cut after line 3"
         );
+        let failed = verdict(&damaged, &KeyState::default()).expect("a problem fails");
+        assert_eq!(failed.kind().exit_code(), 1);
+        assert!(verdict(&reply(), &KeyState::default()).is_none());
     }
 }
