@@ -419,8 +419,19 @@ mod tests {
             json["audit_problem"],
             "audit log /h/audit.jsonl was cut after line 3"
         );
-        let failed = verdict(&damaged, &KeyState::default()).expect("a problem fails");
+        let sound_policy = StatusReply {
+            policy_error: None,
+            ..reply()
+        };
+        assert!(verdict(&sound_policy, &KeyState::default()).is_none());
+        let failed = verdict(
+            &StatusReply {
+                policy_error: None,
+                ..damaged
+            },
+            &KeyState::default(),
+        )
+        .expect("a problem fails");
         assert_eq!(failed.kind().exit_code(), 1);
-        assert!(verdict(&reply(), &KeyState::default()).is_none());
     }
 }
