@@ -18,7 +18,7 @@
 //!
 //! A torn newest slot and a newest slot removed or cut on purpose look the same from the slots
 //! alone, and so do no slots and a deleted store. So the latest committed generation is also
-//! kept in `store.manifest` ([`manifest`](super::manifest), which explains the reasoning): it is
+//! kept in `store.manifest` ([`manifest`], which explains the reasoning): it is
 //! recorded after the slot it names is durable, synchronously only on a store's first write and
 //! otherwise from the hub's housekeeping tick, so a write still costs one in-place write and one
 //! `fdatasync`. On open, slots older than the manifest are a rollback (the hub warns and audits
