@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(%error, "auth-hub stopped");
+            // Once, plainly: stderr is the terminal, the journal or the autostart log alike.
             eprintln!("auth-hub: {error}");
             ExitCode::FAILURE
         }
@@ -80,7 +80,7 @@ fn serve(args: ServeArgs) -> Result<(), HubError> {
             Some(bound) => bound.path().display().to_string(),
             None => format!("inherited ({})", socket.display()),
         };
-        tracing::info!(socket = %shown, store = hub.store.kind(), "auth-hub listening");
+        tracing::info!(socket = %shown, store = %hub.store.kind(), "auth-hub listening");
         notifier.ready();
         let shutdown = async {
             shutdown_signal().await;
