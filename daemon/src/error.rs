@@ -20,6 +20,8 @@ pub enum HubError {
         scope: String,
         /// Why, for people.
         message: String,
+        /// The command that grants it.
+        command: String,
     },
     /// No decision in time.
     #[error("no decision on {scope} within {waited_ms} ms")]
@@ -117,7 +119,14 @@ impl HubError {
     /// The error as the client will see it, with the context its code calls for.
     pub fn to_reply(&self) -> ErrorReply {
         match self {
-            Self::Denied { scope, message } => ErrorReply::denied(scope, message.clone()),
+            Self::Denied {
+                scope,
+                message,
+                command,
+            } => ErrorReply {
+                command: Some(command.clone()),
+                ..ErrorReply::denied(scope, message.clone())
+            },
             Self::Timeout { scope, waited_ms } => ErrorReply::timeout(scope, *waited_ms),
             Self::InsufficientScope { path, have, need } => ErrorReply {
                 path: Some(path.clone()),

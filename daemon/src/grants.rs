@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use auth_hub_protocol::response::{GrantInfo, PendingRequest};
-use auth_hub_protocol::{Permissions, SecretScope};
+use auth_hub_protocol::{Access, Permissions, SecretScope};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -33,7 +33,7 @@ pub const DEFAULT_MAX_PENDING_PER_KEY: usize = 32;
 pub struct StandingGrant {
     /// The key it is for.
     pub key_name: String,
-    /// The scope pattern (its `permissions` mirror [`StandingGrant::permissions`]).
+    /// The scope pattern.
     pub scope: SecretScope,
     /// The rights granted.
     pub permissions: Permissions,
@@ -54,6 +54,11 @@ impl StandingGrant {
             created_at: self.created_at,
             expires_at: self.expires_at,
         }
+    }
+
+    /// The pattern with the rights granted under it.
+    pub fn access(&self) -> Access {
+        Access::new(self.scope.clone(), self.permissions)
     }
 
     /// True when the grant has not expired at `now`.
@@ -98,28 +103,24 @@ impl GrantBook {
                 grants: Vec::new(),
             });
         };
-        let mut grants = file.grants;
-        for grant in &mut grants {
-            grant.scope.permissions = grant.permissions;
-        }
         Ok(Self {
             path: path.to_owned(),
-            grants,
+            grants: file.grants,
         })
     }
 
-    /// A grant for `key_name`, live at `now`, whose scope covers `wanted` and whose permissions
-    /// include `wanted.permissions`.
+    /// A grant for `key_name`, live at `now`, whose scope covers `wanted`'s and whose permissions
+    /// include `wanted`'s.
     pub fn find(
         &self,
         key_name: &str,
-        wanted: &SecretScope,
+        wanted: &Access,
         now: DateTime<Utc>,
     ) -> Option<&StandingGrant> {
         self.grants.iter().find(|grant| {
             grant.key_name == key_name
                 && grant.is_live(now)
-                && grant.scope.covers_scope(wanted)
+                && grant.scope.covers_scope(&wanted.scope)
                 && grant.permissions.includes(wanted.permissions)
         })
     }
@@ -130,8 +131,7 @@ impl GrantBook {
     ///
     /// # Errors
     /// A write error; nothing was changed.
-    pub fn add(&mut self, mut grant: StandingGrant) -> Result<GrantInfo, GrantStoreError> {
-        grant.scope.permissions = grant.permissions;
+    pub fn add(&mut self, grant: StandingGrant) -> Result<GrantInfo, GrantStoreError> {
         let existing = self.grants.iter().position(|old| {
             old.key_name == grant.key_name && old.scope.as_str() == grant.scope.as_str()
         });
@@ -146,11 +146,10 @@ impl GrantBook {
         };
         let previous = self.grants[index].clone();
         let merged = if previous.is_live(grant.created_at) {
-            let permissions = previous.permissions.union(grant.permissions);
             StandingGrant {
                 key_name: grant.key_name,
-                scope: grant.scope.with_permissions(permissions),
-                permissions,
+                scope: grant.scope,
+                permissions: previous.permissions.union(grant.permissions),
                 created_at: previous.created_at,
                 expires_at: match (previous.expires_at, grant.expires_at) {
                     (Some(a), Some(b)) => Some(a.max(b)),
@@ -288,7 +287,7 @@ pub struct GrantOutcome {
     /// The key that asked.
     pub key_name: String,
     /// The scopes this call approved, with the requested permissions.
-    pub approved: Vec<SecretScope>,
+    pub approved: Vec<Access>,
     /// True when every scope of the request now has a decision; the request has then left the
     /// book and its waiter has been answered.
     pub fully_decided: bool,
@@ -395,7 +394,7 @@ impl PendingBook {
             for (asked, decision) in pending.request.scopes.iter().zip(&mut pending.decisions) {
                 if decision.is_none() && scope.covers_scope(asked) {
                     *decision = Some(Decision::Approved(requested));
-                    approved.push(asked.clone().with_permissions(requested));
+                    approved.push(Access::new(asked.clone(), requested));
                 }
             }
             if !approved.is_empty() {
@@ -517,6 +516,10 @@ mod tests {
         SecretScope::parse(pattern).expect("valid test scope")
     }
 
+    fn wanted(pattern: &str) -> Access {
+        Access::read(scope(pattern))
+    }
+
     fn grant(
         key: &str,
         pattern: &str,
@@ -561,15 +564,17 @@ mod tests {
         let (_dir, mut book) = book();
         book.add(grant("ci", "github/acme/*", Permissions::READ, None))
             .expect("added");
-        let read = scope("github/acme/token");
+        let read = wanted("github/acme/token");
         assert!(book.find("ci", &read, at(1)).is_some());
-        assert!(book.find("ci", &scope("github/acme/ci/*"), at(1)).is_some());
+        assert!(book
+            .find("ci", &wanted("github/acme/ci/*"), at(1))
+            .is_some());
         assert!(book.find("other", &read, at(1)).is_none());
         assert!(book
-            .find("ci", &scope("github/acmex/token"), at(1))
+            .find("ci", &wanted("github/acmex/token"), at(1))
             .is_none());
-        assert!(book.find("ci", &scope("github/*"), at(1)).is_none());
-        let write = read.clone().with_permissions(Permissions::WRITE);
+        assert!(book.find("ci", &wanted("github/*"), at(1)).is_none());
+        let write = Access::new(read.scope.clone(), Permissions::WRITE);
         assert!(book.find("ci", &write, at(1)).is_none());
     }
 
@@ -639,10 +644,10 @@ mod tests {
         patterns.sort();
         assert_eq!(patterns, ["github/alice/*", "github/alice/ci/*"]);
         assert!(book
-            .find("ci", &scope("github/alicex/token"), at(1))
+            .find("ci", &wanted("github/alicex/token"), at(1))
             .is_some());
         assert!(book
-            .find("bot", &scope("github/alice/token"), at(1))
+            .find("bot", &wanted("github/alice/token"), at(1))
             .is_some());
         assert_eq!(
             book.revoke(&scope("github/alice/*"), None)
@@ -663,15 +668,15 @@ mod tests {
             .expect("added");
         book.add(grant("ci", "npm/*", Permissions::READ_WRITE, None))
             .expect("added");
-        assert!(book.find("ci", &scope("cargo/token"), at(9)).is_some());
-        assert!(book.find("ci", &scope("cargo/token"), at(10)).is_none());
+        assert!(book.find("ci", &wanted("cargo/token"), at(9)).is_some());
+        assert!(book.find("ci", &wanted("cargo/token"), at(10)).is_none());
         assert_eq!(book.list(at(10)).len(), 1);
         assert_eq!(book.live_count(at(10)), 1);
         assert_eq!(book.purge_expired(at(10)).expect("purged"), 1);
 
         let reloaded = GrantBook::load(&dir.path().join("grants.json")).expect("reloads");
         assert_eq!(reloaded.list(at(10)), book.list(at(10)));
-        let write = scope("npm/token").with_permissions(Permissions::WRITE);
+        let write = Access::new(scope("npm/token"), Permissions::WRITE);
         assert!(reloaded.find("ci", &write, at(11)).is_some());
     }
 
@@ -728,7 +733,7 @@ mod tests {
             [GrantOutcome {
                 id,
                 key_name: "ci".into(),
-                approved: vec![scope("github/acme/*")],
+                approved: vec![Access::read(scope("github/acme/*"))],
                 fully_decided: false,
             }]
         );
