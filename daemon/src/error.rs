@@ -142,3 +142,31 @@ impl HubError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_scope_refusals_keep_their_context() {
+        let denied = HubError::Denied {
+            scope: "npm/*".into(),
+            message: "npm/* is denied by policy rule 1".into(),
+            command: "hyperforge auth grant 'npm/*' --key ci".into(),
+        }
+        .to_reply();
+        assert_eq!(denied.code, ErrorCode::Denied);
+        assert_eq!(denied.message, "npm/* is denied by policy rule 1");
+        assert_eq!(denied.scope.as_deref(), Some("npm/*"));
+        assert_eq!(
+            denied.command.as_deref(),
+            Some("hyperforge auth grant 'npm/*' --key ci")
+        );
+        let timeout = HubError::Timeout {
+            scope: "cargo/*".into(),
+            waited_ms: 60_000,
+        }
+        .to_reply();
+        assert_eq!(timeout, ErrorReply::timeout("cargo/*", 60_000));
+    }
+}
