@@ -1,7 +1,7 @@
 //! The `AuthClient` trait: the whole surface a consumer such as hyperforge needs.
 
 use async_trait::async_trait;
-use auth_hub_protocol::{Secret, SecretPath, SecretScope};
+use auth_hub_protocol::{Permissions, Secret, SecretPath, SecretScope};
 
 use crate::error::AuthError;
 
@@ -27,7 +27,7 @@ pub trait AuthClient: Send + Sync {
     /// As [`AuthClient::get_secret`]; a malformed prefix is [`AuthError::BadRequest`].
     async fn list_secrets(&self, prefix: &str) -> Result<Vec<SecretPath>, AuthError>;
 
-    /// True when the scope (with its permissions) is available now without a prompt. Never waits
-    /// for an approver; any error counts as false.
-    async fn has_scope(&self, scope: &SecretScope) -> bool;
+    /// True when `scope` with `permissions` is available now without a prompt. Never waits for an
+    /// approver; any error counts as false.
+    async fn has_scope(&self, scope: &SecretScope, permissions: Permissions) -> bool;
 }

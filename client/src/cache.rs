@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use auth_hub_protocol::response::ScopeToken;
-use auth_hub_protocol::{AccessToken, Permissions, Secret, SecretPath, SecretScope};
+use auth_hub_protocol::{Access, AccessToken, Secret, SecretPath, SecretScope};
 use chrono::{DateTime, Utc};
 
 /// A token is no longer used once it expires within this margin, so a request never races the
@@ -34,7 +34,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// One granted access token.
 #[derive(Clone)]
 struct CachedToken {
-    scope: SecretScope,
+    access: Access,
     token: AccessToken,
     expires: Instant,
 }
@@ -42,7 +42,7 @@ struct CachedToken {
 /// Access tokens by scope pattern and permissions, until shortly before their expiry.
 #[derive(Default)]
 pub struct TokenCache {
-    tokens: Mutex<HashMap<(String, Permissions), CachedToken>>,
+    tokens: Mutex<HashMap<Access, CachedToken>>,
 }
 
 impl TokenCache {
@@ -64,33 +64,30 @@ impl TokenCache {
         let remaining = (granted.expires_at - wall_now)
             .to_std()
             .unwrap_or(Duration::ZERO);
-        let scope = scope.clone().with_permissions(granted.permissions);
+        let access = Access::new(scope.clone(), granted.permissions);
         let entry = CachedToken {
             token: granted.access_token.clone(),
             expires: now + remaining,
-            scope,
+            access: access.clone(),
         };
-        lock(&self.tokens).insert(
-            (entry.scope.as_str().to_owned(), granted.permissions),
-            entry,
-        );
+        lock(&self.tokens).insert(access, entry);
     }
 
-    /// A token still good at `now` (with the margin) whose scope covers `wanted` with its
-    /// permissions. Expired tokens met on the way are dropped.
-    pub fn find(&self, wanted: &SecretScope, now: Instant) -> Option<AccessToken> {
+    /// A token still good at `now` (with the margin) whose scope and permissions allow `wanted`.
+    /// Expired tokens met on the way are dropped.
+    pub fn find(&self, wanted: &Access, now: Instant) -> Option<AccessToken> {
         let mut tokens = lock(&self.tokens);
         tokens.retain(|_, entry| is_fresh(entry, now));
         tokens
             .values()
-            .filter(|entry| entry.scope.allows(wanted))
+            .filter(|entry| entry.access.allows(wanted))
             // Prefer the token that lives longest, so a retry does not pick one about to expire.
             .max_by_key(|entry| entry.expires)
             .map(|entry| entry.token.clone())
     }
 
     /// True when a token good at `now` allows `wanted`.
-    pub fn allows(&self, wanted: &SecretScope, now: Instant) -> bool {
+    pub fn allows(&self, wanted: &Access, now: Instant) -> bool {
         self.find(wanted, now).is_some()
     }
 
@@ -120,7 +117,7 @@ impl std::fmt::Debug for TokenCache {
         // Scopes only: the tokens themselves never appear in a Debug.
         let scopes: Vec<String> = lock(&self.tokens)
             .values()
-            .map(|entry| format!("{} ({})", entry.scope, entry.scope.permissions))
+            .map(|entry| entry.access.to_string())
             .collect();
         f.debug_struct("TokenCache")
             .field("scopes", &scopes)
@@ -213,9 +210,14 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use auth_hub_protocol::Permissions;
 
     fn scope(pattern: &str) -> SecretScope {
         SecretScope::parse(pattern).unwrap()
+    }
+
+    fn wanted(pattern: &str) -> Access {
+        Access::read(scope(pattern))
     }
 
     fn granted(
@@ -251,7 +253,7 @@ mod tests {
             now,
             wall,
         );
-        let wanted = scope("github/alice/*");
+        let wanted = wanted("github/alice/*");
         assert_eq!(cache.find(&wanted, now).unwrap().expose(), "t1");
         assert!(cache.find(&wanted, now + Duration::from_secs(54)).is_some());
         assert!(cache.find(&wanted, now + Duration::from_secs(55)).is_none());
@@ -268,13 +270,13 @@ mod tests {
             now,
             wall,
         );
-        assert!(cache.allows(&scope("github/alice/*"), now));
+        assert!(cache.allows(&wanted("github/alice/*"), now));
         assert!(cache.allows(
-            &scope("github/alice/*").with_permissions(Permissions::WRITE),
+            &Access::new(scope("github/alice/*"), Permissions::WRITE),
             now
         ));
-        assert!(!cache.allows(&scope("gitlab/alice/*"), now));
-        assert!(!cache.allows(&scope("*"), now));
+        assert!(!cache.allows(&wanted("gitlab/alice/*"), now));
+        assert!(!cache.allows(&wanted("*"), now));
 
         let read_only = TokenCache::new();
         read_only.insert(
@@ -283,7 +285,7 @@ mod tests {
             now,
             wall,
         );
-        assert!(!read_only.allows(&scope("a/*").with_permissions(Permissions::WRITE), now));
+        assert!(!read_only.allows(&Access::new(scope("a/*"), Permissions::WRITE), now));
     }
 
     #[test]
@@ -303,11 +305,11 @@ mod tests {
             wall,
         );
         assert_eq!(cache.len(), 2);
-        let read = cache.find(&scope("a/*"), now).unwrap();
+        let read = cache.find(&wanted("a/*"), now).unwrap();
         assert_eq!(read.expose(), "r");
         cache.remove(&read);
-        assert!(!cache.allows(&scope("a/*"), now));
-        assert!(cache.allows(&scope("a/*").with_permissions(Permissions::WRITE), now));
+        assert!(!cache.allows(&wanted("a/*"), now));
+        assert!(cache.allows(&Access::new(scope("a/*"), Permissions::WRITE), now));
     }
 
     #[test]
@@ -320,7 +322,7 @@ mod tests {
             now,
             wall,
         );
-        assert!(!cache.allows(&scope("a/*"), now));
+        assert!(!cache.allows(&wanted("a/*"), now));
     }
 
     #[test]

@@ -35,7 +35,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use auth_hub_protocol::command::grant_command_for;
-use auth_hub_protocol::{grant_command, Permissions, Secret, SecretPath, SecretScope};
+use auth_hub_protocol::{grant_command, Access, Permissions, Secret, SecretPath, SecretScope};
 use chrono::Utc;
 
 use crate::auth_client::AuthClient;
@@ -50,7 +50,7 @@ pub struct FakeAuthClient {
 #[derive(Debug, Default)]
 struct FakeState {
     secrets: BTreeMap<SecretPath, Secret>,
-    grants: Vec<SecretScope>,
+    grants: Vec<Access>,
     requested: Vec<String>,
 }
 
@@ -101,7 +101,7 @@ impl FakeAuthClient {
 
     fn add_grant(self, scope: &str, permissions: Permissions) -> Self {
         let scope = match SecretScope::parse(scope) {
-            Ok(scope) => scope.with_permissions(permissions),
+            Ok(scope) => Access::new(scope, permissions),
             Err(error) => panic!("FakeAuthClient::grant: invalid scope {scope:?}: {error}"),
         };
         self.state().grants.push(scope);
@@ -118,7 +118,7 @@ impl FakeAuthClient {
         self.state()
             .grants
             .iter()
-            .any(|grant| grant.covers_path(path) && grant.permissions.includes(need))
+            .any(|grant| grant.allows_path(path, need))
     }
 
     fn store(&self, path: &SecretPath, value: &str) {
@@ -203,8 +203,12 @@ impl AuthClient for FakeAuthClient {
             .collect())
     }
 
-    async fn has_scope(&self, scope: &SecretScope) -> bool {
-        self.state().grants.iter().any(|grant| grant.allows(scope))
+    async fn has_scope(&self, scope: &SecretScope, permissions: Permissions) -> bool {
+        let wanted = Access::new(scope.clone(), permissions);
+        self.state()
+            .grants
+            .iter()
+            .any(|grant| grant.allows(&wanted))
     }
 }
 
@@ -296,14 +300,16 @@ mod tests {
             .grant("github/*")
             .grant_write("cargo/*");
         let scope = |s: &str| SecretScope::parse(s).unwrap();
-        assert!(block_on(auth.has_scope(&scope("github/alice/*"))));
-        assert!(!block_on(auth.has_scope(
-            &scope("github/alice/*").with_permissions(Permissions::WRITE)
-        )));
-        assert!(block_on(auth.has_scope(
-            &scope("cargo/*").with_permissions(Permissions::READ_WRITE)
-        )));
-        assert!(!block_on(auth.has_scope(&scope("*"))));
+        assert!(block_on(
+            auth.has_scope(&scope("github/alice/*"), Permissions::READ)
+        ));
+        assert!(!block_on(
+            auth.has_scope(&scope("github/alice/*"), Permissions::WRITE)
+        ));
+        assert!(block_on(
+            auth.has_scope(&scope("cargo/*"), Permissions::READ_WRITE)
+        ));
+        assert!(!block_on(auth.has_scope(&scope("*"), Permissions::READ)));
     }
 
     #[test]

@@ -37,7 +37,7 @@ use auth_hub_protocol::response::{
     PendingRequest, RepoInfo, ScopeOutcome, ScopeResult, SecretEntry,
 };
 use auth_hub_protocol::{
-    AccessToken, ErrorReply, Event, FrameCodec, FrameError, Hello, HelloReply, MasterToken,
+    Access, AccessToken, ErrorReply, Event, FrameCodec, FrameError, Hello, HelloReply, MasterToken,
     Permissions, RequestEnvelope, Response, ResponseEnvelope, ResponseResult, Secret, SecretPath,
     SecretScope, SecretValue, ServerMessage, Welcome, DEFAULT_MAX_FRAME, PROTOCOL_VERSION,
 };
@@ -123,7 +123,7 @@ struct Inner {
     secrets: SecretCache,
     /// One lock per scope pattern and permission set, so concurrent calls needing the same token
     /// share one scope request.
-    scope_locks: Mutex<HashMap<(String, Permissions), ScopeLock>>,
+    scope_locks: Mutex<HashMap<Access, ScopeLock>>,
 }
 
 /// Held while one call requests a scope; others needing the same scope wait, then use its token.
@@ -615,10 +615,7 @@ impl HubClient {
         wait: Duration,
     ) -> Result<Vec<ScopeOutcome>, AuthError> {
         let request = Request::RequestScope(RequestScope {
-            scopes: scopes
-                .iter()
-                .map(|scope| scope.clone().with_permissions(permissions))
-                .collect(),
+            scopes: scopes.to_vec(),
             permissions,
             wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
             reason: self.inner.options.reason.clone(),
@@ -645,17 +642,13 @@ impl HubClient {
         scope: &SecretScope,
         permissions: Permissions,
     ) -> Result<AccessToken, AuthError> {
-        let wanted = scope.clone().with_permissions(permissions);
+        let wanted = Access::new(scope.clone(), permissions);
         if let Some(token) = self.inner.tokens.find(&wanted, Instant::now()) {
             return Ok(token);
         }
         let scope_lock = {
             let mut locks = lock(&self.inner.scope_locks);
-            Arc::clone(
-                locks
-                    .entry((scope.as_str().to_owned(), permissions))
-                    .or_default(),
-            )
+            Arc::clone(locks.entry(wanted.clone()).or_default())
         };
         let _one_request = scope_lock.lock().await;
         // Another caller may have obtained it while this one waited.
@@ -931,13 +924,14 @@ impl AuthClient for HubClient {
             .collect())
     }
 
-    async fn has_scope(&self, scope: &SecretScope) -> bool {
-        if self.inner.tokens.allows(scope, Instant::now()) {
+    async fn has_scope(&self, scope: &SecretScope, permissions: Permissions) -> bool {
+        let wanted = Access::new(scope.clone(), permissions);
+        if self.inner.tokens.allows(&wanted, Instant::now()) {
             return true;
         }
         let request = Request::HasScope(HasScope {
             scope: scope.clone(),
-            permissions: scope.permissions,
+            permissions,
         });
         match self.call(request).await {
             Ok(Response::HasScope(reply)) => reply.granted,

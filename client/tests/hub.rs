@@ -294,7 +294,7 @@ async fn unreachable_without_a_socket_or_a_listener() {
         if source.kind() == std::io::ErrorKind::ConnectionRefused));
     assert!(
         !HubClient::new(auth_hub_client::ClientOptions::new(&stale, "t", "0"))
-            .has_scope(&scope("a/*"))
+            .has_scope(&scope("a/*"), Permissions::READ)
             .await
     );
 }
@@ -345,22 +345,39 @@ async fn has_scope_uses_cached_tokens_then_asks() {
     hub.deny("github/bob/*");
     hub.set_secret("github/alice/token", "a");
     let client = hub.client();
-    assert!(client.has_scope(&scope("github/alice/*")).await);
-    assert!(!client.has_scope(&scope("github/bob/*")).await);
+    assert!(
+        client
+            .has_scope(&scope("github/alice/*"), Permissions::READ)
+            .await
+    );
+    assert!(
+        !client
+            .has_scope(&scope("github/bob/*"), Permissions::READ)
+            .await
+    );
     assert_eq!(hub.count("has_scope"), 2);
 
     client
         .get_secret(&path("github/alice/token"))
         .await
         .unwrap();
-    assert!(client.has_scope(&scope("github/alice/*")).await);
     assert!(
-        client.has_scope(&scope("github/alice/ci/*")).await,
+        client
+            .has_scope(&scope("github/alice/*"), Permissions::READ)
+            .await
+    );
+    assert!(
+        client
+            .has_scope(&scope("github/alice/ci/*"), Permissions::READ)
+            .await,
         "narrower scope"
     );
     assert_eq!(hub.count("has_scope"), 2, "answered from the cached token");
-    let write = scope("github/alice/*").with_permissions(Permissions::WRITE);
-    assert!(client.has_scope(&write).await);
+    assert!(
+        client
+            .has_scope(&scope("github/alice/*"), Permissions::WRITE)
+            .await
+    );
     assert_eq!(
         hub.count("has_scope"),
         3,

@@ -20,7 +20,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use auth_hub_protocol::response::{DeclaredRepoError, DeclaredScope, DeclaredState};
-use auth_hub_protocol::{Permissions, SecretScope};
+use auth_hub_protocol::{Access, SecretScope};
 use chrono::{DateTime, Utc};
 
 use crate::hub::{lock, Hub};
@@ -367,17 +367,13 @@ pub fn states(hub: &Hub, now: DateTime<Utc>) -> (Vec<DeclaredScope>, Vec<Declare
             let state = match SecretScope::parse(&scope) {
                 Err(_) => DeclaredState::NotGranted,
                 Ok(parsed) => {
-                    let wanted = parsed.with_permissions(Permissions::READ);
+                    let wanted = Access::read(parsed);
                     if grants.find(&owner, &wanted, now).is_some() {
                         DeclaredState::Granted
-                    } else if pending.iter().any(|p| wanted.covers_scope(p)) {
+                    } else if pending.iter().any(|p| wanted.scope.covers_scope(p)) {
                         DeclaredState::Pending
                     } else {
-                        match config
-                            .policy
-                            .decide_declared(&owner, true, &wanted, true)
-                            .action
-                        {
+                        match config.policy.decide(&owner, true, &wanted, true).action {
                             Action::Allow => DeclaredState::AllowedByPolicy,
                             Action::Deny => DeclaredState::DeniedByPolicy,
                             Action::Prompt => DeclaredState::NotGranted,

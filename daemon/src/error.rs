@@ -20,6 +20,8 @@ pub enum HubError {
         scope: String,
         /// Why, for people.
         message: String,
+        /// The command that grants it.
+        command: String,
     },
     /// No decision in time.
     #[error("no decision on {scope} within {waited_ms} ms")]
@@ -117,7 +119,14 @@ impl HubError {
     /// The error as the client will see it, with the context its code calls for.
     pub fn to_reply(&self) -> ErrorReply {
         match self {
-            Self::Denied { scope, message } => ErrorReply::denied(scope, message.clone()),
+            Self::Denied {
+                scope,
+                message,
+                command,
+            } => ErrorReply {
+                command: Some(command.clone()),
+                ..ErrorReply::denied(scope, message.clone())
+            },
             Self::Timeout { scope, waited_ms } => ErrorReply::timeout(scope, *waited_ms),
             Self::InsufficientScope { path, have, need } => ErrorReply {
                 path: Some(path.clone()),
@@ -131,5 +140,33 @@ impl HubError {
             },
             other => ErrorReply::new(other.code(), other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_scope_refusals_keep_their_context() {
+        let denied = HubError::Denied {
+            scope: "npm/*".into(),
+            message: "npm/* is denied by policy rule 1".into(),
+            command: "hyperforge auth grant 'npm/*' --key ci".into(),
+        }
+        .to_reply();
+        assert_eq!(denied.code, ErrorCode::Denied);
+        assert_eq!(denied.message, "npm/* is denied by policy rule 1");
+        assert_eq!(denied.scope.as_deref(), Some("npm/*"));
+        assert_eq!(
+            denied.command.as_deref(),
+            Some("hyperforge auth grant 'npm/*' --key ci")
+        );
+        let timeout = HubError::Timeout {
+            scope: "cargo/*".into(),
+            waited_ms: 60_000,
+        }
+        .to_reply();
+        assert_eq!(timeout, ErrorReply::timeout("cargo/*", 60_000));
     }
 }

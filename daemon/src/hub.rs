@@ -26,9 +26,6 @@ use crate::state_lock::StateLock;
 use crate::store::{self, SecretStore, StoreKind, StoreOptions};
 use crate::tokens::TokenTable;
 
-/// Most pending requests at once, in all and per key.
-const MAX_PENDING: usize = 256;
-const MAX_PENDING_PER_KEY: usize = 32;
 /// Most access tokens held at once.
 const MAX_TOKENS: usize = 65_536;
 
@@ -127,7 +124,7 @@ impl Hub {
             config_error: Mutex::new(None),
             keys: Mutex::new(keys),
             grants: Mutex::new(grants),
-            pending: Mutex::new(PendingBook::new(MAX_PENDING, MAX_PENDING_PER_KEY)),
+            pending: Mutex::new(PendingBook::default()),
             repos: Mutex::new(repos),
             declared: Mutex::new(declared),
             repos_changed: Notify::new(),

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use auth_hub_protocol::response::KeyInfo;
-use auth_hub_protocol::{ApiKey, KeyError, MasterToken, Permissions, SecretScope};
+use auth_hub_protocol::{Access, ApiKey, KeyError, MasterToken, Permissions, SecretScope};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -33,7 +33,7 @@ pub struct KeyRecord {
     pub owner: bool,
     /// Lowercase hex of `sha256(b"auth-hub/key/v1\0" ‖ token bytes)`.
     pub hash: String,
-    /// Scopes the key may use without asking (each carries [`KeyRecord::permissions`]).
+    /// Scopes the key may use without asking, each with [`KeyRecord::permissions`].
     #[serde(default)]
     pub scopes: Vec<SecretScope>,
     /// Rights under [`KeyRecord::scopes`].
@@ -70,9 +70,12 @@ impl KeyRecord {
 
     /// True when the key's own pre-granted scopes cover `wanted` and its permissions include
     /// `wanted`'s.
-    pub fn allows(&self, wanted: &SecretScope) -> bool {
+    pub fn allows(&self, wanted: &Access) -> bool {
         self.permissions.includes(wanted.permissions)
-            && self.scopes.iter().any(|scope| scope.covers_scope(wanted))
+            && self
+                .scopes
+                .iter()
+                .any(|scope| scope.covers_scope(&wanted.scope))
     }
 
     /// True when `presented` (a hex hash) equals this record's hash, compared in constant time.
@@ -216,13 +219,9 @@ impl KeyRing {
                 records: Vec::new(),
             });
         };
-        let mut records = file.keys;
-        for record in &mut records {
+        let records = file.keys;
+        for record in &records {
             validate_record(path, record)?;
-            let permissions = record.permissions;
-            for scope in &mut record.scopes {
-                scope.permissions = permissions;
-            }
         }
         let ring = Self {
             path: path.to_owned(),
@@ -573,10 +572,7 @@ fn new_record(
         name: key.name().to_owned(),
         owner,
         hash,
-        scopes: scopes
-            .into_iter()
-            .map(|scope| scope.with_permissions(permissions))
-            .collect(),
+        scopes,
         permissions,
         created_at: now,
         expires_at,
@@ -707,9 +703,9 @@ mod tests {
         assert!(!info.owner);
         let record = ring.authenticate(&ci, at(1)).expect("ci authenticates");
         assert_eq!(record.name, "ci");
-        assert!(record.allows(&scope("cargo/token")));
-        assert!(!record.allows(&scope("npm/token")));
-        assert!(!record.allows(&scope("cargo/token").with_permissions(Permissions::WRITE)));
+        assert!(record.allows(&Access::read(scope("cargo/token"))));
+        assert!(!record.allows(&Access::read(scope("npm/token"))));
+        assert!(!record.allows(&Access::new(scope("cargo/token"), Permissions::WRITE)));
         assert_eq!(ring.live_count(at(1)), 2);
     }
 
@@ -862,8 +858,8 @@ mod tests {
         assert_eq!(ring.list(), before);
         assert!(ring.authenticate(&owner, at(4)).is_ok());
         let record = ring.authenticate(&ci, at(4)).expect("ci");
-        assert_eq!(record.scopes[0].permissions, Permissions::READ_WRITE);
-        assert!(record.allows(&scope("github/acme/x").with_permissions(Permissions::WRITE)));
+        assert_eq!(record.permissions, Permissions::READ_WRITE);
+        assert!(record.allows(&Access::new(scope("github/acme/x"), Permissions::WRITE)));
         assert!(ring.get("gone", at(4)).is_none());
         let mode = fs::metadata(&fx.path).expect("metadata").permissions();
         assert_eq!(

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use auth_hub_protocol::{AccessToken, Permissions, SecretPath, SecretScope};
+use auth_hub_protocol::{Access, AccessToken, Permissions, SecretPath, SecretScope};
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -27,8 +27,8 @@ pub const DEFAULT_MAX_TOKENS: usize = 65_536;
 pub struct TokenEntry {
     /// The key it was issued to.
     pub key_name: String,
-    /// The scope it covers, with the permissions it carries.
-    pub scope: SecretScope,
+    /// The scope it covers and the permissions it carries.
+    pub access: Access,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
 }
@@ -72,12 +72,12 @@ impl TokenTable {
         }
     }
 
-    /// Issues a token for `key_name` under `scope` (with its permissions) that lives for `ttl`.
-    /// Returns the token and its expiry.
+    /// Issues a token for `key_name` allowing `access` that lives for `ttl`. Returns the token
+    /// and its expiry.
     pub fn issue(
         &mut self,
         key_name: &str,
-        scope: SecretScope,
+        access: Access,
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> (AccessToken, DateTime<Utc>) {
@@ -94,7 +94,7 @@ impl TokenTable {
             digest(&token),
             TokenEntry {
                 key_name: key_name.to_owned(),
-                scope,
+                access,
                 expires_at,
             },
         );
@@ -114,11 +114,11 @@ impl TokenTable {
         now: DateTime<Utc>,
     ) -> Result<&TokenEntry, TokenError> {
         let entry = self.lookup(token, now)?;
-        if entry.scope.covers_path(path) && entry.scope.permissions.includes(need) {
+        if entry.access.allows_path(path, need) {
             Ok(entry)
         } else {
             Err(TokenError::Insufficient {
-                have: format!("{} ({})", entry.scope, entry.scope.permissions),
+                have: entry.access.to_string(),
                 need: path.parent_scope().to_string(),
             })
         }
@@ -147,7 +147,7 @@ impl TokenTable {
     /// Kills every token whose scope `scope` covers, of `key` only when given. Returns how many.
     pub fn revoke_scope(&mut self, scope: &SecretScope, key: Option<&str>) -> usize {
         self.remove_where(|entry| {
-            key.is_none_or(|key| entry.key_name == key) && scope.covers_scope(&entry.scope)
+            key.is_none_or(|key| entry.key_name == key) && scope.covers_scope(&entry.access.scope)
         })
     }
 
@@ -209,10 +209,11 @@ mod tests {
             .expect("valid test timestamp")
     }
 
-    fn scope(pattern: &str, permissions: Permissions) -> SecretScope {
-        SecretScope::parse(pattern)
-            .expect("valid test scope")
-            .with_permissions(permissions)
+    fn scope(pattern: &str, permissions: Permissions) -> Access {
+        Access::new(
+            SecretScope::parse(pattern).expect("valid test scope"),
+            permissions,
+        )
     }
 
     fn path(text: &str) -> SecretPath {
@@ -331,14 +332,14 @@ mod tests {
         let (alicex, _) = table.issue("ci", scope("github/alicex/*", read), MINUTE, at(0));
         let (owner, _) = table.issue("owner", scope("github/alice/*", read), MINUTE, at(0));
         assert_eq!(
-            table.revoke_scope(&scope("github/alice/*", read), Some("ci")),
+            table.revoke_scope(&scope("github/alice/*", read).scope, Some("ci")),
             2
         );
         assert!(table.lookup(&alice, at(1)).is_err());
         assert!(table.lookup(&alice_ci, at(1)).is_err());
         assert!(table.lookup(&alicex, at(1)).is_ok());
         assert!(table.lookup(&owner, at(1)).is_ok());
-        assert_eq!(table.revoke_scope(&scope("*", read), None), 2);
+        assert_eq!(table.revoke_scope(&scope("*", read).scope, None), 2);
         assert!(table.is_empty());
     }
 

@@ -36,7 +36,7 @@ pub use path::{PathError, SecretPath};
 pub use repo_path::{validate_repo_path, RepoPathError, MAX_REPO_PATH_LEN};
 pub use request::{request_id, Request, RequestEnvelope};
 pub use response::{Response, ResponseEnvelope, ResponseResult, ServerMessage};
-pub use scope::{Permissions, SecretScope};
+pub use scope::{Access, Permissions, SecretScope};
 pub use secret::{AccessToken, MasterToken, RecoveryCode, Secret, SecretValue};
 
 /// The protocol version this build speaks. A small integer, independent of crate versions; it

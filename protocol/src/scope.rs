@@ -1,4 +1,5 @@
-//! `SecretScope` and `Permissions`: what a client asks for and what a grant or token allows.
+//! `SecretScope`, `Permissions` and `Access` (the two together): what a client asks for and what
+//! a grant or token allows.
 //!
 //! A scope is either `prefix/*` (every path strictly below `prefix`, compared segment-wise), `*`
 //! (every path), or an exact path (that path alone). `github/alice/*` covers `github/alice/token`
@@ -69,9 +70,9 @@ impl fmt::Display for Permissions {
     }
 }
 
-/// A validated scope pattern with the permissions asked for or granted under it.
-///
-/// Equality and hashing consider the pattern and the permissions.
+/// A validated scope pattern. It carries no permissions: those travel beside it, in an
+/// [`Access`] or in a request's own `permissions` field, so equality and hashing agree with the
+/// pattern string that goes on the wire.
 ///
 /// ```
 /// use auth_hub_protocol::{SecretPath, SecretScope};
@@ -79,15 +80,13 @@ impl fmt::Display for Permissions {
 /// assert!(scope.covers_path(&SecretPath::parse("github/alice/token").unwrap()));
 /// assert!(!scope.covers_path(&SecretPath::parse("github/alicex/token").unwrap()));
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SecretScope {
     pattern: String,
-    /// Rights asked for or granted under the pattern.
-    pub permissions: Permissions,
 }
 
 impl SecretScope {
-    /// Parses `prefix/*`, `*` or an exact path, with read permission.
+    /// Parses `prefix/*`, `*` or an exact path.
     ///
     /// # Errors
     /// A [`PathError`] naming the rule the pattern breaks.
@@ -97,21 +96,13 @@ impl SecretScope {
         }
         Ok(Self {
             pattern: pattern.to_owned(),
-            permissions: Permissions::READ,
         })
-    }
-
-    /// The same pattern with other permissions.
-    pub fn with_permissions(mut self, permissions: Permissions) -> Self {
-        self.permissions = permissions;
-        self
     }
 
     /// `*`: every path.
     pub fn everything() -> Self {
         Self {
             pattern: "*".to_owned(),
-            permissions: Permissions::READ,
         }
     }
 
@@ -119,7 +110,6 @@ impl SecretScope {
     pub(crate) fn wildcard_under(parent: &str) -> Self {
         Self {
             pattern: format!("{parent}/*"),
-            permissions: Permissions::READ,
         }
     }
 
@@ -142,7 +132,7 @@ impl SecretScope {
         self.pattern == "*" || self.pattern.ends_with("/*")
     }
 
-    /// True when `path` lies under this pattern (permissions are not considered).
+    /// True when `path` lies under this pattern.
     pub fn covers_path(&self, path: &SecretPath) -> bool {
         if !self.is_wildcard() {
             return path.as_str() == self.pattern;
@@ -157,7 +147,7 @@ impl SecretScope {
             .is_some_and(|rest| rest.len() > 1 && rest.starts_with('/'))
     }
 
-    /// True when every path `other` covers is covered by `self` (permissions are not considered).
+    /// True when every path `other` covers is covered by `self`.
     pub fn covers_scope(&self, other: &SecretScope) -> bool {
         if !other.is_wildcard() {
             return SecretPath::parse(&other.pattern).is_ok_and(|path| self.covers_path(&path));
@@ -173,16 +163,52 @@ impl SecretScope {
                 .strip_prefix(mine)
                 .is_some_and(|rest| rest.starts_with('/'))
     }
+}
 
-    /// True when the pattern covers `other` and the permissions include `other`'s.
-    pub fn allows(&self, other: &SecretScope) -> bool {
-        self.covers_scope(other) && self.permissions.includes(other.permissions)
+/// A scope pattern with the rights asked for or held under it: what a request wants, or what a
+/// grant, key or token allows.
+///
+/// ```
+/// use auth_hub_protocol::{Access, Permissions, SecretScope};
+/// let held = Access::new(SecretScope::parse("github/*").unwrap(), Permissions::READ);
+/// let wanted = Access::read(SecretScope::parse("github/alice/*").unwrap());
+/// assert!(held.allows(&wanted));
+/// assert!(!held.allows(&Access::new(wanted.scope.clone(), Permissions::WRITE)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Access {
+    /// The pattern.
+    pub scope: SecretScope,
+    /// The rights under it.
+    pub permissions: Permissions,
+}
+
+impl Access {
+    /// `scope` with `permissions`.
+    pub fn new(scope: SecretScope, permissions: Permissions) -> Self {
+        Self { scope, permissions }
+    }
+
+    /// `scope` with read permission.
+    pub fn read(scope: SecretScope) -> Self {
+        Self::new(scope, Permissions::READ)
+    }
+
+    /// True when the pattern covers `wanted`'s and the permissions include `wanted`'s.
+    pub fn allows(&self, wanted: &Access) -> bool {
+        self.scope.covers_scope(&wanted.scope) && self.permissions.includes(wanted.permissions)
+    }
+
+    /// True when the pattern covers `path` and the permissions include `need`.
+    pub fn allows_path(&self, path: &SecretPath, need: Permissions) -> bool {
+        self.scope.covers_path(path) && self.permissions.includes(need)
     }
 }
 
-impl fmt::Debug for SecretScope {
+/// `pattern (permissions)`, such as `github/alice/* (read)`.
+impl fmt::Display for Access {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretScope({:?}, {})", self.pattern, self.permissions)
+        write!(f, "{} ({})", self.scope, self.permissions)
     }
 }
 
@@ -259,14 +285,11 @@ mod tests {
 
     #[test]
     fn permissions_are_separate() {
-        let read = scope("a/*");
-        let write = scope("a/*").with_permissions(Permissions::WRITE);
+        let read = Access::read(scope("a/*"));
+        let write = Access::new(scope("a/*"), Permissions::WRITE);
         assert!(!write.allows(&read));
         assert!(!read.allows(&write));
-        assert!(read
-            .clone()
-            .with_permissions(Permissions::READ_WRITE)
-            .allows(&write));
+        assert!(Access::new(read.scope.clone(), Permissions::READ_WRITE).allows(&write));
         assert!(Permissions::READ_WRITE.includes(Permissions::READ));
         assert!(!Permissions::WRITE.includes(Permissions::READ));
     }

@@ -200,7 +200,7 @@ pub async fn decide(
         return Ok(decisions);
     }
     let ((), outcomes) = tokio::join!(
-        announce_wait(client, scopes, wait),
+        announce_wait(client, scopes, Permissions::READ, wait),
         client.request_scopes(scopes, Permissions::READ, wait)
     );
     for outcome in outcomes? {

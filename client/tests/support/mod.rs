@@ -27,7 +27,7 @@ use auth_hub_protocol::response::{
     SecretEntry, SecretList, Written,
 };
 use auth_hub_protocol::{
-    AccessToken, ErrorCode, ErrorReply, Event, FrameCodec, Hello, HelloReply, MasterToken,
+    Access, AccessToken, ErrorCode, ErrorReply, Event, FrameCodec, Hello, HelloReply, MasterToken,
     Permissions, RequestEnvelope, Response, ResponseEnvelope, ResponseResult, Secret, SecretPath,
     SecretScope, ServerMessage, Welcome, DEFAULT_MAX_FRAME, PROTOCOL_VERSION,
 };
@@ -64,7 +64,7 @@ struct HubState {
     token_ttl_ms: AtomicU64,
     next_token: AtomicU64,
     secrets: Mutex<BTreeMap<String, StoredSecret>>,
-    tokens: Mutex<HashMap<String, SecretScope>>,
+    tokens: Mutex<HashMap<String, Access>>,
     denied: Mutex<Vec<String>>,
     counts: Mutex<HashMap<String, usize>>,
     in_flight: AtomicUsize,
@@ -378,7 +378,7 @@ fn check_token(
             "only the owner key may omit the token",
         ));
     };
-    let scope = lock(&state.tokens)
+    let Access { scope, permissions } = lock(&state.tokens)
         .get(token.expose())
         .cloned()
         .ok_or_else(|| ErrorReply::new(ErrorCode::InvalidAccessToken, "unknown access token"))?;
@@ -386,7 +386,7 @@ fn check_token(
         Some(path) => scope.covers_path(path),
         None => true,
     };
-    if !covers || !scope.permissions.includes(need) {
+    if !covers || !permissions.includes(need) {
         let target = path.map(ToString::to_string);
         return Err(ErrorReply {
             path: target.clone(),
@@ -421,10 +421,8 @@ fn run(state: &HubState, request: Request) -> Result<Response, ErrorReply> {
                     } else {
                         let n = state.next_token.fetch_add(1, Ordering::SeqCst);
                         let token = format!("tok-{n}");
-                        lock(&state.tokens).insert(
-                            token.clone(),
-                            scope.clone().with_permissions(ask.permissions),
-                        );
+                        lock(&state.tokens)
+                            .insert(token.clone(), Access::new(scope.clone(), ask.permissions));
                         ScopeResult::Granted(ScopeToken {
                             access_token: AccessToken::from(token),
                             permissions: ask.permissions,

@@ -35,11 +35,6 @@ impl Notifier {
         }
     }
 
-    /// True when a service manager listens for notifications.
-    pub fn is_active(&self) -> bool {
-        self.target.is_some()
-    }
-
     /// Tells the manager the hub can answer requests.
     pub fn ready(&self) {
         self.send("READY=1");
@@ -124,7 +119,7 @@ mod tests {
         let notifier = Notifier {
             target: Some(Target::Path(path)),
         };
-        assert!(notifier.is_active());
+        assert!(notifier.target.is_some());
         let mut buf = [0u8; 256];
         notifier.ready();
         let n = receiver.recv(&mut buf).unwrap();
@@ -158,7 +153,7 @@ mod tests {
     #[test]
     fn without_a_target_nothing_is_sent() {
         let notifier = Notifier::default();
-        assert!(!notifier.is_active());
+        assert!(notifier.target.is_none());
         notifier.ready();
     }
 }

@@ -119,8 +119,6 @@ pub fn grant(hub: &Hub, session: &Session, request: &Grant) -> Result<Response, 
     session.require_owner("grant")?;
     let now = Utc::now();
     let expires_at = expiry(now, request.ttl_ms)?;
-    let pattern = request.scope.clone().with_permissions(request.permissions);
-
     let mut pending = lock(&hub.pending);
     let matching: Vec<_> = pending
         .list()
@@ -194,7 +192,7 @@ pub fn grant(hub: &Hub, session: &Session, request: &Grant) -> Result<Response, 
         for key_name in keys_approved {
             grants.push(book.add(StandingGrant {
                 key_name,
-                scope: pattern.clone(),
+                scope: request.scope.clone(),
                 permissions: request.permissions,
                 created_at: now,
                 expires_at,

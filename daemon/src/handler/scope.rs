@@ -15,8 +15,8 @@ use auth_hub_protocol::response::{
     HasScopeReply, PendingRequest, ScopeOutcome, ScopeOutcomes, ScopeResult, ScopeToken,
 };
 use auth_hub_protocol::{
-    command::grant_command_for, ErrorCode, ErrorReply, Event, PendingOutcome, PendingResolved,
-    Permissions, Response, SecretScope,
+    command::grant_command_for, Access, Event, PendingOutcome, PendingResolved, Permissions,
+    Response, SecretScope,
 };
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
@@ -68,19 +68,22 @@ pub async fn request_scope(
     }
     let config = hub.config();
     let now = Utc::now();
-    let wanted: Vec<SecretScope> = request
+    let wanted: Vec<Access> = request
         .scopes
         .iter()
-        .map(|scope| scope.clone().with_permissions(request.permissions))
+        .map(|scope| Access::new(scope.clone(), request.permissions))
         .collect();
-    let mut results: Vec<Option<ScopeResult>> = vec![None; wanted.len()];
+    let mut results: Vec<Option<Result<ScopeToken, HubError>>> =
+        std::iter::repeat_with(|| None).take(wanted.len()).collect();
     let mut to_prompt = Vec::new();
     for (index, scope) in wanted.iter().enumerate() {
         match decide_now(hub, &key, scope, now) {
             Immediate::Allow(limit) => {
                 results[index] = Some(issue(hub, session, &key.name, scope, limit, now))
             }
-            Immediate::Deny(message) => results[index] = Some(refuse(hub, session, scope, message)),
+            Immediate::Deny(message) => {
+                results[index] = Some(Err(refuse(hub, session, scope, message)))
+            }
             Immediate::Prompt => to_prompt.push(index),
         }
     }
@@ -91,19 +94,19 @@ pub async fn request_scope(
             for &index in &to_prompt {
                 let message = format!(
                     "{} needs the owner's approval and the request did not wait; run `{}`",
-                    wanted[index],
+                    wanted[index].scope,
                     grant_command_for(
-                        wanted[index].as_str(),
+                        wanted[index].scope.as_str(),
                         wanted[index].permissions,
                         service_key_name(session)
                     )
                 );
-                results[index] = Some(refuse(hub, session, &wanted[index], message));
+                results[index] = Some(Err(refuse(hub, session, &wanted[index], message)));
             }
         } else {
             let scopes: Vec<SecretScope> = to_prompt
                 .iter()
-                .map(|&index| wanted[index].clone())
+                .map(|&index| wanted[index].scope.clone())
                 .collect();
             let decisions =
                 wait_for_owner(hub, session, closed, &key, scopes, &request, wait, now).await?;
@@ -113,16 +116,19 @@ pub async fn request_scope(
                     Some(Decision::Approved(_)) => {
                         issue(hub, session, &key.name, scope, None, Utc::now())
                     }
-                    Some(Decision::Denied) => {
-                        refuse(hub, session, scope, format!("the owner denied {scope}"))
-                    }
-                    None if hub.shutdown.is_cancelled() => {
-                        ScopeResult::Error(HubError::ShuttingDown.to_reply())
-                    }
+                    Some(Decision::Denied) => Err(refuse(
+                        hub,
+                        session,
+                        scope,
+                        format!("the owner denied {}", scope.scope),
+                    )),
+                    None if hub.shutdown.is_cancelled() => Err(HubError::ShuttingDown),
                     None => {
-                        let waited = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
                         record(hub, session, "scope_timeout", scope, "timeout");
-                        ScopeResult::Error(ErrorReply::timeout(scope.as_str(), waited))
+                        Err(HubError::Timeout {
+                            scope: scope.scope.to_string(),
+                            waited_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        })
                     }
                 });
             }
@@ -135,9 +141,13 @@ pub async fn request_scope(
         .zip(results)
         .map(|(scope, result)| ScopeOutcome {
             scope,
-            result: result.unwrap_or_else(|| {
-                ScopeResult::Error(ErrorReply::new(ErrorCode::Backend, "scope was not decided"))
-            }),
+            // Every scope was decided above; the fallback only keeps a slip from panicking.
+            result: match result
+                .unwrap_or_else(|| Err(HubError::Setup("scope was not decided".into())))
+            {
+                Ok(token) => ScopeResult::Granted(token),
+                Err(error) => ScopeResult::Error(error.to_reply()),
+            },
         })
         .collect();
     Ok(Response::Scopes(ScopeOutcomes { outcomes }))
@@ -149,7 +159,7 @@ pub async fn request_scope(
 /// A keyless session or a revoked key.
 pub fn has_scope(hub: &Hub, session: &Session, request: &HasScope) -> Result<Response, HubError> {
     let key = live_key(hub, session)?;
-    let wanted = request.scope.clone().with_permissions(request.permissions);
+    let wanted = Access::new(request.scope.clone(), request.permissions);
     let decision = decide_now(hub, &key, &wanted, Utc::now());
     Ok(Response::HasScope(HasScopeReply {
         granted: matches!(decision, Immediate::Allow(_)),
@@ -168,40 +178,35 @@ fn live_key(hub: &Hub, session: &Session) -> Result<KeyRecord, HubError> {
         .ok_or(HubError::InvalidMasterToken)
 }
 
-fn decide_now(hub: &Hub, key: &KeyRecord, wanted: &SecretScope, now: DateTime<Utc>) -> Immediate {
+/// What `wanted` gets now without asking the owner: the one decision both `request_scope` and
+/// `has_scope` use.
+fn decide_now(hub: &Hub, key: &KeyRecord, wanted: &Access, now: DateTime<Utc>) -> Immediate {
     if key.owner && wanted.permissions == Permissions::WRITE {
         return Immediate::Allow(None);
     }
-    if !key.owner
-        && key
-            .scopes
-            .iter()
-            .any(|own| own.clone().with_permissions(key.permissions).allows(wanted))
-    {
+    if !key.owner && key.allows(wanted) {
         return Immediate::Allow(key.expires_at);
     }
     if let Some(grant) = lock(&hub.grants).find(&key.name, wanted, now) {
         return Immediate::Allow(grant.expires_at);
     }
     let config = hub.config();
-    let declared = key.owner && lock(&hub.declared).covers(wanted);
-    let decision = config
-        .policy
-        .decide_declared(&key.name, key.owner, wanted, declared);
+    let declared = key.owner && lock(&hub.declared).covers(&wanted.scope);
+    let decision = config.policy.decide(&key.name, key.owner, wanted, declared);
     match decision.action {
         Action::Allow => {
             if decision.by_declared(&config.policy) {
-                tracing::info!(key = %key.name, scope = %wanted, "declared scope allowed by policy");
+                tracing::info!(key = %key.name, scope = %wanted.scope, "declared scope allowed by policy");
             }
             Immediate::Allow(None)
         }
         Action::Prompt => Immediate::Prompt,
         Action::Deny => Immediate::Deny(match decision.rule {
-            Some(rule) => format!("{wanted} is denied by policy rule {}", rule + 1),
-            None if key.owner => format!("{wanted} is denied by the default policy"),
+            Some(rule) => format!("{} is denied by policy rule {}", wanted.scope, rule + 1),
+            None if key.owner => format!("{} is denied by the default policy", wanted.scope),
             None => format!(
-                "key {} may not use {wanted}: it is outside the key's scopes",
-                key.name
+                "key {} may not use {}: it is outside the key's scopes",
+                key.name, wanted.scope
             ),
         }),
     }
@@ -235,7 +240,8 @@ async fn wait_for_owner(
     let (id, mut decided) = lock(&hub.pending).add(pending.clone())?;
     pending.id = id;
     for scope in &pending.scopes {
-        record(hub, session, "scope_pending", scope, "pending");
+        let asked = Access::new(scope.clone(), pending.permissions);
+        record(hub, session, "scope_pending", &asked, "pending");
     }
     let _ = hub.events.send(Event::PendingAdded(pending));
     tracing::info!(id, key = %key.name, "scope request waits for the owner");
@@ -279,21 +285,21 @@ fn issue(
     hub: &Hub,
     session: &Session,
     key_name: &str,
-    scope: &SecretScope,
+    scope: &Access,
     limit: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
-) -> ScopeResult {
+) -> Result<ScopeToken, HubError> {
     let mut ttl = hub.config().policy.token_ttl;
     if let Some(limit) = limit {
         ttl = ttl.min((limit - now).to_std().unwrap_or(Duration::ZERO));
     }
     if ttl.is_zero() {
-        return refuse(
+        return Err(refuse(
             hub,
             session,
             scope,
-            format!("the grant for {scope} has expired"),
-        );
+            format!("the grant for {} has expired", scope.scope),
+        ));
     }
     let (access_token, expires_at) = hub
         .tokens
@@ -301,23 +307,26 @@ fn issue(
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .issue(key_name, scope.clone(), ttl, now);
     record(hub, session, "scope_granted", scope, "granted");
-    ScopeResult::Granted(ScopeToken {
+    Ok(ScopeToken {
         access_token,
         permissions: scope.permissions,
         expires_at,
     })
 }
 
-fn refuse(hub: &Hub, session: &Session, scope: &SecretScope, message: String) -> ScopeResult {
+/// Records a refusal and returns it as the error the client will see.
+fn refuse(hub: &Hub, session: &Session, scope: &Access, message: String) -> HubError {
     record(hub, session, "scope_denied", scope, "denied");
-    let mut reply = ErrorReply::denied(scope.as_str(), message);
-    // A grant without --key goes to the owner key, and without --write it grants read only.
-    reply.command = Some(grant_command_for(
-        scope.as_str(),
-        scope.permissions,
-        service_key_name(session),
-    ));
-    ScopeResult::Error(reply)
+    HubError::Denied {
+        scope: scope.scope.to_string(),
+        message,
+        // A grant without --key goes to the owner key, and without --write it grants read only.
+        command: grant_command_for(
+            scope.scope.as_str(),
+            scope.permissions,
+            service_key_name(session),
+        ),
+    }
 }
 
 /// The session's key name when it is a service key: grants for it need `--key NAME`.
@@ -329,13 +338,13 @@ fn service_key_name(session: &Session) -> Option<&str> {
         .map(|key| key.name.as_str())
 }
 
-fn record(hub: &Hub, session: &Session, event: &str, scope: &SecretScope, outcome: &str) {
+fn record(hub: &Hub, session: &Session, event: &str, scope: &Access, outcome: &str) {
     let detail = scope.permissions.to_string();
     hub.record(
         session,
         AuditRecord {
             event,
-            scope: Some(scope.as_str()),
+            scope: Some(scope.scope.as_str()),
             outcome,
             detail: Some(&detail),
             ..Default::default()

@@ -139,14 +139,14 @@ pub fn list_secrets(
             if entry.key_name != key.name {
                 return Err(HubError::InvalidAccessToken);
             }
-            if !entry.scope.permissions.read {
+            if !entry.access.permissions.read {
                 return Err(HubError::InsufficientScope {
                     path: prefix.to_owned(),
-                    have: format!("{} ({})", entry.scope, entry.scope.permissions),
+                    have: entry.access.to_string(),
                     need: "read".into(),
                 });
             }
-            Some(entry.scope.clone())
+            Some(entry.access.scope.clone())
         }
     };
     let entries = hub

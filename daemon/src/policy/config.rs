@@ -322,16 +322,14 @@ impl Checker<'_> {
                     .fold(Permissions::default(), |all, one| all.union(one.rights()))
             }
         };
-        let scope = SecretScope::parse(raw.scope.get_ref())
-            .map_err(|error| {
-                self.invalid(
-                    raw.scope.span(),
-                    &field("scope"),
-                    raw.scope.get_ref(),
-                    error.to_string(),
-                )
-            })?
-            .with_permissions(permissions);
+        let scope = SecretScope::parse(raw.scope.get_ref()).map_err(|error| {
+            self.invalid(
+                raw.scope.span(),
+                &field("scope"),
+                raw.scope.get_ref(),
+                error.to_string(),
+            )
+        })?;
         let keys = match raw.keys {
             None => None,
             Some(list) => {
@@ -610,10 +608,6 @@ mod tests {
         );
         assert_eq!(config.policy.rules[1].keys, None);
         assert_eq!(config.policy.rules[1].permissions, Permissions::READ_WRITE);
-        assert_eq!(
-            config.policy.rules[1].scope.permissions,
-            Permissions::READ_WRITE
-        );
     }
 
     #[test]

@@ -14,7 +14,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use auth_hub_protocol::{Permissions, SecretScope};
+use auth_hub_protocol::{Access, Permissions, SecretScope};
 use serde::Deserialize;
 
 /// What to do with a request.
@@ -71,8 +71,7 @@ impl DeclaredAction {
 /// One `[[policy.rule]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
-    /// The pattern; the rule applies to requested scopes it covers. Its `permissions` mirror
-    /// [`Rule::permissions`].
+    /// The pattern; the rule applies to requested scopes it covers.
     pub scope: SecretScope,
     /// The keys the rule applies to; `None` means the owner key only.
     pub keys: Option<Vec<String>>,
@@ -84,14 +83,14 @@ pub struct Rule {
 
 impl Rule {
     /// True when this rule applies to `wanted` (pattern and permissions) asked by `key_name`.
-    pub fn matches(&self, key_name: &str, is_owner: bool, wanted: &SecretScope) -> bool {
+    pub fn matches(&self, key_name: &str, is_owner: bool, wanted: &Access) -> bool {
         let key_matches = match &self.keys {
             Some(keys) => keys.iter().any(|key| key == key_name),
             None => is_owner,
         };
         key_matches
             && self.permissions.includes(wanted.permissions)
-            && self.scope.covers_scope(wanted)
+            && self.scope.covers_scope(&wanted.scope)
     }
 }
 
@@ -148,49 +147,39 @@ impl PolicyDecision {
 }
 
 impl Policy {
-    /// Decides `wanted` (pattern and permissions) for `key_name`: the first matching rule's
-    /// action; otherwise [`Policy::default`] for the owner key and [`Action::Deny`] for a service
-    /// key.
-    pub fn decide(&self, key_name: &str, is_owner: bool, wanted: &SecretScope) -> PolicyDecision {
-        match self
+    /// Decides `wanted` for `key_name`, knowing whether a registered repository declares a scope
+    /// covering it: the first matching rule's action; otherwise, for the owner key's read of a
+    /// declared scope under `declared = "allow"`, [`Action::Allow`]; otherwise
+    /// [`Policy::default`] for the owner key and [`Action::Deny`] for a service key.
+    pub fn decide(
+        &self,
+        key_name: &str,
+        is_owner: bool,
+        wanted: &Access,
+        declared: bool,
+    ) -> PolicyDecision {
+        if let Some(index) = self
             .rules
             .iter()
             .position(|rule| rule.matches(key_name, is_owner, wanted))
         {
-            Some(index) => PolicyDecision {
+            return PolicyDecision {
                 action: self.rules[index].action,
                 rule: Some(index),
-            },
-            None => PolicyDecision {
-                action: if is_owner { self.default } else { Action::Deny },
-                rule: None,
-            },
+            };
         }
-    }
-
-    /// As [`Policy::decide`], knowing whether a registered repository declares a scope covering
-    /// `wanted`: when no rule matches, the owner key's read of a declared scope gets
-    /// [`Action::Allow`] under `declared = "allow"` instead of the default.
-    pub fn decide_declared(
-        &self,
-        key_name: &str,
-        is_owner: bool,
-        wanted: &SecretScope,
-        declared: bool,
-    ) -> PolicyDecision {
-        let decision = self.decide(key_name, is_owner, wanted);
-        if decision.rule.is_none()
-            && is_owner
+        let action = if is_owner
             && declared
             && self.declared == DeclaredAction::Allow
             && Permissions::READ.includes(wanted.permissions)
         {
-            return PolicyDecision {
-                action: Action::Allow,
-                rule: None,
-            };
-        }
-        decision
+            Action::Allow
+        } else if is_owner {
+            self.default
+        } else {
+            Action::Deny
+        };
+        PolicyDecision { action, rule: None }
     }
 }
 
@@ -198,15 +187,16 @@ impl Policy {
 mod tests {
     use super::*;
 
-    fn scope(pattern: &str, permissions: Permissions) -> SecretScope {
-        SecretScope::parse(pattern)
-            .expect("valid test scope")
-            .with_permissions(permissions)
+    fn scope(pattern: &str, permissions: Permissions) -> Access {
+        Access::new(
+            SecretScope::parse(pattern).expect("valid test scope"),
+            permissions,
+        )
     }
 
     fn rule(pattern: &str, keys: Option<&[&str]>, action: Action, perms: Permissions) -> Rule {
         Rule {
-            scope: scope(pattern, perms),
+            scope: scope(pattern, perms).scope,
             keys: keys.map(|keys| keys.iter().map(|k| (*k).to_owned()).collect()),
             action,
             permissions: perms,
@@ -233,7 +223,7 @@ mod tests {
                 rule("github/*", None, Action::Deny, READ),
             ],
         );
-        let decide = |pattern| policy.decide("owner", true, &scope(pattern, READ));
+        let decide = |pattern| policy.decide("owner", true, &scope(pattern, READ), false);
         assert_eq!(
             decide("github/acme/secret/token"),
             PolicyDecision {
@@ -272,26 +262,32 @@ mod tests {
         );
         let cargo = scope("cargo/token", READ);
         let npm = scope("npm/token", READ);
-        assert_eq!(policy.decide("ci", false, &cargo).action, Action::Allow);
-        assert_eq!(policy.decide("release", false, &cargo).rule, Some(0));
+        assert_eq!(
+            policy.decide("ci", false, &cargo, false).action,
+            Action::Allow
+        );
+        assert_eq!(policy.decide("release", false, &cargo, false).rule, Some(0));
         // A rule naming keys does not apply to the owner unless it is named.
         assert_eq!(
-            policy.decide("owner", true, &cargo),
+            policy.decide("owner", true, &cargo, false),
             PolicyDecision {
                 action: Action::Allow,
                 rule: None
             }
         );
         // A rule without keys applies to the owner only.
-        assert_eq!(policy.decide("owner", true, &npm).action, Action::Deny);
         assert_eq!(
-            policy.decide("ci", false, &npm),
+            policy.decide("owner", true, &npm, false).action,
+            Action::Deny
+        );
+        assert_eq!(
+            policy.decide("ci", false, &npm, false),
             PolicyDecision {
                 action: Action::Deny,
                 rule: None
             }
         );
-        assert_eq!(policy.decide("other", false, &cargo).rule, None);
+        assert_eq!(policy.decide("other", false, &cargo, false).rule, None);
     }
 
     #[test]
@@ -306,9 +302,9 @@ mod tests {
         let read = scope("npm/token", READ);
         let write = scope("npm/token", Permissions::WRITE);
         let both = scope("npm/token", Permissions::READ_WRITE);
-        assert_eq!(policy.decide("owner", true, &read).rule, Some(0));
-        assert_eq!(policy.decide("owner", true, &write).rule, Some(1));
-        assert_eq!(policy.decide("owner", true, &both).rule, Some(1));
+        assert_eq!(policy.decide("owner", true, &read, false).rule, Some(0));
+        assert_eq!(policy.decide("owner", true, &write, false).rule, Some(1));
+        assert_eq!(policy.decide("owner", true, &both, false).rule, Some(1));
     }
 
     #[test]
@@ -316,8 +312,11 @@ mod tests {
         for default in [Action::Allow, Action::Deny, Action::Prompt] {
             let policy = policy(default, Vec::new());
             let wanted = scope("pypi/token", READ);
-            assert_eq!(policy.decide("owner", true, &wanted).action, default);
-            assert_eq!(policy.decide("ci", false, &wanted).action, Action::Deny);
+            assert_eq!(policy.decide("owner", true, &wanted, false).action, default);
+            assert_eq!(
+                policy.decide("ci", false, &wanted, false).action,
+                Action::Deny
+            );
         }
         assert_eq!(Action::Prompt.to_string(), "prompt");
     }
@@ -334,36 +333,36 @@ mod tests {
         let token = scope("github/alice/token", READ);
         // `declared = "prompt"` (the default) changes nothing.
         assert_eq!(
-            policy.decide_declared("owner", true, &token, true).action,
+            policy.decide("owner", true, &token, true).action,
             Action::Prompt
         );
         policy.declared = DeclaredAction::Allow;
-        let decision = policy.decide_declared("owner", true, &token, true);
+        let decision = policy.decide("owner", true, &token, true);
         assert_eq!(decision.action, Action::Allow);
         assert!(decision.by_declared(&policy));
         // Not declared, a service key, or a write: the usual answer.
         assert_eq!(
-            policy.decide_declared("owner", true, &token, false).action,
+            policy.decide("owner", true, &token, false).action,
             Action::Prompt
         );
         assert_eq!(
-            policy.decide_declared("ci", false, &token, true).action,
+            policy.decide("ci", false, &token, true).action,
             Action::Deny
         );
         let write = scope("github/alice/token", Permissions::READ_WRITE);
         assert_eq!(
-            policy.decide_declared("owner", true, &write, true).action,
+            policy.decide("owner", true, &write, true).action,
             Action::Prompt
         );
         // Explicit rules still win.
         let denied = scope("github/alice/secret/token", READ);
         assert_eq!(
-            policy.decide_declared("owner", true, &denied, true).action,
+            policy.decide("owner", true, &denied, true).action,
             Action::Deny
         );
         let prompted = scope("gitlab/alice/token", READ);
         assert_eq!(
-            policy.decide_declared("owner", true, &prompted, true),
+            policy.decide("owner", true, &prompted, true),
             PolicyDecision {
                 action: Action::Prompt,
                 rule: Some(1)

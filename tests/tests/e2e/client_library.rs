@@ -1,7 +1,7 @@
 //! The client library against the real hub: one connection with many requests in flight, the
 //! access-token cache, `has_scope`, and typed errors with their codes intact.
 
-use auth_hub_client::{AuthClient, AuthError, SecretPath, SecretScope};
+use auth_hub_client::{AuthClient, AuthError, Permissions, SecretPath, SecretScope};
 use auth_hub_tests::TestHub;
 
 #[test]
@@ -26,12 +26,18 @@ fn many_requests_in_flight_on_one_connection() {
         let client = hub.client(&owner);
         assert!(
             client
-                .has_scope(&SecretScope::parse("github/alice/*").unwrap())
+                .has_scope(
+                    &SecretScope::parse("github/alice/*").unwrap(),
+                    Permissions::READ
+                )
                 .await
         );
         assert!(
             !client
-                .has_scope(&SecretScope::parse("github/bob/*").unwrap())
+                .has_scope(
+                    &SecretScope::parse("github/bob/*").unwrap(),
+                    Permissions::READ
+                )
                 .await
         );
         let mut tasks = Vec::new();

@@ -112,7 +112,7 @@ pub async fn run(_ctx: &Context, args: ExecArgs) -> Result<(), CliError> {
     let values = {
         let client = connect_keyed(options).await?;
         let scopes = scopes_of(&args.env);
-        announce_wait(&client, &scopes, wait).await;
+        announce_wait(&client, &scopes, Permissions::READ, wait).await;
         if scopes.len() > 1 {
             // Several scopes are shown to the owner and decided together.
             for outcome in client

@@ -2,7 +2,7 @@
 //! for the owner's approval when needed (`--wait`, `--no-wait`).
 
 use auth_hub_client::AuthClient;
-use auth_hub_protocol::{Secret, SecretPath};
+use auth_hub_protocol::{Permissions, Secret, SecretPath};
 use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
@@ -59,7 +59,7 @@ pub async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
     // costs no extra round trip.
     let scopes = [args.path.parent_scope()];
     let ((), secret) = tokio::join!(
-        announce_wait(&client, &scopes, wait),
+        announce_wait(&client, &scopes, Permissions::READ, wait),
         client.get_secret(&args.path)
     );
     let secret = secret?;

@@ -18,6 +18,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::{FromRawFd, RawFd};
 
 use auth_hub_client::AuthClient;
+use auth_hub_protocol::Permissions;
 use clap::{Args, ValueEnum};
 use zeroize::Zeroizing;
 
@@ -193,7 +194,7 @@ async fn from_hub(request: &Request) -> Option<Zeroizing<String>> {
         let client = connect_keyed(options).await?;
         let scopes = [path.parent_scope()];
         let ((), secret) = tokio::join!(
-            announce_wait(&client, &scopes, DEFAULT_WAIT),
+            announce_wait(&client, &scopes, Permissions::READ, DEFAULT_WAIT),
             client.get_secret(&path)
         );
         Ok::<_, CliError>(secret?)

@@ -58,7 +58,7 @@ pub async fn run(ctx: &Context, args: GrantArgs) -> Result<(), CliError> {
         Permissions::READ
     };
     let request = Request::Grant(Grant {
-        scope: scope.clone().with_permissions(permissions),
+        scope: scope.clone(),
         permissions,
         ttl_ms,
         once: args.once,

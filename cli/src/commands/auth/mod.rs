@@ -24,7 +24,7 @@ use std::time::Duration;
 use auth_hub_client::{discover, AuthError, ClientOptions, HubClient};
 use auth_hub_protocol::command::grant_command_for;
 use auth_hub_protocol::request::HasScope;
-use auth_hub_protocol::{MasterToken, Request, Response, SecretScope};
+use auth_hub_protocol::{MasterToken, Permissions, Request, Response, SecretScope};
 use clap::Subcommand;
 
 use crate::commands::Context;
@@ -316,26 +316,35 @@ fn response_kind(response: &Response) -> &'static str {
     }
 }
 
-/// The note printed before waiting for approval of `scope`.
-pub(crate) fn waiting_note(scope: &SecretScope, wait: Duration) -> String {
+/// The note printed before waiting for approval of `scope` with `permissions`.
+pub(crate) fn waiting_note(
+    scope: &SecretScope,
+    permissions: Permissions,
+    wait: Duration,
+) -> String {
     // Round up, so a sub-second wait does not read "up to 0s".
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     format!(
         "waiting for approval of {scope} (up to {secs}s): run `{}`",
-        grant_command_for(scope.as_str(), scope.permissions, None)
+        grant_command_for(scope.as_str(), permissions, None)
     )
 }
 
 /// Before a request that may wait: tells the user, on stderr, about every scope that is not
-/// available now, with the command that grants it. Silent when not waiting.
-pub(crate) async fn announce_wait(client: &HubClient, scopes: &[SecretScope], wait: Duration) {
+/// available now with `permissions`, with the command that grants it. Silent when not waiting.
+pub(crate) async fn announce_wait(
+    client: &HubClient,
+    scopes: &[SecretScope],
+    permissions: Permissions,
+    wait: Duration,
+) {
     if wait.is_zero() {
         return;
     }
     for scope in scopes {
         let request = Request::HasScope(HasScope {
             scope: scope.clone(),
-            permissions: scope.permissions,
+            permissions,
         });
         // Only a request that will really wait for the owner gets the note, with the wait the
         // hub will actually allow; granted or refused scopes are answered at once anyway.
@@ -347,7 +356,7 @@ pub(crate) async fn announce_wait(client: &HubClient, scopes: &[SecretScope], wa
                 } else {
                     wait.min(hub_limit)
                 };
-                output::note(&waiting_note(scope, wait));
+                output::note(&waiting_note(scope, permissions, wait));
             }
         }
     }
@@ -381,10 +390,13 @@ mod tests {
     fn waiting_note_is_exact() {
         let scope = SecretScope::parse("github/alice/*").expect("valid scope");
         assert_eq!(
-            waiting_note(&scope, Duration::from_secs(60)),
+            waiting_note(&scope, Permissions::READ, Duration::from_secs(60)),
             "waiting for approval of github/alice/* (up to 60s): run `hyperforge auth grant 'github/alice/*'`"
         );
-        assert!(waiting_note(&scope, Duration::from_millis(1500)).contains("(up to 2s)"));
+        assert!(
+            waiting_note(&scope, Permissions::READ, Duration::from_millis(1500))
+                .contains("(up to 2s)")
+        );
     }
 
     #[test]

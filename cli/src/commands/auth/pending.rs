@@ -267,7 +267,7 @@ impl Approver {
     async fn grant(&self, request: &PendingRequest, once: bool) -> Result<(), CliError> {
         for scope in &request.scopes {
             let grant = Grant {
-                scope: scope.clone().with_permissions(request.permissions),
+                scope: scope.clone(),
                 permissions: request.permissions,
                 ttl_ms: None,
                 once,

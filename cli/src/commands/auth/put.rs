@@ -50,11 +50,8 @@ pub async fn run(ctx: &Context, args: PutArgs) -> Result<(), CliError> {
     let client =
         connect_keyed(keyed_options(format!("hyperforge auth put {}", args.path))?).await?;
     if !client.welcome().await?.owner {
-        let scope = args
-            .path
-            .parent_scope()
-            .with_permissions(Permissions::WRITE);
-        announce_wait(&client, &[scope], super::DEFAULT_WAIT).await;
+        let scope = args.path.parent_scope();
+        announce_wait(&client, &[scope], Permissions::WRITE, super::DEFAULT_WAIT).await;
     }
     client.put_secret(&args.path, value).await?;
     if ctx.out.is_json() {
