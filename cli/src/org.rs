@@ -12,7 +12,8 @@ use auth_hub_protocol::{PathError, SecretPath};
 
 use crate::config::REPO_CONFIG;
 use crate::error::CliError;
-use crate::forge::{is_org_segment, split_host_port, Forge};
+use crate::forge::url::split_host_port;
+use crate::forge::{is_org_segment, Forge};
 
 /// How a remote URL reaches its server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

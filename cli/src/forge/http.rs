@@ -14,6 +14,7 @@ use auth_hub_protocol::SecretValue;
 use zeroize::Zeroizing;
 
 use super::api::ForgeApiError;
+use super::url::split_host_port;
 
 /// Time allowed to open the TCP connection and finish the TLS handshake.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -210,11 +211,13 @@ pub fn check_url(url: &str) -> Result<(), ForgeApiError> {
 
 /// True for `localhost`, `127.x.y.z` and `[::1]`, with or without a port.
 fn is_loopback(authority: &str) -> bool {
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        authority.split(':').next().unwrap_or_default()
+    let Some((host, _port)) = split_host_port(authority) else {
+        return false;
     };
+    let host = host
+        .strip_prefix('[')
+        .and_then(|v6| v6.strip_suffix(']'))
+        .unwrap_or(host);
     if host.eq_ignore_ascii_case("localhost") {
         return true;
     }

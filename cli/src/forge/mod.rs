@@ -7,13 +7,12 @@
 //! push and API URLs, the secret path of its token) and the reverse mapping a git credential
 //! request needs (protocol + host + path back to a forge and org).
 
-use std::fmt;
-use std::str::FromStr;
-
 use auth_hub_protocol::{PathError, SecretPath};
-use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, ForgeSettings, RepoConfig, UserConfig};
+
+pub mod kind;
+pub mod url;
 
 // API clients:
 pub mod api;
@@ -22,102 +21,11 @@ pub mod github;
 pub mod gitlab;
 pub mod http;
 
-/// The REST API a forge speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ForgeKind {
-    /// GitHub (github.com or GitHub Enterprise).
-    Github,
-    /// Gitea or Forgejo (Codeberg).
-    Gitea,
-    /// GitLab (gitlab.com or self-hosted).
-    Gitlab,
-}
-
-impl ForgeKind {
-    /// Every kind, in the order they are listed in messages.
-    pub const ALL: [ForgeKind; 3] = [Self::Github, Self::Gitea, Self::Gitlab];
-
-    /// The lowercase name used in config files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Github => "github",
-            Self::Gitea => "gitea",
-            Self::Gitlab => "gitlab",
-        }
-    }
-}
-
-impl fmt::Display for ForgeKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ForgeKind {
-    type Err = UnknownName;
-
-    /// Parses `github`, `gitea` or `gitlab` (exact, lowercase).
-    ///
-    /// # Errors
-    /// [`UnknownName`] for anything else.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
-            .ok_or_else(|| UnknownName(text.to_owned()))
-    }
-}
-
-/// The style of the fetch URL written to a forge's git remote.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// `git@host:org/repo.git` (the default).
-    #[default]
-    Ssh,
-    /// `https://host/org/repo.git`.
-    Https,
-}
-
-impl Protocol {
-    /// Every protocol, in the order they are listed in messages.
-    pub const ALL: [Protocol; 2] = [Self::Ssh, Self::Https];
-
-    /// The lowercase name used in config files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ssh => "ssh",
-            Self::Https => "https",
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Protocol {
-    type Err = UnknownName;
-
-    /// Parses `ssh` or `https` (exact, lowercase).
-    ///
-    /// # Errors
-    /// [`UnknownName`] for anything else.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|protocol| protocol.as_str() == text)
-            .ok_or_else(|| UnknownName(text.to_owned()))
-    }
-}
-
-/// A [`ForgeKind`] or [`Protocol`] name that is not one of the known ones.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown name `{0}`")]
-pub struct UnknownName(pub String);
+pub use self::kind::{
+    builtin, builtin_names, BuiltinForge, ForgeKind, Protocol, UnknownName, BUILTIN_FORGES,
+};
+pub use self::url::{default_api_url, normalize_url};
+use self::url::{host_without_port, split_url, URL_HINT};
 
 /// One forge of a repository, every setting resolved (repo table over user table over built-in
 /// default).
@@ -210,50 +118,6 @@ impl Forge {
     }
 }
 
-/// A built-in forge: name, kind and base URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BuiltinForge {
-    /// Its name in `forges = [...]`.
-    pub name: &'static str,
-    /// The API it speaks.
-    pub kind: ForgeKind,
-    /// Its base web URL.
-    pub url: &'static str,
-}
-
-/// The forges that need no `[forge.<name>]` table.
-pub const BUILTIN_FORGES: [BuiltinForge; 3] = [
-    BuiltinForge {
-        name: "github",
-        kind: ForgeKind::Github,
-        url: "https://github.com",
-    },
-    BuiltinForge {
-        name: "codeberg",
-        kind: ForgeKind::Gitea,
-        url: "https://codeberg.org",
-    },
-    BuiltinForge {
-        name: "gitlab",
-        kind: ForgeKind::Gitlab,
-        url: "https://gitlab.com",
-    },
-];
-
-/// The built-in forge called `name`, if there is one.
-pub fn builtin(name: &str) -> Option<&'static BuiltinForge> {
-    BUILTIN_FORGES.iter().find(|forge| forge.name == name)
-}
-
-/// The built-in forge names joined for messages: `github, codeberg, gitlab`.
-pub fn builtin_names() -> String {
-    BUILTIN_FORGES
-        .iter()
-        .map(|forge| forge.name)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Resolves `repo.forges` in order, each from the repo's table over the user's over the built-in
 /// default. The first forge's remote is `origin` unless `remote` is set; the others are named after
 /// the forge.
@@ -287,7 +151,7 @@ pub fn resolve_forges(repo: &RepoConfig, user: &UserConfig) -> Result<Vec<Forge>
                     repo,
                     index,
                     format!("forge `{name}` has an invalid url: {reason}"),
-                    crate::config::URL_HINT.to_owned(),
+                    URL_HINT.to_owned(),
                 ))
             }
         };
@@ -457,152 +321,6 @@ impl<'a> Layers<'a> {
             protocol: self.pick(|settings| settings.protocol).unwrap_or_default(),
         })
     }
-}
-
-/// The REST root of a forge at `url` when none is configured: github.com's API has its own host,
-/// GitHub Enterprise serves `/api/v3`, Gitea `/api/v1`, GitLab `/api/v4`.
-pub fn default_api_url(kind: ForgeKind, url: &str) -> String {
-    match kind {
-        ForgeKind::Github => {
-            let (scheme, host, base) = split_url(url);
-            if host.eq_ignore_ascii_case("github.com") && base.is_empty() && scheme == "https" {
-                "https://api.github.com".to_owned()
-            } else {
-                format!("{url}/api/v3")
-            }
-        }
-        ForgeKind::Gitea => format!("{url}/api/v1"),
-        ForgeKind::Gitlab => format!("{url}/api/v4"),
-    }
-}
-
-/// Checks and normalizes a forge base URL: `http` or `https` with a host (and optional port), no
-/// user info, query or fragment; scheme and host lowercased, trailing slashes removed.
-///
-/// # Errors
-/// A lowercase reason when the URL is not usable.
-pub fn normalize_url(raw: &str) -> Result<String, String> {
-    let raw = raw.trim();
-    let Some((scheme, rest)) = raw.split_once("://") else {
-        return Err(format!("`{raw}` does not start with http:// or https://"));
-    };
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
-        return Err(format!(
-            "the scheme `{scheme}` is not supported, use http or https"
-        ));
-    }
-    if rest.contains(['?', '#']) {
-        return Err("a query or fragment is not allowed".to_owned());
-    }
-    if rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("whitespace is not allowed".to_owned());
-    }
-    let (authority, path) = match rest.find('/') {
-        Some(slash) => (&rest[..slash], &rest[slash..]),
-        None => (rest, ""),
-    };
-    if authority.contains('@') {
-        return Err("user info (`user@`) is not allowed in a forge url".to_owned());
-    }
-    if authority.ends_with(':') {
-        return Err("the port after `:` is missing".to_owned());
-    }
-    let (host, port) =
-        split_host_port(authority).ok_or_else(|| "the host is missing".to_owned())?;
-    if !is_host(host) {
-        return Err(format!(
-            "`{host}` is not a host name (letters, digits, `-` and `.`), an IPv4 address or a \
-             bracketed IPv6 address"
-        ));
-    }
-    if let Some(port) = port {
-        port.parse::<u16>()
-            .map_err(|_| format!("the port `{port}` is not a number from 0 to 65535"))?;
-    }
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
-    if segments
-        .iter()
-        .any(|segment| segment.is_empty() || *segment == "." || *segment == "..")
-    {
-        return Err("the path has an empty, `.` or `..` segment".to_owned());
-    }
-    // A base path travels into remote URLs (ssh and https) and must come back out of them intact
-    // (the `repo_config` fuzz target found a backslash that did not).
-    if let Some(bad) = segments
-        .iter()
-        .flat_map(|segment| segment.chars())
-        .find(|&c| {
-            !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '@' | '+' | '%'))
-        })
-    {
-        return Err(format!(
-            "the path may hold letters, digits and `-._~@+%`, not `{}`",
-            bad.escape_default()
-        ));
-    }
-    let mut url = format!("{scheme}://{}", host.to_ascii_lowercase());
-    if let Some(port) = port {
-        url.push(':');
-        url.push_str(port);
-    }
-    for segment in segments {
-        url.push('/');
-        url.push_str(segment);
-    }
-    Ok(url)
-}
-
-/// True for a DNS name (ASCII letters, digits, `-`, `_`, dot-separated non-empty labels), an IPv4
-/// address, or a bracketed IPv6 address: what a git remote URL can carry and hand back (found by
-/// the `remote_url` and `repo_config` fuzz targets: a host with `'`, `:` or non-ASCII letters was
-/// accepted, and the org could not be read back from the URL hyperforge wrote).
-fn is_host(host: &str) -> bool {
-    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return inner.parse::<std::net::Ipv6Addr>().is_ok();
-    }
-    !host.is_empty()
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        })
-}
-
-/// Splits `host[:port]` or `[v6]:port`; `None` when the host is empty or brackets are unbalanced.
-pub(crate) fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
-    let (host, port) = if authority.starts_with('[') {
-        let end = authority.find(']')?;
-        let host = &authority[..=end];
-        match &authority[end + 1..] {
-            "" => (host, None),
-            rest => (host, Some(rest.strip_prefix(':')?)),
-        }
-    } else {
-        match authority.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        }
-    };
-    if host.is_empty() || host == "[]" || host.contains(['[', ']']) && !host.starts_with('[') {
-        return None;
-    }
-    Some((host, port.filter(|port| !port.is_empty())))
-}
-
-/// Splits a normalized URL into scheme, host (with port) and base path (no slashes at the ends).
-fn split_url(url: &str) -> (&str, &str, &str) {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    match rest.split_once('/') {
-        Some((host, path)) => (scheme, host, path.trim_matches('/')),
-        None => (scheme, rest, ""),
-    }
-}
-
-/// `host:port` without the port; IPv6 brackets are kept.
-fn host_without_port(host: &str) -> &str {
-    split_host_port(host).map_or(host, |(host, _)| host)
 }
 
 #[cfg(test)]
@@ -803,36 +521,6 @@ mod tests {
     }
 
     #[test]
-    fn normalize_url_rules() {
-        assert_eq!(
-            normalize_url("HTTPS://GitHub.com/").as_deref(),
-            Ok("https://github.com")
-        );
-        assert_eq!(
-            normalize_url("http://h//gh").map_err(|reason| reason.contains("empty")),
-            Err(true)
-        );
-        assert_eq!(
-            normalize_url("http://[::1]:8080/gh/").as_deref(),
-            Ok("http://[::1]:8080/gh")
-        );
-        for bad in [
-            "github.com",
-            "ssh://github.com",
-            "https://",
-            "https://:80",
-            "https://host?x=1",
-            "https://host/#frag",
-            "https://user@host",
-            "https://host:99999",
-            "https://host:abc",
-            "https://ho st",
-        ] {
-            assert!(normalize_url(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn credential_requests_map_to_forges() {
         let user = user(
             "[forge.github]\nurl = \"http://127.0.0.1:8080/github\"\n\
@@ -944,47 +632,5 @@ mod tests {
         let (found, org) =
             forge_for_request("http", "h", Some("alice/x"), &user, None).expect("match");
         assert_eq!((found.name.as_str(), org.as_deref()), ("a", Some("alice")));
-    }
-
-    #[test]
-    fn kinds_and_protocols_parse_and_print() {
-        for kind in ForgeKind::ALL {
-            assert_eq!(kind.to_string().parse::<ForgeKind>(), Ok(kind));
-        }
-        assert!("GitHub".parse::<ForgeKind>().is_err());
-        assert_eq!("https".parse::<Protocol>(), Ok(Protocol::Https));
-        assert_eq!(
-            serde_json::to_string(&ForgeKind::Gitlab).expect("serializes"),
-            "\"gitlab\""
-        );
-        assert_eq!(Protocol::default(), Protocol::Ssh);
-    }
-
-    #[test]
-    fn urls_with_hosts_no_remote_can_carry_are_refused() {
-        // Inputs the fuzz targets found (fuzz/regressions/): each was accepted before.
-        for bad in [
-            "http://127'0.0http:\u{447}tp:",
-            "http://127.0.0.1::///",
-            "https://git.example.com\u{452}ub",
-            "https://host:",
-            "https://a..b",
-            "https://[zz::1]",
-            "https://.example.com",
-            "https://git.example.com/a\\b",
-            "https://git.example.com/s/*x",
-            "https://git.example.com/\u{aaaa}",
-        ] {
-            assert!(normalize_url(bad).is_err(), "{bad:?} is refused");
-        }
-        for good in [
-            "https://git.example.com",
-            "http://127.0.0.1:8080/gh",
-            "https://[::1]:3000",
-            "https://my_host.internal",
-        ] {
-            let normal = normalize_url(good).expect(good);
-            assert_eq!(normalize_url(&normal).as_ref(), Ok(&normal), "idempotent");
-        }
     }
 }
