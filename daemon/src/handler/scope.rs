@@ -342,3 +342,6 @@ fn record(hub: &Hub, session: &Session, event: &str, scope: &SecretScope, outcom
         },
     );
 }
+
+#[cfg(test)]
+mod tests;
