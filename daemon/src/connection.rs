@@ -388,7 +388,7 @@ mod tests {
     #[tokio::test]
     async fn bad_requests_carry_the_id_when_it_can_be_read() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let hub = crate::hub::in_memory(dir.path());
+        let hub = crate::test_support::in_memory(dir.path());
         let mut client = connected(&hub, &FrameBudget::new(1 << 20)).await;
         // {"id": 42, "request": {"statux": {}}}
         let unknown = b"\x82\xa2id\x2a\xa7request\x81\xa6statux\x80";
@@ -426,7 +426,7 @@ mod tests {
     #[tokio::test]
     async fn a_frame_that_cannot_get_budget_is_answered_busy() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let hub = crate::hub::in_memory(dir.path());
+        let hub = crate::test_support::in_memory(dir.path());
         let budget = FrameBudget::new(4_000);
         // One connection holds the whole budget with half of a 6 000-byte frame.
         let mut holder = connected(&hub, &budget).await;

@@ -2,11 +2,12 @@
 //! on a temporary socket, keys made in its key ring, and a [`Wire`] client that speaks frames
 //! through the protocol crate's codec (the daemon does not depend on the client library).
 //!
-//! Tests that need only the tables use [`crate::hub::in_memory`]; tests of a handler, the
+//! Tests that need only the tables use [`in_memory`]; tests of a handler, the
 //! connection or the outbox as a client sees them use [`Served`].
 
 #![allow(clippy::expect_used)]
 
+use std::path::Path;
 use std::sync::Arc;
 
 use auth_hub_protocol::frame::{decode_body, encode_body};
@@ -28,9 +29,21 @@ use crate::hub::{lock, Hub};
 use crate::store::StoreKind;
 use crate::{HubOptions, HubPaths};
 
-/// A memory hub served on `<temp dir>/auth-hub.sock` until dropped.
+/// A hub on a memory store with everything else under `home`.
+pub fn in_memory(home: &Path) -> Arc<Hub> {
+    Hub::open(HubOptions {
+        paths: HubPaths::resolve(Some(home.to_owned()), None).expect("paths"),
+        store: Some(StoreKind::Memory),
+        inherited: false,
+        accept_store_loss: false,
+    })
+    .expect("hub opens")
+}
+
+/// A memory hub served on its socket under a temp dir until dropped.
 pub struct Served {
-    dir: TempDir,
+    /// Holds the hub's files; removed on drop.
+    _dir: TempDir,
     /// The hub being served, for setting up and inspecting its tables.
     pub hub: Arc<Hub>,
     shutdown: CancellationToken,
@@ -43,15 +56,8 @@ impl Served {
     pub fn start(config: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("config.toml"), config).expect("config written");
-        let socket = dir.path().join("auth-hub.sock");
-        let hub = Hub::open(HubOptions {
-            paths: HubPaths::resolve(Some(dir.path().to_owned()), Some(socket.clone()))
-                .expect("paths"),
-            store: Some(StoreKind::Memory),
-            inherited: false,
-            accept_store_loss: false,
-        })
-        .expect("hub opens");
+        let hub = in_memory(dir.path());
+        let socket = hub.paths.socket.clone();
         let listener = tokio::net::UnixListener::bind(&socket).expect("socket bound");
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone().cancelled_owned();
@@ -62,7 +68,7 @@ impl Served {
                 .expect("serve ends cleanly");
         });
         Self {
-            dir,
+            _dir: dir,
             hub,
             shutdown,
             task,
@@ -93,7 +99,7 @@ impl Served {
 
     /// A connection to the hub, not yet past its hello.
     pub async fn raw(&self) -> Wire {
-        let stream = UnixStream::connect(self.dir.path().join("auth-hub.sock"))
+        let stream = UnixStream::connect(&self.hub.paths.socket)
             .await
             .expect("hub accepts");
         Wire {
