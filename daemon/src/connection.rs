@@ -388,7 +388,7 @@ mod tests {
     #[tokio::test]
     async fn bad_requests_carry_the_id_when_it_can_be_read() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let hub = crate::hub::in_memory(dir.path());
+        let hub = crate::test_support::in_memory(dir.path());
         let mut client = connected(&hub, &FrameBudget::new(1 << 20)).await;
         // {"id": 42, "request": {"statux": {}}}
         let unknown = b"\x82\xa2id\x2a\xa7request\x81\xa6statux\x80";
@@ -426,7 +426,7 @@ mod tests {
     #[tokio::test]
     async fn a_frame_that_cannot_get_budget_is_answered_busy() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let hub = crate::hub::in_memory(dir.path());
+        let hub = crate::test_support::in_memory(dir.path());
         let budget = FrameBudget::new(4_000);
         // One connection holds the whole budget with half of a 6 000-byte frame.
         let mut holder = connected(&hub, &budget).await;
@@ -457,5 +457,92 @@ mod tests {
             .expect("sent");
         assert_eq!(response(&mut other).await, (1, None));
         drop(holder);
+    }
+
+    /// Tests through the real `serve` on a temp socket (see `crate::test_support`).
+    mod served {
+        use std::time::Duration;
+
+        use auth_hub_protocol::request::HasScope;
+        use auth_hub_protocol::MasterToken;
+
+        use super::*;
+        use crate::test_support::{scope, Served};
+
+        #[tokio::test]
+        async fn a_refused_hello_is_answered_then_the_connection_is_closed() {
+            let served = Served::start("");
+            let mut wrong_key = served.raw().await;
+            let reply = wrong_key
+                .hello(Some(&MasterToken::from("TAUTH_nobody--zwrong")))
+                .await;
+            assert!(
+                matches!(&reply, HelloReply::Error(error) if error.code == ErrorCode::InvalidMasterToken),
+                "{reply:?}"
+            );
+            assert!(wrong_key.next().await.is_none(), "closed after the reply");
+
+            let mut old = served.raw().await;
+            let reply = old.hello_version(None, PROTOCOL_VERSION + 1).await;
+            assert!(
+                matches!(&reply, HelloReply::Error(error) if error.code == ErrorCode::UnsupportedVersion),
+                "{reply:?}"
+            );
+            assert!(old.next().await.is_none(), "closed after the reply");
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_client_that_sends_no_hello_is_closed_at_the_hello_timeout() {
+            let served = Served::start("[server]\nhello_timeout = \"5s\"\n");
+            let mut silent = served.raw().await;
+            let start = tokio::time::Instant::now();
+            assert!(silent.next().await.is_none(), "closed without a word");
+            assert!(
+                start.elapsed() >= Duration::from_secs(5),
+                "not before the timeout"
+            );
+        }
+
+        #[tokio::test]
+        async fn pipelined_requests_are_each_answered_under_their_own_id() {
+            let served = Served::start("");
+            let owner = served.owner_key();
+            let mut wire = served.connect(Some(&owner)).await;
+            let mut sent = Vec::new();
+            for _ in 0..5 {
+                sent.push(
+                    wire.send(Request::Status(auth_hub_protocol::request::Status {}))
+                        .await,
+                );
+                let has = HasScope {
+                    scope: scope("github/alice/*"),
+                    permissions: auth_hub_protocol::Permissions::READ,
+                };
+                sent.push(wire.send(Request::HasScope(has)).await);
+            }
+            let mut answered = Vec::new();
+            while answered.len() < sent.len() {
+                match wire.next().await.expect("an answer") {
+                    ServerMessage::Response(envelope) => {
+                        assert!(
+                            matches!(envelope.result, ResponseResult::Ok(_)),
+                            "{envelope:?}"
+                        );
+                        answered.push(envelope.id);
+                    }
+                    ServerMessage::Event(event) => panic!("{event:?}"),
+                }
+            }
+            answered.sort_unstable();
+            assert_eq!(answered, sent);
+        }
+
+        #[tokio::test]
+        async fn shutdown_closes_open_connections() {
+            let served = Served::start("");
+            let mut wire = served.connect(None).await;
+            served.stop().await;
+            assert!(wire.next().await.is_none());
+        }
     }
 }

@@ -203,18 +203,6 @@ impl Hub {
     }
 }
 
-/// A hub on a memory store with everything else under `home`, for the daemon's own tests.
-#[cfg(test)]
-pub(crate) fn in_memory(home: &Path) -> Arc<Hub> {
-    Hub::open(HubOptions {
-        paths: HubPaths::resolve(Some(home.to_owned()), None).expect("paths"),
-        store: Some(StoreKind::Memory),
-        inherited: false,
-        accept_store_loss: false,
-    })
-    .expect("hub opens")
-}
-
 /// Locks a mutex, recovering the data if a panicking thread poisoned it (every table stays
 /// consistent because each change persists before the in-memory state is updated).
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -31,6 +31,8 @@ pub mod state_lock;
 pub mod status;
 pub mod stop;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 pub mod tokens;
 pub mod watch;
 

@@ -143,3 +143,92 @@ async fn flush_loop(outbox: Arc<Outbox>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::AsyncReadExt;
+    use tokio::net::UnixStream;
+
+    use super::*;
+
+    /// An outbox on one end of a socket pair, and the other end.
+    fn pair() -> (Arc<Outbox>, UnixStream) {
+        let (server, client) = UnixStream::pair().expect("socket pair");
+        let (_read, write) = server.into_split();
+        (Outbox::start(write), client)
+    }
+
+    /// Reads one frame's body.
+    async fn frame(client: &mut UnixStream) -> Vec<u8> {
+        let mut prefix = [0u8; 4];
+        client.read_exact(&mut prefix).await.expect("a length");
+        let mut body = vec![0u8; u32::from_be_bytes(prefix) as usize];
+        client.read_exact(&mut body).await.expect("a body");
+        body
+    }
+
+    #[tokio::test]
+    async fn frames_arrive_whole_and_in_order() {
+        let (outbox, mut client) = pair();
+        for n in 0..100u8 {
+            assert!(outbox.send(&[n; 300]).await);
+        }
+        for n in 0..100u8 {
+            assert_eq!(frame(&mut client).await, [n; 300]);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_stops_reading_makes_its_producer_wait_then_gets_everything() {
+        let (outbox, mut client) = pair();
+        let body = vec![7u8; 64 * 1024];
+        // Fill the kernel's buffer and the queue: a send that does not finish (on the paused
+        // clock) is one waiting for the client.
+        let mut sent = 0usize;
+        loop {
+            let send = tokio::time::timeout(Duration::from_secs(60), outbox.send(&body));
+            match send.await {
+                Ok(accepted) => {
+                    assert!(accepted);
+                    sent += 1;
+                    assert!(sent < 1_000, "the producer never waited");
+                }
+                Err(_) => break,
+            }
+        }
+        assert!(
+            outbox.queued.lock().expect("not poisoned").len() >= HIGH_WATER,
+            "waits only above the high-water mark"
+        );
+        // The waiting frame was dropped with its future; the queued ones all arrive, whole.
+        let reader = tokio::spawn(async move {
+            for _ in 0..sent {
+                assert_eq!(frame(&mut client).await.len(), 64 * 1024);
+            }
+            client
+        });
+        let mut client = reader.await.expect("reader");
+        assert!(outbox.send(b"after").await, "the producer goes on");
+        assert_eq!(frame(&mut client).await, b"after");
+    }
+
+    #[tokio::test]
+    async fn close_still_flushes_what_is_queued() {
+        let (outbox, mut client) = pair();
+        assert!(outbox.send(b"one").await);
+        assert!(outbox.send(b"two").await);
+        outbox.close();
+        assert_eq!(frame(&mut client).await, b"one");
+        assert_eq!(frame(&mut client).await, b"two");
+    }
+
+    #[tokio::test]
+    async fn sending_to_a_client_that_left_reports_it() {
+        let (outbox, client) = pair();
+        drop(client);
+        assert!(!outbox.send(b"anyone?").await);
+        assert!(outbox.is_closed());
+    }
+}

@@ -13,8 +13,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::git_server::GitServer;
 use crate::{Run, TestHub};
+use fake_forge::git_server::GitServer;
 
 /// A hub, a git server and a scratch directory for one forge test.
 pub struct ForgeWorld {

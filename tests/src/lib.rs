@@ -6,9 +6,6 @@
 //! `AUTH_HUB_BIN` and `HYPERFORGE_BIN`; the test command builds them first
 //! (`cargo build --workspace --bins`).
 
-pub mod abuse;
-pub mod forge_api;
-
 use std::fs;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
@@ -20,7 +17,6 @@ use auth_hub_client::{ClientOptions, HubClient};
 use auth_hub_protocol::MasterToken;
 
 pub mod forge_fixture;
-pub mod git_server;
 
 /// Path of a workspace binary: `$<VAR>` if set, else beside the test executable.
 pub fn binary(name: &str, var: &str) -> PathBuf {

@@ -93,7 +93,7 @@ fn authenticated_login(
 #[cfg(test)]
 mod tests {
     use auth_hub_protocol::SecretValue;
-    use auth_hub_tests::forge_api::{FakeForge, FakeKind};
+    use fake_forge::forge_api::{FakeForge, FakeKind};
     use serde_json::json;
 
     use crate::forge::api::{create_repo, Created, ForgeApiError, NewRepo, Visibility};

@@ -117,7 +117,7 @@ fn names_taken(body: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use auth_hub_protocol::SecretValue;
-    use auth_hub_tests::forge_api::{FakeForge, FakeKind};
+    use fake_forge::forge_api::{FakeForge, FakeKind};
     use serde_json::json;
 
     use crate::forge::api::{create_repo, Created, ForgeApiError, NewRepo, Visibility};

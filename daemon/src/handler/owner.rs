@@ -448,3 +448,6 @@ fn millis_to_time(ms: i64) -> Result<DateTime<Utc>, HubError> {
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
+
+#[cfg(test)]
+mod tests;

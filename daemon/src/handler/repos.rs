@@ -122,7 +122,7 @@ mod tests {
     #[test]
     fn owner_registers_lists_and_unregisters_with_audit() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let hub = crate::hub::in_memory(dir.path());
+        let hub = crate::test_support::in_memory(dir.path());
         let owner = session(Some(("owner", true)));
         let first = register_repo(&hub, &owner, &register("/home/a/app")).expect("ok");
         assert!(matches!(
@@ -175,7 +175,7 @@ mod tests {
     #[test]
     fn service_and_keyless_sessions_are_refused_like_other_owner_verbs() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let hub = crate::hub::in_memory(dir.path());
+        let hub = crate::test_support::in_memory(dir.path());
         let service = session(Some(("ci", false)));
         let error = register_repo(&hub, &service, &register("/a")).expect_err("service key");
         assert_eq!(error.code(), ErrorCode::BadRequest);
@@ -199,7 +199,7 @@ mod tests {
     #[test]
     fn bad_paths_and_the_cap_are_bad_requests_and_write_errors_are_backend() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let hub = crate::hub::in_memory(dir.path());
+        let hub = crate::test_support::in_memory(dir.path());
         let owner = session(Some(("owner", true)));
         let error = register_repo(&hub, &owner, &register("src/app")).expect_err("relative");
         assert_eq!(error.code(), ErrorCode::BadRequest);

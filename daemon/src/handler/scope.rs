@@ -351,3 +351,6 @@ fn record(hub: &Hub, session: &Session, event: &str, scope: &Access, outcome: &s
         },
     );
 }
+
+#[cfg(test)]
+mod tests;

@@ -244,3 +244,6 @@ fn record<T>(
         },
     );
 }
+
+#[cfg(test)]
+mod tests;

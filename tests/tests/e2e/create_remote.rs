@@ -1,11 +1,11 @@
 //! `hyperforge init --create-remote` against servers that follow the GitHub, Gitea and GitLab
-//! REST APIs (`auth_hub_tests::forge_api`; no forge server can be installed here): each token
+//! REST APIs (`fake_forge::forge_api`; no forge server can be installed here): each token
 //! comes from the hub by scope, an existing repository is reported and is not an error, and a
 //! refused scope or token fails only that forge.
 
-use auth_hub_tests::forge_api::{FakeForge, FakeKind};
 use auth_hub_tests::forge_fixture::ForgeWorld;
 use auth_hub_tests::Run;
+use fake_forge::forge_api::{FakeForge, FakeKind};
 
 /// Three forges, one of each kind, with their API roots pointing at the fakes.
 struct Forges {

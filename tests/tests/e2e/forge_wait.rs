@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use auth_hub_tests::forge_api::{FakeForge, FakeKind};
 use auth_hub_tests::forge_fixture::ForgeWorld;
 use auth_hub_tests::Run;
+use fake_forge::forge_api::{FakeForge, FakeKind};
 
 /// Far below the hub's 60 s grant timeout: a command that waited for approval would take longer.
 const AT_ONCE: Duration = Duration::from_secs(15);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use auth_hub_tests::forge_fixture::real_git;
-use auth_hub_tests::git_server::GitServer;
+use fake_forge::git_server::GitServer;
 
 /// A scratch directory with an isolated git environment.
 struct Scratch {

@@ -1,16 +1,17 @@
-//! The socket client against an in-process test hub (see `support/`): multiplexing, caching,
+//! The socket client against the real hub in process (see `harness.rs`): multiplexing, caching,
 //! reconnect, re-request after a restart, and error mapping.
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+mod harness;
 
 use std::time::Duration;
 
-use auth_hub_client::protocol::request::{Request, Status};
-use auth_hub_client::protocol::{ErrorCode, Event, PendingOutcome, PendingResolved};
+use auth_hub::store::StoreKind;
+use auth_hub_client::protocol::request::{Request, RequestScope, Status};
+use auth_hub_client::protocol::{ErrorCode, Event, PendingOutcome, PendingResolved, Response};
 use auth_hub_client::{AuthClient, AuthError, HubClient, Permissions, SecretPath, SecretScope};
-use support::TestHub;
+use harness::TestHub;
 
 fn path(text: &str) -> SecretPath {
     SecretPath::parse(text).unwrap()
@@ -168,12 +169,13 @@ async fn reconnects_after_the_hub_drops_the_connection() {
     assert_eq!(hub.secret("github/alice/token").as_deref(), Some("b"));
     hub.drop_connections();
     let welcome = client.welcome().await.unwrap();
-    assert_eq!(welcome.server_name, "test-hub");
+    assert_eq!(welcome.server_name, "auth-hub");
 }
 
 #[tokio::test]
 async fn asks_again_after_a_hub_restart() {
-    let hub = TestHub::start().await;
+    // The file store keeps the secret across the restart, as a real hub's does.
+    let mut hub = TestHub::start_with(StoreKind::File).await;
     hub.set_secret("github/alice/token", "a");
     let mut options = hub.options();
     options.secret_ttl = Duration::ZERO;
@@ -182,7 +184,7 @@ async fn asks_again_after_a_hub_restart() {
         .get_secret(&path("github/alice/token"))
         .await
         .unwrap();
-    hub.restart();
+    hub.restart().await;
     assert_eq!(
         client
             .get_secret(&path("github/alice/token"))
@@ -268,8 +270,19 @@ async fn request_safe_to_resend_lost_in_flight_is_sent_again() {
 async fn status_and_other_calls_go_through_call() {
     let hub = TestHub::start().await;
     let client = hub.client();
-    // The test hub does not implement status: its bad_request comes back typed.
-    let error = client.call(Request::Status(Status {})).await.unwrap_err();
+    let status = client.call(Request::Status(Status {})).await.unwrap();
+    assert!(
+        matches!(&status, Response::Status(reply) if reply.session_key.as_deref() == Some("test")),
+        "{status:?}"
+    );
+    // A request the hub refuses as malformed: its bad_request comes back typed.
+    let empty = RequestScope {
+        scopes: Vec::new(),
+        permissions: Permissions::READ,
+        wait_ms: 0,
+        reason: String::new(),
+    };
+    let error = client.call(Request::RequestScope(empty)).await.unwrap_err();
     assert_eq!(error.code(), Some(ErrorCode::BadRequest));
 }
 
@@ -313,7 +326,7 @@ async fn error_codes_map_to_typed_errors() {
     assert!(
         matches!(&denied, AuthError::AccessDenied { scope, command }
         if scope == "github/bob/*"
-            && command.as_deref() == Some("hyperforge auth grant 'github/bob/*'")),
+            && command.as_deref() == Some("hyperforge auth grant 'github/bob/*' --key test")),
         "{denied:?}"
     );
 

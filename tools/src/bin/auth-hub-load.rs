@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use auth_hub_client::{AuthClient, ClientOptions, HubClient, SecretPath};
 use auth_hub_protocol::MasterToken;
-use auth_hub_tests::abuse::proc_stats;
-use auth_hub_tests::abuse::stats::LatencyStats;
+use auth_hub_tools::abuse::proc_stats;
+use auth_hub_tools::abuse::stats::LatencyStats;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]

@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use auth_hub_client::{AuthClient, AuthError, HubClient, Permissions, SecretPath, SecretScope};
 use auth_hub_protocol::request::{Grant, ListGrants, Revoke, Status};
 use auth_hub_protocol::{MasterToken, Request, Response};
-use auth_hub_tests::abuse::hub_process::HubProcess;
-use auth_hub_tests::abuse::owner;
-use auth_hub_tests::abuse::rng::Rng;
-use auth_hub_tests::abuse::stats::LatencyStats;
+use auth_hub_tools::abuse::hub_process::HubProcess;
+use auth_hub_tools::abuse::owner;
+use auth_hub_tools::abuse::rng::Rng;
+use auth_hub_tools::abuse::stats::LatencyStats;
 use clap::Parser;
 
 #[derive(Parser, Debug)]
