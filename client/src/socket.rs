@@ -161,11 +161,12 @@ fn repo_path_text(path: &Path) -> Result<String, AuthError> {
     })
 }
 
+/// A successful answer of the wrong kind; only its name is shown (a response may carry secrets).
 fn unexpected(operation: &str, response: &Response) -> AuthError {
-    // Only the variant's name: a response may carry secrets.
-    let shown = format!("{response:?}");
-    let variant = shown.split(['(', ' ', '{']).next().unwrap_or("unknown");
-    AuthError::Protocol(format!("unexpected {variant} response to {operation}"))
+    AuthError::Protocol(format!(
+        "unexpected {} response to {operation}",
+        response.name()
+    ))
 }
 
 impl HubClient {
@@ -652,7 +653,7 @@ mod tests {
         let message = unexpected("put_secret", &secret).to_string();
         assert_eq!(
             message,
-            "protocol error: unexpected Secret response to put_secret"
+            "protocol error: unexpected secret response to put_secret"
         );
     }
 

@@ -92,6 +92,35 @@ pub enum Response {
     RecoveryStarted(RecoveryStarted),
 }
 
+impl Response {
+    /// The answer's wire name (`secret`, `written`, …), for messages: never its content, which
+    /// may hold a secret.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Scopes(_) => "scopes",
+            Self::Secret(_) => "secret",
+            Self::Written(_) => "written",
+            Self::Secrets(_) => "secrets",
+            Self::Deleted(_) => "deleted",
+            Self::HasScope(_) => "has_scope",
+            Self::KeyCreated(_) => "key_created",
+            Self::Status(_) => "status",
+            Self::Pending(_) => "pending",
+            Self::Granted(_) => "granted",
+            Self::Denied(_) => "denied",
+            Self::Grants(_) => "grants",
+            Self::Revoked(_) => "revoked",
+            Self::Keys(_) => "keys",
+            Self::KeyRevoked(_) => "key_revoked",
+            Self::Audit(_) => "audit",
+            Self::RepoRegistered(_) => "repo_registered",
+            Self::RepoUnregistered(_) => "repo_unregistered",
+            Self::Repos(_) => "repos",
+            Self::RecoveryStarted(_) => "recovery_started",
+        }
+    }
+}
+
 /// One outcome per scope asked for, in the order asked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeOutcomes {

@@ -289,31 +289,8 @@ pub(crate) fn owner_required(command: &str, key_name: Option<&str>) -> CliError 
 pub(crate) fn unexpected(request: &str, response: &Response) -> CliError {
     CliError::failure(format!(
         "the hub answered {request} with an unexpected {} reply",
-        response_kind(response)
+        response.name()
     ))
-}
-
-/// A response's wire name, for messages (never its content, which may hold a secret).
-fn response_kind(response: &Response) -> &'static str {
-    match response {
-        Response::Scopes(_) => "scopes",
-        Response::Secret(_) => "secret",
-        Response::Written(_) => "written",
-        Response::Secrets(_) => "secrets",
-        Response::Deleted(_) => "deleted",
-        Response::HasScope(_) => "has_scope",
-        Response::KeyCreated(_) => "key_created",
-        Response::Status(_) => "status",
-        Response::Pending(_) => "pending",
-        Response::Granted(_) => "granted",
-        Response::Denied(_) => "denied",
-        Response::Grants(_) => "grants",
-        Response::Revoked(_) => "revoked",
-        Response::Keys(_) => "keys",
-        Response::KeyRevoked(_) => "key_revoked",
-        Response::Audit(_) => "audit",
-        _ => "unknown",
-    }
 }
 
 /// The note printed before waiting for approval of `scope`.
