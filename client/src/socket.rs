@@ -73,7 +73,7 @@ impl ClientOptions {
     /// secret TTL 5 min.
     ///
     /// # Errors
-    /// [`AuthError::BackendError`] when no socket path can be derived, key file read errors.
+    /// [`AuthError::Discovery`] when no socket path can be derived, key file read errors.
     pub fn from_env(client_name: &str, client_version: &str) -> Result<Self, AuthError> {
         Ok(Self {
             master_token: discover::master_token()?,
