@@ -199,10 +199,11 @@ impl From<AuthError> for CliError {
                 "store one with `printf %s \"$VALUE\" | {}`",
                 auth_hub_protocol::command::command_line(["hyperforge", "auth", "put", &path])
             )),
+            // How to start the hub depends on who owns it (a look at the filesystem): the hint is
+            // attached where the connect failed (`daemon::with_start_hint`), not here.
             error @ (AuthError::Unreachable { .. }
             | AuthError::ConnectionLost(_)
-            | AuthError::Unavailable(_)) => Self::new(ErrorKind::Unreachable, error.to_string())
-                .with_hint(crate::daemon::start_hint()),
+            | AuthError::Unavailable(_)) => Self::new(ErrorKind::Unreachable, error.to_string()),
             error @ AuthError::SocketPathTooLong { .. } => Self::usage(error.to_string())
                 .with_hint(
                 "set AUTH_HUB_SOCKET to a shorter path, or AUTH_HUB_HOME to a shorter directory",
