@@ -43,6 +43,8 @@ pub enum ResponseResult {
 }
 
 /// Every successful answer; the variant is named for what it carries.
+// `#[non_exhaustive]`: clients (this workspace's and others') match the one answer they expect and
+// must keep compiling when a new operation adds an answer.
 // `StatusReply` is the largest variant by far; a response is built and decoded once per reply
 // and never kept in bulk, so boxing it would only cost an allocation and a noisier API.
 #[allow(clippy::large_enum_variant)]
