@@ -76,6 +76,16 @@ pub fn start_hint() -> &'static str {
     }
 }
 
+/// `error` with [`start_hint`] when it says no hub answers (exit 5) and carries no hint of its
+/// own: the hint for a failed connect, and for a hub that stopped during the command.
+pub fn with_start_hint(error: CliError) -> CliError {
+    if error.kind() == ErrorKind::Unreachable && error.hint().is_none() {
+        error.with_hint(start_hint())
+    } else {
+        error
+    }
+}
+
 /// The error for "no hub answers" from a command that does not start one: "not running" when
 /// nothing listens there, else the connection error itself (a permission problem, say).
 pub fn not_running(socket: &Path, source: &io::Error) -> CliError {
@@ -387,6 +397,16 @@ async fn wait_until_listening(socket: &Path, mut child: Option<Child>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_hintless_no_hub_error_gets_the_start_hint() {
+        let lost = CliError::from(auth_hub_client::AuthError::ConnectionLost("eof".into()));
+        assert_eq!(with_start_hint(lost).hint(), Some(start_hint()));
+        let elsewhere = CliError::new(ErrorKind::Unreachable, "elsewhere").with_hint("unset it");
+        assert_eq!(with_start_hint(elsewhere).hint(), Some("unset it"));
+        let failed = CliError::failure("disk");
+        assert_eq!(with_start_hint(failed).hint(), None);
+    }
 
     #[test]
     fn a_failed_start_shows_the_hubs_own_error() {

@@ -158,15 +158,26 @@ fn grant_hint(scope: Option<&str>, command: Option<&str>) -> Option<String> {
 impl From<AuthError> for CliError {
     fn from(error: AuthError) -> Self {
         match error {
-            AuthError::AccessDenied { scope, command } => {
+            AuthError::AccessDenied {
+                scope,
+                message,
+                command,
+            } => {
                 let hint = grant_hint(Some(&scope), command.as_deref());
-                let error = Self::new(ErrorKind::Denied, format!("access denied to scope {scope}"));
+                // The hub's reason (a policy rule, the owner's denial, an expired grant) follows.
+                let message = if message.is_empty() {
+                    format!("access denied to scope {scope}")
+                } else {
+                    format!("access denied to scope {scope}: {message}")
+                };
+                let error = Self::new(ErrorKind::Denied, message);
                 match hint {
                     Some(hint) => error.with_hint(hint),
                     None => error,
                 }
             }
-            AuthError::Timeout { timeout, scope } => {
+            // The hub's message says what this one does, in milliseconds.
+            AuthError::Timeout { timeout, scope, .. } => {
                 let what = scope.as_deref().unwrap_or("the request");
                 let error = Self::new(
                     ErrorKind::Denied,
@@ -188,10 +199,11 @@ impl From<AuthError> for CliError {
                 "store one with `printf %s \"$VALUE\" | {}`",
                 auth_hub_protocol::command::command_line(["hyperforge", "auth", "put", &path])
             )),
+            // How to start the hub depends on who owns it (a look at the filesystem): the hint is
+            // attached where the connect failed (`daemon::with_start_hint`), not here.
             error @ (AuthError::Unreachable { .. }
             | AuthError::ConnectionLost(_)
-            | AuthError::Unavailable(_)) => Self::new(ErrorKind::Unreachable, error.to_string())
-                .with_hint(crate::daemon::start_hint()),
+            | AuthError::Unavailable(_)) => Self::new(ErrorKind::Unreachable, error.to_string()),
             error @ AuthError::SocketPathTooLong { .. } => Self::usage(error.to_string())
                 .with_hint(
                 "set AUTH_HUB_SOCKET to a shorter path, or AUTH_HUB_HOME to a shorter directory",
@@ -215,6 +227,7 @@ impl From<AuthError> for CliError {
                     error.with_hint(LOGIN_HINT)
                 }
             }
+            error @ AuthError::Discovery(_) => Self::failure(error.to_string()),
             AuthError::NoKey => Self::failure(
                 "no auth-hub key found (AUTH_HUB_TOKEN is not set and no key is saved)",
             )
@@ -249,6 +262,7 @@ mod tests {
         assert_eq!(
             code(AuthError::AccessDenied {
                 scope: "a/*".into(),
+                message: "the owner denied a/*".into(),
                 command: None
             }),
             3
@@ -256,7 +270,8 @@ mod tests {
         assert_eq!(
             code(AuthError::Timeout {
                 timeout: Duration::from_secs(60),
-                scope: Some("a/*".into())
+                scope: Some("a/*".into()),
+                message: "no decision on a/* within 60000 ms".into()
             }),
             3
         );
@@ -285,6 +300,7 @@ mod tests {
             2
         );
         assert_eq!(code(AuthError::NoKey), 1);
+        assert_eq!(code(AuthError::Discovery("key file /k is empty".into())), 1);
         assert_eq!(code(AuthError::BadRequest("owner key required".into())), 2);
         assert_eq!(code(AuthError::InvalidAccessToken), 1);
         assert_eq!(
@@ -306,6 +322,7 @@ mod tests {
     fn denied_hints_at_the_grant_command() {
         let error = CliError::from(AuthError::AccessDenied {
             scope: "github/alice/*".into(),
+            message: String::new(),
             command: Some("hyperforge auth grant 'github/alice/*'".into()),
         });
         assert_eq!(
@@ -317,8 +334,23 @@ mod tests {
         let error = CliError::from(AuthError::Timeout {
             timeout: Duration::from_secs(2),
             scope: Some("cargo/*".into()),
+            message: "no decision on cargo/* within 2000 ms".into(),
         });
         assert_eq!(error.message(), "no approval for cargo/* within 2s");
+        assert_eq!(error.hint(), Some("run: hyperforge auth grant 'cargo/*'"));
+    }
+
+    #[test]
+    fn denied_shows_the_hubs_reason() {
+        let error = CliError::from(AuthError::AccessDenied {
+            scope: "cargo/*".into(),
+            message: "cargo/* is denied by policy rule 2".into(),
+            command: None,
+        });
+        assert_eq!(
+            error.message(),
+            "access denied to scope cargo/*: cargo/* is denied by policy rule 2"
+        );
         assert_eq!(error.hint(), Some("run: hyperforge auth grant 'cargo/*'"));
     }
 

@@ -59,7 +59,9 @@ pub fn main() -> ExitCode {
     runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => report(&error),
+        // A hub that stopped during the command (after the connect, so the client's own
+        // reconnect failed) gets the hint a failed connect gets.
+        Err(error) => report(&daemon::with_start_hint(error)),
     }
 }
 

@@ -64,7 +64,7 @@ pub fn hub_home() -> Option<PathBuf> {
 /// `AUTH_HUB_SOCKET` is always used as given.
 ///
 /// # Errors
-/// [`AuthError::BackendError`] when neither a variable nor a home directory gives one.
+/// [`AuthError::Discovery`] when neither a variable nor a home directory gives one.
 pub fn socket_path() -> Result<PathBuf, AuthError> {
     if let Some(socket) = var(SOCKET_VAR) {
         return Ok(PathBuf::from(socket));
@@ -87,7 +87,7 @@ pub fn socket_path() -> Result<PathBuf, AuthError> {
 /// `XDG_RUNTIME_DIR`, the data directory), ignoring the running hub's record.
 ///
 /// # Errors
-/// [`AuthError::BackendError`] when neither a variable nor a home directory gives one.
+/// [`AuthError::Discovery`] when neither a variable nor a home directory gives one.
 pub fn derived_socket_path() -> Result<PathBuf, AuthError> {
     if let Some(socket) = var(SOCKET_VAR) {
         return Ok(PathBuf::from(socket));
@@ -101,7 +101,7 @@ pub fn derived_socket_path() -> Result<PathBuf, AuthError> {
     ProjectDirs::from("", "", "auth-hub")
         .map(|dirs| dirs.data_local_dir().join(SOCKET_NAME))
         .ok_or_else(|| {
-            AuthError::BackendError(format!(
+            AuthError::Discovery(format!(
                 "cannot find the auth-hub socket: no home directory; set {SOCKET_VAR} or {HOME_VAR}"
             ))
         })
@@ -121,7 +121,7 @@ pub fn hub_log_path() -> Option<PathBuf> {
 /// the XDG state directory of `auth-hub` (the local data directory where there is none).
 ///
 /// # Errors
-/// [`AuthError::BackendError`] when there is no `AUTH_HUB_HOME` and no home directory.
+/// [`AuthError::Discovery`] when there is no `AUTH_HUB_HOME` and no home directory.
 pub fn state_dir() -> Result<PathBuf, AuthError> {
     if let Some(home) = hub_home() {
         return Ok(home.join("state"));
@@ -133,7 +133,7 @@ pub fn state_dir() -> Result<PathBuf, AuthError> {
                 .to_path_buf()
         })
         .ok_or_else(|| {
-            AuthError::BackendError(format!(
+            AuthError::Discovery(format!(
                 "cannot find the auth-hub state directory: no home directory; set {HOME_VAR}"
             ))
         })
@@ -149,7 +149,7 @@ pub fn running_hub() -> Option<crate::running::HubRecord> {
 /// Where [`save_master_token`] writes the key and [`master_token`] reads it.
 ///
 /// # Errors
-/// [`AuthError::BackendError`] when there is no `AUTH_HUB_HOME` and no home directory.
+/// [`AuthError::Discovery`] when there is no `AUTH_HUB_HOME` and no home directory.
 pub fn key_file_path() -> Result<PathBuf, AuthError> {
     if let Some(home) = hub_home() {
         return Ok(home.join("client").join(KEY_FILE_NAME));
@@ -157,7 +157,7 @@ pub fn key_file_path() -> Result<PathBuf, AuthError> {
     BaseDirs::new()
         .map(|dirs| dirs.config_dir().join("hyperforge").join(KEY_FILE_NAME))
         .ok_or_else(|| {
-            AuthError::BackendError(format!(
+            AuthError::Discovery(format!(
                 "cannot find the auth-hub key file: no home directory; set {TOKEN_VAR} or {HOME_VAR}"
             ))
         })
@@ -166,12 +166,12 @@ pub fn key_file_path() -> Result<PathBuf, AuthError> {
 /// The master key: `AUTH_HUB_TOKEN`, else the saved key, else `None`.
 ///
 /// # Errors
-/// [`AuthError::BackendError`] when a saved key exists but cannot be read, is empty, or is
+/// [`AuthError::Discovery`] when a saved key exists but cannot be read, is empty, or is
 /// readable by group or others.
 pub fn master_token() -> Result<Option<MasterToken>, AuthError> {
     if let Some(token) = var(TOKEN_VAR) {
         let Ok(text) = token.into_string() else {
-            return Err(AuthError::BackendError(format!(
+            return Err(AuthError::Discovery(format!(
                 "{TOKEN_VAR} is not valid UTF-8"
             )));
         };
@@ -183,7 +183,7 @@ pub fn master_token() -> Result<Option<MasterToken>, AuthError> {
 /// Reads a saved key file; `Ok(None)` when there is none.
 ///
 /// # Errors
-/// [`AuthError::BackendError`] naming the file: unreadable, not UTF-8, empty, or readable by group
+/// [`AuthError::Discovery`] naming the file: unreadable, not UTF-8, empty, or readable by group
 /// or others.
 pub fn read_key_file(path: &Path) -> Result<Option<MasterToken>, AuthError> {
     let mut file = match File::open(path) {
@@ -198,7 +198,7 @@ pub fn read_key_file(path: &Path) -> Result<Option<MasterToken>, AuthError> {
         .permissions()
         .mode();
     if mode & 0o077 != 0 {
-        return Err(AuthError::BackendError(format!(
+        return Err(AuthError::Discovery(format!(
             "key file {} is accessible by group or others (mode {:04o}); run `chmod 600 {}`",
             path.display(),
             mode & 0o7777,
@@ -210,7 +210,7 @@ pub fn read_key_file(path: &Path) -> Result<Option<MasterToken>, AuthError> {
         .map_err(|error| key_file_error("cannot read", path, &error))?;
     let token = trimmed(std::mem::take(&mut *text));
     if token.is_empty() {
-        return Err(AuthError::BackendError(format!(
+        return Err(AuthError::Discovery(format!(
             "key file {} is empty; replace the lost owner key with `hyperforge auth login --recover`, or set {TOKEN_VAR}",
             path.display()
         )));
@@ -230,13 +230,13 @@ fn trimmed(mut text: String) -> MasterToken {
 }
 
 fn key_file_error(what: &str, path: &Path, error: &io::Error) -> AuthError {
-    AuthError::BackendError(format!("{what} key file {}: {error}", path.display()))
+    AuthError::Discovery(format!("{what} key file {}: {error}", path.display()))
 }
 
 /// Saves the owner key where [`master_token`] finds it; returns a description of where.
 ///
 /// # Errors
-/// [`AuthError::BackendError`] when it cannot be written.
+/// [`AuthError::Discovery`] when it cannot be written.
 pub fn save_master_token(token: &MasterToken) -> Result<String, AuthError> {
     let path = key_file_path()?;
     write_key_file(&path, token)?;
@@ -247,20 +247,20 @@ pub fn save_master_token(token: &MasterToken) -> Result<String, AuthError> {
 /// directory is created 0700 when missing), fsync, rename over `path`, fsync of the directory.
 ///
 /// # Errors
-/// [`AuthError::BackendError`] naming the file.
+/// [`AuthError::Discovery`] naming the file.
 pub fn write_key_file(path: &Path, token: &MasterToken) -> Result<(), AuthError> {
     let dir = path
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
         .ok_or_else(|| {
-            AuthError::BackendError(format!("key file {} has no directory", path.display()))
+            AuthError::Discovery(format!("key file {} has no directory", path.display()))
         })?;
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
         .map_err(|error| {
-            AuthError::BackendError(format!("cannot create {}: {error}", dir.display()))
+            AuthError::Discovery(format!("cannot create {}: {error}", dir.display()))
         })?;
     let file_name = path
         .file_name()

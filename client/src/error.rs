@@ -9,25 +9,30 @@ use auth_hub_protocol::{ErrorCode, ErrorReply};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
-    /// Policy or the owner refused the scope.
-    #[error("access denied to scope {scope}")]
+    /// Policy or the owner refused the scope; `message` is the hub's word on why (empty from a
+    /// hub that does not say).
+    #[error("access denied to scope {scope}{}", because(message))]
     AccessDenied {
         /// The scope refused.
         scope: String,
+        /// Why, for people: the policy rule, the owner's denial, an expired grant….
+        message: String,
         /// The command that would grant it.
         command: Option<String>,
     },
     /// No decision came in time.
-    #[error("auth request timed out after {timeout:?}")]
+    #[error("auth request timed out after {timeout:?}{}", because(message))]
     Timeout {
         /// How long the hub waited.
         timeout: Duration,
         /// The scope concerned.
         scope: Option<String>,
+        /// The hub's message, for people (empty from a hub that does not say).
+        message: String,
     },
     /// The master key is malformed, unknown, revoked or expired; `reason` is the hub's word on
     /// which (empty from a hub that does not say).
-    #[error("invalid master token{}", if reason.is_empty() { String::new() } else { format!(": {reason}") })]
+    #[error("invalid master token{}", because(reason))]
     InvalidMasterToken {
         /// Why the hub refused the key, for people (never the key itself).
         reason: String,
@@ -96,12 +101,27 @@ pub enum AuthError {
         /// The longest path the system takes.
         max: usize,
     },
+    /// Something local to find or save failed before any hub was asked: no home directory to
+    /// derive the socket, state directory or key file from; a key file that cannot be read or
+    /// written, is empty or is readable by others; an `AUTH_HUB_TOKEN` that is not UTF-8. The
+    /// message names the file or the variable to set.
+    #[error("{0}")]
+    Discovery(String),
     /// No master key was found (no `AUTH_HUB_TOKEN`, nothing saved by `hyperforge auth login`).
     #[error("no auth-hub key found: run `hyperforge auth login` (`--recover` if the hub's owner key is lost) or set AUTH_HUB_TOKEN")]
     NoKey,
     /// The connection broke or the peer sent something malformed.
     #[error("protocol error: {0}")]
     Protocol(String),
+}
+
+/// `: reason` after a message, or nothing when the hub gave no reason.
+fn because(reason: &str) -> String {
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {reason}")
+    }
 }
 
 impl AuthError {
@@ -123,6 +143,7 @@ impl AuthError {
             Self::Unreachable { .. }
             | Self::ConnectionLost(_)
             | Self::SocketPathTooLong { .. }
+            | Self::Discovery(_)
             | Self::NoKey
             | Self::Protocol(_) => return None,
         })
@@ -134,11 +155,13 @@ impl From<ErrorReply> for AuthError {
         match reply.code {
             ErrorCode::Denied => Self::AccessDenied {
                 scope: reply.scope.unwrap_or_default(),
+                message: reply.message,
                 command: reply.command,
             },
             ErrorCode::Timeout => Self::Timeout {
                 timeout: Duration::from_millis(reply.timeout_ms.unwrap_or(0)),
                 scope: reply.scope,
+                message: reply.message,
             },
             ErrorCode::InvalidMasterToken => Self::InvalidMasterToken {
                 reason: reply.message,

@@ -20,7 +20,7 @@
 //!
 //! let gitlab = SecretPath::parse("gitlab/alice/token").unwrap();
 //! match auth.get_secret(&gitlab).await {
-//!     Err(AuthError::AccessDenied { scope, command }) => {
+//!     Err(AuthError::AccessDenied { scope, command, .. }) => {
 //!         assert_eq!(scope, "gitlab/alice/*");
 //!         assert_eq!(command.as_deref(), Some("hyperforge auth grant 'gitlab/alice/*'"));
 //!     }
@@ -156,6 +156,7 @@ impl AuthClient for FakeAuthClient {
         if !self.allowed(path, Permissions::READ) {
             return Err(AuthError::AccessDenied {
                 command: Some(grant_command(scope.as_str())),
+                message: format!("no read grant covers {path}"),
                 scope: scope.as_str().to_owned(),
             });
         }
@@ -177,6 +178,7 @@ impl AuthClient for FakeAuthClient {
                     Permissions::READ_WRITE,
                     None,
                 )),
+                message: format!("no write grant covers {path}"),
                 scope: scope.as_str().to_owned(),
             });
         }
@@ -239,7 +241,7 @@ mod tests {
         );
         let denied = block_on(auth.get_secret(&path("cargo/token"))).unwrap_err();
         assert!(
-            matches!(&denied, AuthError::AccessDenied { scope, command }
+            matches!(&denied, AuthError::AccessDenied { scope, command, .. }
                 if scope == "cargo/*" && command.as_deref() == Some("hyperforge auth grant 'cargo/*'")),
             "{denied:?}"
         );

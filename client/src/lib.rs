@@ -23,6 +23,7 @@
 
 pub mod auth_client;
 pub mod cache;
+pub mod connection;
 pub mod discover;
 pub mod error;
 pub mod fake;

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::response::PendingRequest;
 
 /// A pushed event: `{"event": {"pending_added": {…}}}`.
+// `#[non_exhaustive]`: subscribers handle the events they know and must keep compiling when the
+// hub learns to push another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]

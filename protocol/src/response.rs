@@ -43,6 +43,8 @@ pub enum ResponseResult {
 }
 
 /// Every successful answer; the variant is named for what it carries.
+// `#[non_exhaustive]`: clients (this workspace's and others') match the one answer they expect and
+// must keep compiling when a new operation adds an answer.
 // `StatusReply` is the largest variant by far; a response is built and decoded once per reply
 // and never kept in bulk, so boxing it would only cost an allocation and a noisier API.
 #[allow(clippy::large_enum_variant)]
@@ -90,6 +92,35 @@ pub enum Response {
     Repos(RepoList),
     /// To `start_recovery`.
     RecoveryStarted(RecoveryStarted),
+}
+
+impl Response {
+    /// The answer's wire name (`secret`, `written`, …), for messages: never its content, which
+    /// may hold a secret.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Scopes(_) => "scopes",
+            Self::Secret(_) => "secret",
+            Self::Written(_) => "written",
+            Self::Secrets(_) => "secrets",
+            Self::Deleted(_) => "deleted",
+            Self::HasScope(_) => "has_scope",
+            Self::KeyCreated(_) => "key_created",
+            Self::Status(_) => "status",
+            Self::Pending(_) => "pending",
+            Self::Granted(_) => "granted",
+            Self::Denied(_) => "denied",
+            Self::Grants(_) => "grants",
+            Self::Revoked(_) => "revoked",
+            Self::Keys(_) => "keys",
+            Self::KeyRevoked(_) => "key_revoked",
+            Self::Audit(_) => "audit",
+            Self::RepoRegistered(_) => "repo_registered",
+            Self::RepoUnregistered(_) => "repo_unregistered",
+            Self::Repos(_) => "repos",
+            Self::RecoveryStarted(_) => "recovery_started",
+        }
+    }
 }
 
 /// One outcome per scope asked for, in the order asked.

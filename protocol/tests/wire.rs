@@ -608,10 +608,13 @@ fn every_response_round_trips() {
     ];
     let mut kinds = BTreeSet::new();
     for (id, ok) in responses.into_iter().enumerate() {
+        let name = ok.name();
         let body = round_trip(&response(id as u64, ok));
         // {"response": {"id": …, "result": {"ok": {"<variant>": …}}}}: read the variant name back.
         let value: rmpv_like::Value = rmpv_like::parse(&body);
-        kinds.insert(value.path(&["response", "result", "ok"]).single_key());
+        let kind = value.path(&["response", "result", "ok"]).single_key();
+        assert_eq!(name, kind, "Response::name is the wire name");
+        kinds.insert(kind);
     }
     assert_eq!(
         kinds.len(),

@@ -324,7 +324,7 @@ async fn error_codes_map_to_typed_errors() {
         .unwrap_err();
     assert_eq!(denied.code(), Some(ErrorCode::Denied));
     assert!(
-        matches!(&denied, AuthError::AccessDenied { scope, command }
+        matches!(&denied, AuthError::AccessDenied { scope, command, .. }
         if scope == "github/bob/*"
             && command.as_deref() == Some("hyperforge auth grant 'github/bob/*' --key test")),
         "{denied:?}"

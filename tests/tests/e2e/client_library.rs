@@ -92,8 +92,14 @@ fn denied_errors_carry_the_grant_command() {
             .await
             .unwrap_err();
         match error {
-            AuthError::AccessDenied { scope, command } => {
+            AuthError::AccessDenied {
+                scope,
+                message,
+                command,
+            } => {
                 assert_eq!(scope, "github/alice/*");
+                // The hub's reason survives the trip through the client.
+                assert!(message.contains("github/alice/*"), "{message}");
                 assert_eq!(
                     command.as_deref(),
                     Some("hyperforge auth grant 'github/alice/*'")

@@ -129,21 +129,35 @@ pub(crate) fn keyed_options(reason: String) -> Result<ClientOptions, CliError> {
     options(discover::master_token()?, reason)
 }
 
-/// Why connecting failed: the hub's answer (callers may match it), or starting a hub failed.
+/// Why connecting failed: the hub's answer (callers may match it), or no hub to answer.
 #[derive(Debug)]
 pub(crate) enum ConnectError {
-    /// The hub refused the hello, or none answered and none was started.
+    /// The hub refused the hello.
     Auth(AuthError),
-    /// No hub answered and starting one failed.
-    Start(CliError),
+    /// No hub answered (none was started, or starting one failed); the error says how to
+    /// start one.
+    NoHub(CliError),
 }
 
 impl From<ConnectError> for CliError {
     fn from(error: ConnectError) -> Self {
         match error {
             ConnectError::Auth(error) => error.into(),
-            ConnectError::Start(error) => error,
+            ConnectError::NoHub(error) => error,
         }
+    }
+}
+
+/// A failed connect, sorted: no hub answering (with the hint that starts one), or the hub's
+/// refusal.
+fn connect_failed(error: AuthError) -> ConnectError {
+    match error {
+        error @ (AuthError::Unreachable { .. }
+        | AuthError::ConnectionLost(_)
+        | AuthError::Unavailable(_)) => {
+            ConnectError::NoHub(daemon::with_start_hint(CliError::from(error)))
+        }
+        other => ConnectError::Auth(other),
     }
 }
 
@@ -178,23 +192,20 @@ pub(crate) async fn connect_with(
         Err(AuthError::Unreachable { socket, source }) => {
             // A hub owns this state but listens elsewhere than an explicit AUTH_HUB_SOCKET.
             if let Some(hub) = daemon::hub_elsewhere(&socket) {
-                return Err(ConnectError::Start(daemon::elsewhere_error(&socket, &hub)));
+                return Err(ConnectError::NoHub(daemon::elsewhere_error(&socket, &hub)));
             }
             if autostart == Autostart::Never {
-                return Err(ConnectError::Start(daemon::not_running(&socket, &source)));
+                return Err(ConnectError::NoHub(daemon::not_running(&socket, &source)));
             }
             if !daemon::may_autostart() {
-                return Err(ConnectError::Auth(AuthError::Unreachable {
-                    socket,
-                    source,
-                }));
+                return Err(connect_failed(AuthError::Unreachable { socket, source }));
             }
             let socket = daemon::start(&socket, &source)
                 .await
-                .map_err(ConnectError::Start)?;
+                .map_err(ConnectError::NoHub)?;
             HubClient::connect(ClientOptions { socket, ..options })
                 .await
-                .map_err(ConnectError::Auth)
+                .map_err(connect_failed)
         }
         Ok(client) => {
             // An explicit AUTH_HUB_SOCKET reached a hub, but not the one that owns this state.
@@ -209,7 +220,7 @@ pub(crate) async fn connect_with(
             }
             Ok(client)
         }
-        Err(other) => Err(ConnectError::Auth(other)),
+        Err(other) => Err(connect_failed(other)),
     }
 }
 
@@ -289,31 +300,8 @@ pub(crate) fn owner_required(command: &str, key_name: Option<&str>) -> CliError 
 pub(crate) fn unexpected(request: &str, response: &Response) -> CliError {
     CliError::failure(format!(
         "the hub answered {request} with an unexpected {} reply",
-        response_kind(response)
+        response.name()
     ))
-}
-
-/// A response's wire name, for messages (never its content, which may hold a secret).
-fn response_kind(response: &Response) -> &'static str {
-    match response {
-        Response::Scopes(_) => "scopes",
-        Response::Secret(_) => "secret",
-        Response::Written(_) => "written",
-        Response::Secrets(_) => "secrets",
-        Response::Deleted(_) => "deleted",
-        Response::HasScope(_) => "has_scope",
-        Response::KeyCreated(_) => "key_created",
-        Response::Status(_) => "status",
-        Response::Pending(_) => "pending",
-        Response::Granted(_) => "granted",
-        Response::Denied(_) => "denied",
-        Response::Grants(_) => "grants",
-        Response::Revoked(_) => "revoked",
-        Response::Keys(_) => "keys",
-        Response::KeyRevoked(_) => "key_revoked",
-        Response::Audit(_) => "audit",
-        _ => "unknown",
-    }
 }
 
 /// The note printed before waiting for approval of `scope` with `permissions`.
