@@ -5,7 +5,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use rand::RngCore;
@@ -13,7 +13,8 @@ use rand::RngCore;
 /// Prefix of temp files, so a crash's leftovers can be recognised and removed.
 pub const TEMP_PREFIX: &str = ".tmp-";
 
-/// Replaces `path` with `bytes` atomically and durably; the file gets `mode` (e.g. `0o600`).
+/// Replaces `path` with `bytes` atomically and durably; the file gets exactly `mode` (e.g.
+/// `0o600`), whatever the umask.
 ///
 /// # Errors
 /// Any I/O error; the target is then unchanged and the temp file removed.
@@ -26,6 +27,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
             .create_new(true)
             .mode(mode)
             .open(&temp)?;
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&temp, path)?;
@@ -76,7 +78,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn replaces_contents_with_mode() {
