@@ -373,6 +373,63 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_key_falls_back_to_a_keyless_session() {
+        use std::os::unix::net::UnixListener;
+
+        use auth_hub_protocol::{ResponseEnvelope, Welcome};
+
+        let dir = tempfile::tempdir().unwrap();
+        key_file::write(
+            &dir.path().join("client").join("master.key"),
+            &MasterToken::from("TAUTH_owner--zgone"),
+        )
+        .unwrap();
+        let socket = dir.path().join("hub.sock");
+        let listener = UnixListener::bind(&socket).unwrap();
+        // A scripted hub: refuses the key on the first connection, welcomes the second (which
+        // must come without one) and answers its status request.
+        let hub = std::thread::spawn(move || {
+            let (mut first, _) = listener.accept().unwrap();
+            let hello: Hello = receive(&mut first).unwrap();
+            assert!(hello.master_token.is_some(), "the saved key is sent first");
+            let refusal = ErrorReply::new(ErrorCode::InvalidMasterToken, "key was revoked");
+            write_frame(&mut first, &HelloReply::Error(refusal), DEFAULT_MAX_FRAME).unwrap();
+            let (mut second, _) = listener.accept().unwrap();
+            let hello: Hello = receive(&mut second).unwrap();
+            assert!(hello.master_token.is_none(), "the retry has no key");
+            let welcome = Welcome {
+                protocol_version: PROTOCOL_VERSION,
+                server_name: "auth-hub".into(),
+                server_version: "0.1.0".into(),
+                key_name: None,
+                owner: false,
+                max_frame: 0,
+            };
+            write_frame(
+                &mut second,
+                &HelloReply::Welcome(welcome),
+                DEFAULT_MAX_FRAME,
+            )
+            .unwrap();
+            let request: RequestEnvelope = receive(&mut second).unwrap();
+            assert!(matches!(request.request, Request::Status(_)));
+            let answer = ServerMessage::Response(ResponseEnvelope {
+                id: request.id,
+                result: ResponseResult::Ok(Response::Status(reply())),
+            });
+            write_frame(&mut second, &answer, DEFAULT_MAX_FRAME).unwrap();
+        });
+        let args = StatusArgs {
+            socket: Some(socket),
+            home: Some(dir.path().to_path_buf()),
+            json: false,
+        };
+        let status = fetch(&args).expect("status without the refused key");
+        hub.join().unwrap();
+        assert_eq!(status, reply());
+    }
+
+    #[test]
     fn unreachable_is_exit_5() {
         let args = StatusArgs {
             socket: Some(PathBuf::from("/nonexistent/auth-hub-test.sock")),
