@@ -1,6 +1,7 @@
 //! Where the hub's socket and the client's master key are.
 //!
-//! The layout must match the daemon's `paths.rs` exactly, or client and hub miss each other:
+//! The rules live once, in the protocol crate's `local::location` (shared with the hub's
+//! `paths.rs`), so client and hub cannot miss each other:
 //!
 //! | | socket | saved key |
 //! |---|---|---|
@@ -20,34 +21,25 @@
 //! the whole `hyperforge auth get` it would serve. The key file is refused when group or others
 //! can read it, as ssh refuses a private key with loose permissions.
 
-use std::ffi::OsString;
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use auth_hub_protocol::local::key_file::{self, KeyFileError};
+use auth_hub_protocol::local::location::{var, LocationVars, PlatformDirs, APP_NAME};
+pub use auth_hub_protocol::local::location::{
+    HOME_VAR, KEY_FILE_NAME, SOCKET_NAME, SOCKET_VAR, TOKEN_VAR,
+};
 use auth_hub_protocol::MasterToken;
 use directories::{BaseDirs, ProjectDirs};
-use zeroize::Zeroizing;
 
 use crate::error::AuthError;
 
-/// Overrides the socket path.
-pub const SOCKET_VAR: &str = "AUTH_HUB_SOCKET";
-/// Overrides the saved master key with the key's text.
-pub const TOKEN_VAR: &str = "AUTH_HUB_TOKEN";
-/// Puts the hub's socket and the client's saved key under one directory.
-pub const HOME_VAR: &str = "AUTH_HUB_HOME";
-/// The socket's file name.
-pub const SOCKET_NAME: &str = "auth-hub.sock";
 /// The log file name of a hub started on demand.
 pub const HUB_LOG_NAME: &str = "auth-hub.log";
-/// The saved key's file name.
-pub const KEY_FILE_NAME: &str = "master.key";
 
-/// A variable's value, or `None` when it is unset or empty.
-fn var(name: &str) -> Option<OsString> {
-    std::env::var_os(name).filter(|value| !value.is_empty())
+/// The platform's directories for auth-hub; `None` without a home directory.
+pub fn platform_dirs() -> Option<PlatformDirs> {
+    ProjectDirs::from("", "", APP_NAME)
+        .map(|dirs| PlatformDirs::new(dirs.config_dir(), dirs.state_dir(), dirs.data_local_dir()))
 }
 
 /// The hub's home when `AUTH_HUB_HOME` is set.
@@ -66,21 +58,17 @@ pub fn hub_home() -> Option<PathBuf> {
 /// # Errors
 /// [`AuthError::Discovery`] when neither a variable nor a home directory gives one.
 pub fn socket_path() -> Result<PathBuf, AuthError> {
-    if let Some(socket) = var(SOCKET_VAR) {
-        return Ok(PathBuf::from(socket));
+    let vars = LocationVars::from_env();
+    let platform = platform_dirs();
+    let socket = auth_hub_protocol::local::running::hub_socket(&vars, platform.as_ref())
+        .ok_or_else(no_socket)?;
+    if vars.socket.is_none() && vars.socket(platform.as_ref()).as_ref() != Some(&socket) {
+        tracing::debug!(
+            socket = %socket.display(),
+            "using the socket the running hub recorded"
+        );
     }
-    let derived = derived_socket_path()?;
-    match running_hub() {
-        Some(hub) if hub.socket != derived => {
-            tracing::debug!(
-                socket = %hub.socket.display(),
-                pid = hub.pid,
-                "using the socket the running hub recorded"
-            );
-            Ok(hub.socket)
-        }
-        _ => Ok(derived),
-    }
+    Ok(socket)
 }
 
 /// The socket derived from the environment alone (`AUTH_HUB_SOCKET`, `AUTH_HUB_HOME`,
@@ -89,22 +77,15 @@ pub fn socket_path() -> Result<PathBuf, AuthError> {
 /// # Errors
 /// [`AuthError::Discovery`] when neither a variable nor a home directory gives one.
 pub fn derived_socket_path() -> Result<PathBuf, AuthError> {
-    if let Some(socket) = var(SOCKET_VAR) {
-        return Ok(PathBuf::from(socket));
-    }
-    if let Some(home) = hub_home() {
-        return Ok(home.join(SOCKET_NAME));
-    }
-    if let Some(runtime) = var("XDG_RUNTIME_DIR") {
-        return Ok(PathBuf::from(runtime).join("auth-hub").join(SOCKET_NAME));
-    }
-    ProjectDirs::from("", "", "auth-hub")
-        .map(|dirs| dirs.data_local_dir().join(SOCKET_NAME))
-        .ok_or_else(|| {
-            AuthError::Discovery(format!(
-                "cannot find the auth-hub socket: no home directory; set {SOCKET_VAR} or {HOME_VAR}"
-            ))
-        })
+    LocationVars::from_env()
+        .socket(platform_dirs().as_ref())
+        .ok_or_else(no_socket)
+}
+
+fn no_socket() -> AuthError {
+    AuthError::Discovery(format!(
+        "cannot find the auth-hub socket: no home directory; set {SOCKET_VAR} or {HOME_VAR}"
+    ))
 }
 
 /// The log file a hub started on demand writes to: `AUTH_HUB_HOME/auth-hub.log`, else
@@ -123,15 +104,8 @@ pub fn hub_log_path() -> Option<PathBuf> {
 /// # Errors
 /// [`AuthError::Discovery`] when there is no `AUTH_HUB_HOME` and no home directory.
 pub fn state_dir() -> Result<PathBuf, AuthError> {
-    if let Some(home) = hub_home() {
-        return Ok(home.join("state"));
-    }
-    ProjectDirs::from("", "", "auth-hub")
-        .map(|dirs| {
-            dirs.state_dir()
-                .unwrap_or_else(|| dirs.data_local_dir())
-                .to_path_buf()
-        })
+    LocationVars::from_env()
+        .state_dir(platform_dirs().as_ref())
         .ok_or_else(|| {
             AuthError::Discovery(format!(
                 "cannot find the auth-hub state directory: no home directory; set {HOME_VAR}"
@@ -151,11 +125,8 @@ pub fn running_hub() -> Option<crate::running::HubRecord> {
 /// # Errors
 /// [`AuthError::Discovery`] when there is no `AUTH_HUB_HOME` and no home directory.
 pub fn key_file_path() -> Result<PathBuf, AuthError> {
-    if let Some(home) = hub_home() {
-        return Ok(home.join("client").join(KEY_FILE_NAME));
-    }
-    BaseDirs::new()
-        .map(|dirs| dirs.config_dir().join("hyperforge").join(KEY_FILE_NAME))
+    LocationVars::from_env()
+        .key_file(BaseDirs::new().as_ref().map(BaseDirs::config_dir))
         .ok_or_else(|| {
             AuthError::Discovery(format!(
                 "cannot find the auth-hub key file: no home directory; set {TOKEN_VAR} or {HOME_VAR}"
@@ -169,13 +140,8 @@ pub fn key_file_path() -> Result<PathBuf, AuthError> {
 /// [`AuthError::Discovery`] when a saved key exists but cannot be read, is empty, or is
 /// readable by group or others.
 pub fn master_token() -> Result<Option<MasterToken>, AuthError> {
-    if let Some(token) = var(TOKEN_VAR) {
-        let Ok(text) = token.into_string() else {
-            return Err(AuthError::Discovery(format!(
-                "{TOKEN_VAR} is not valid UTF-8"
-            )));
-        };
-        return Ok(Some(trimmed(text)));
+    if let Some(token) = key_file::env_token().map_err(key_file_error)? {
+        return Ok(Some(token));
     }
     read_key_file(&key_file_path()?)
 }
@@ -186,51 +152,11 @@ pub fn master_token() -> Result<Option<MasterToken>, AuthError> {
 /// [`AuthError::Discovery`] naming the file: unreadable, not UTF-8, empty, or readable by group
 /// or others.
 pub fn read_key_file(path: &Path) -> Result<Option<MasterToken>, AuthError> {
-    let mut file = match File::open(path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(key_file_error("cannot open", path, &error)),
-    };
-    // Checked on the open file, so the mode checked is the mode of the file read.
-    let mode = file
-        .metadata()
-        .map_err(|error| key_file_error("cannot inspect", path, &error))?
-        .permissions()
-        .mode();
-    if mode & 0o077 != 0 {
-        return Err(AuthError::Discovery(format!(
-            "key file {} is accessible by group or others (mode {:04o}); run `chmod 600 {}`",
-            path.display(),
-            mode & 0o7777,
-            path.display()
-        )));
-    }
-    let mut text = Zeroizing::new(String::new());
-    file.read_to_string(&mut text)
-        .map_err(|error| key_file_error("cannot read", path, &error))?;
-    let token = trimmed(std::mem::take(&mut *text));
-    if token.is_empty() {
-        return Err(AuthError::Discovery(format!(
-            "key file {} is empty; replace the lost owner key with `hyperforge auth login --recover`, or set {TOKEN_VAR}",
-            path.display()
-        )));
-    }
-    Ok(Some(token))
+    key_file::read(path).map_err(key_file_error)
 }
 
-/// Drops one trailing newline (`\n` or `\r\n`) without copying the text.
-fn trimmed(mut text: String) -> MasterToken {
-    if text.ends_with('\n') {
-        text.pop();
-        if text.ends_with('\r') {
-            text.pop();
-        }
-    }
-    MasterToken::new(text)
-}
-
-fn key_file_error(what: &str, path: &Path, error: &io::Error) -> AuthError {
-    AuthError::Discovery(format!("{what} key file {}: {error}", path.display()))
+fn key_file_error(error: KeyFileError) -> AuthError {
+    AuthError::Discovery(error.to_string())
 }
 
 /// Saves the owner key where [`master_token`] finds it; returns a description of where.
@@ -244,53 +170,13 @@ pub fn save_master_token(token: &MasterToken) -> Result<String, AuthError> {
 }
 
 /// Writes `token` to `path` atomically and durably: a 0600 temp file created beside it (the
-/// directory is created 0700 when missing), fsync, rename over `path`, fsync of the directory.
+/// directory is created 0700 when missing), fsync, rename over `path`, fsync of the directory
+/// (the protocol crate's `local::key_file::write`).
 ///
 /// # Errors
 /// [`AuthError::Discovery`] naming the file.
 pub fn write_key_file(path: &Path, token: &MasterToken) -> Result<(), AuthError> {
-    let dir = path
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .ok_or_else(|| {
-            AuthError::Discovery(format!("key file {} has no directory", path.display()))
-        })?;
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|error| {
-            AuthError::Discovery(format!("cannot create {}: {error}", dir.display()))
-        })?;
-    let file_name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| KEY_FILE_NAME.to_owned());
-    let temp = dir.join(format!(
-        ".{file_name}.tmp-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
-    ));
-    let written = (|| -> io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
-        let mut line = Zeroizing::new(String::with_capacity(token.len() + 1));
-        line.push_str(token.expose());
-        line.push('\n');
-        file.write_all(line.as_bytes())?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&temp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    written.map_err(|error| {
-        // Best effort: the temp file may not exist (create failed) or may be renamed already.
-        let _ = fs::remove_file(&temp);
-        key_file_error("cannot write", path, &error)
-    })
+    key_file::write(path, token).map_err(key_file_error)
 }
 
 #[cfg(test)]
@@ -298,6 +184,12 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use std::sync::{Mutex, MutexGuard};
+
+    use std::ffi::OsString;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+
+    use auth_hub_protocol::local::key_file::trimmed;
 
     use super::*;
 

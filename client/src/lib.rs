@@ -6,7 +6,8 @@
 //! - [`FakeAuthClient`]: an in-memory implementation for consumers' unit tests.
 //! - [`discover`]: where the socket and the master key are (`AUTH_HUB_SOCKET`, `AUTH_HUB_TOKEN`,
 //!   `AUTH_HUB_HOME`, defaults, and the running hub's record in its state directory).
-//! - [`running`]: the record a hub keeps of the socket it really listens on.
+//! - [`running`]: the record a hub keeps of the socket it really listens on (from the protocol
+//!   crate, which the hub shares).
 //!
 //! ```no_run
 //! use auth_hub_client::{AuthClient, AuthError, ClientOptions, HubClient, SecretPath};
@@ -27,7 +28,7 @@ pub mod connection;
 pub mod discover;
 pub mod error;
 pub mod fake;
-pub mod running;
+pub use auth_hub_protocol::local::running;
 pub mod socket;
 
 pub use auth_client::AuthClient;

@@ -6,8 +6,8 @@
 //! CLI validates the file strictly). A file that cannot be parsed is an error for that repository
 //! alone; a forge with no org is listed as "org unknown" (the hub never reads git remotes); a
 //! vanished file is "config missing". The [`DeclaredBook`] keeps the latest reading per
-//! repository; [`crate::watch`] refreshes it when a file changes, and [`states`] judges each
-//! declared scope for the owner key for `status`.
+//! repository; [`crate::watch`] refreshes it when a file changes, and the `status` handler
+//! ([`crate::handler::status`]) judges each declared scope for the owner key.
 //!
 //! Reading a registered repository's config is the one place the hub opens a file at a path a
 //! client chose; it opens only `<repo>/.hyperforge/config.toml`, only a regular file, at most
@@ -19,12 +19,8 @@ use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use auth_hub_protocol::response::{DeclaredRepoError, DeclaredScope, DeclaredState};
-use auth_hub_protocol::{Access, SecretScope};
-use chrono::{DateTime, Utc};
-
-use crate::hub::{lock, Hub};
-use crate::policy::Action;
+use auth_hub_protocol::response::DeclaredRepoError;
+use auth_hub_protocol::SecretScope;
 
 /// The directory inside a repository that holds hyperforge's config.
 pub const CONFIG_DIR: &str = ".hyperforge";
@@ -336,59 +332,6 @@ impl DeclaredBook {
             .filter_map(|scope| SecretScope::parse(scope).ok())
             .collect();
     }
-}
-
-/// Each declared scope with its state for the owner key at `now`, and the repository errors.
-///
-/// The state, first match wins: a live standing grant covering the scope (read) → granted; a
-/// pending request of the owner key for a scope it covers → pending; otherwise what policy
-/// would decide for an owner read of the scope: allow → allowed by policy, deny → denied by
-/// policy, prompt → not granted.
-pub fn states(hub: &Hub, now: DateTime<Utc>) -> (Vec<DeclaredScope>, Vec<DeclaredRepoError>) {
-    let (scopes, errors) = {
-        let book = lock(&hub.declared);
-        (book.scopes(), book.errors())
-    };
-    let owner = lock(&hub.keys)
-        .owner()
-        .map(|key| key.name.clone())
-        .unwrap_or_default();
-    let pending: Vec<SecretScope> = lock(&hub.pending)
-        .list()
-        .into_iter()
-        .filter(|request| request.key_name == owner)
-        .flat_map(|request| request.scopes)
-        .collect();
-    let config = hub.config();
-    let grants = lock(&hub.grants);
-    let declared = scopes
-        .into_iter()
-        .map(|(scope, repos)| {
-            let state = match SecretScope::parse(&scope) {
-                Err(_) => DeclaredState::NotGranted,
-                Ok(parsed) => {
-                    let wanted = Access::read(parsed);
-                    if grants.find(&owner, &wanted, now).is_some() {
-                        DeclaredState::Granted
-                    } else if pending.iter().any(|p| wanted.scope.covers_scope(p)) {
-                        DeclaredState::Pending
-                    } else {
-                        match config.policy.decide(&owner, true, &wanted, true).action {
-                            Action::Allow => DeclaredState::AllowedByPolicy,
-                            Action::Deny => DeclaredState::DeniedByPolicy,
-                            Action::Prompt => DeclaredState::NotGranted,
-                        }
-                    }
-                }
-            };
-            DeclaredScope {
-                scope,
-                repos,
-                state,
-            }
-        })
-        .collect();
-    (declared, errors)
 }
 
 #[cfg(test)]

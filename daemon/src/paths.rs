@@ -7,17 +7,18 @@
 //! | state (store, keys, grants, repositories, audit) | `DIR/state/` | `$XDG_STATE_HOME/auth-hub/` |
 //! | socket | `DIR/auth-hub.sock` | `$XDG_RUNTIME_DIR/auth-hub/auth-hub.sock` |
 //!
-//! The client's `discover` module mirrors the socket rule; `AUTH_HUB_SOCKET` overrides it in both.
+//! The rules are the protocol crate's `local::location`, which the client's `discover` follows
+//! too; `AUTH_HUB_SOCKET` overrides the socket in both.
 
 use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::error::HubError;
+use auth_hub_protocol::local::location::{var, LocationVars, PlatformDirs, APP_NAME};
+pub use auth_hub_protocol::local::location::{HOME_VAR, SOCKET_NAME, SOCKET_VAR};
 
-/// Socket file name inside its directory.
-pub const SOCKET_NAME: &str = "auth-hub.sock";
+use crate::error::HubError;
 
 /// The resolved file layout of one hub.
 #[derive(Debug, Clone)]
@@ -39,31 +40,32 @@ impl HubPaths {
     /// # Errors
     /// [`HubError::Setup`] when no home directory can be determined.
     pub fn resolve(home: Option<PathBuf>, socket: Option<PathBuf>) -> Result<Self, HubError> {
-        let home = home.or_else(|| non_empty_env("AUTH_HUB_HOME").map(PathBuf::from));
-        let socket = socket.or_else(|| non_empty_env("AUTH_HUB_SOCKET").map(PathBuf::from));
-        if let Some(home) = home {
-            let home = absolute(&home)?;
-            return Ok(Self {
-                config_file: home.join("config.toml"),
-                state_dir: home.join("state"),
-                socket: socket.unwrap_or_else(|| home.join(SOCKET_NAME)),
-                home: Some(home),
-            });
-        }
-        let dirs = directories::ProjectDirs::from("", "", "auth-hub").ok_or_else(|| {
-            HubError::Setup("cannot determine the home directory; pass --home".into())
-        })?;
-        let state_dir = dirs
-            .state_dir()
-            .unwrap_or_else(|| dirs.data_local_dir())
-            .to_path_buf();
-        let socket = socket.unwrap_or_else(|| match non_empty_env("XDG_RUNTIME_DIR") {
-            Some(runtime) => PathBuf::from(runtime).join("auth-hub").join(SOCKET_NAME),
-            None => dirs.data_local_dir().join(SOCKET_NAME),
-        });
+        let home = home.or_else(|| var(HOME_VAR).map(PathBuf::from));
+        let home = home.as_deref().map(absolute).transpose()?;
+        let vars = LocationVars {
+            socket: socket.or_else(|| var(SOCKET_VAR).map(PathBuf::from)),
+            runtime_dir: LocationVars::from_env().runtime_dir,
+            home: home.clone(),
+        };
+        let platform = match home {
+            Some(_) => None,
+            None => Some(platform_dirs().ok_or_else(|| {
+                HubError::Setup("cannot determine the home directory; pass --home".into())
+            })?),
+        };
+        let platform = platform.as_ref();
+        let (Some(config_file), Some(state_dir), Some(socket)) = (
+            vars.config_file(platform),
+            vars.state_dir(platform),
+            vars.socket(platform),
+        ) else {
+            return Err(HubError::Setup(
+                "cannot determine the home directory; pass --home".into(),
+            ));
+        };
         Ok(Self {
-            home: None,
-            config_file: dirs.config_dir().join("config.toml"),
+            home,
+            config_file,
             state_dir,
             socket,
         })
@@ -121,8 +123,10 @@ impl HubPaths {
     }
 }
 
-fn non_empty_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.is_empty())
+/// The platform's directories for auth-hub; `None` without a home directory.
+pub fn platform_dirs() -> Option<PlatformDirs> {
+    directories::ProjectDirs::from("", "", APP_NAME)
+        .map(|dirs| PlatformDirs::new(dirs.config_dir(), dirs.state_dir(), dirs.data_local_dir()))
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, HubError> {

@@ -1,6 +1,6 @@
 //! One hub per state directory, whatever its socket: an exclusive `flock` on `<state>/hub.lock`,
 //! taken before the store is opened and held for the hub's whole life, and the record
-//! (`<state>/hub.json`, see [`auth_hub_client::running`]) that tells clients and a second hub which
+//! (`<state>/hub.json`, see [`auth_hub_protocol::local::running`]) that tells clients and a second hub which
 //! process holds it and which socket it really listens on.
 //!
 //! Two hubs on one state would both acknowledge writes and each overwrite the other's store and
@@ -15,7 +15,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use auth_hub_client::running::{self, HubRecord, LOCK_FILE, RECORD_FILE};
+use auth_hub_protocol::local::running::{self, HubRecord, LOCK_FILE, RECORD_FILE};
 
 use crate::store::atomic::write_atomic;
 

@@ -1,50 +1,66 @@
 //! `auth-hub status`: asks a running hub for its state, as `hyperforge auth status` does, for
 //! people who administer the daemon rather than use the CLI.
 //!
-//! The socket is found as the client finds it (`--socket`, `AUTH_HUB_SOCKET`, the running hub's
-//! record in the state directory, `--home` / `AUTH_HUB_HOME`, then the default), and the saved
-//! owner key (or `AUTH_HUB_TOKEN`) is sent when there is one; status needs no key, so a missing or refused key only means a keyless session.
+//! The socket is found by the rule the client follows (the protocol crate's `local` module:
+//! `--socket`, `AUTH_HUB_SOCKET`, the running hub's record in the state directory, `--home` /
+//! `AUTH_HUB_HOME`, then the default), and the saved owner key (or `AUTH_HUB_TOKEN`) is sent when
+//! there is one; status needs no key, so a missing or refused key only means a keyless session.
+//! One request over a blocking socket, with the protocol crate's blocking codec: the daemon does
+//! not depend on the client library.
 //! No hub answering is exit code 5, as for `hyperforge`.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use auth_hub_client::{discover, AuthError, ClientOptions, HubClient};
+use auth_hub_protocol::frame::{decode_body, read_frame, write_frame};
+use auth_hub_protocol::local::location::LocationVars;
+use auth_hub_protocol::local::{key_file, running};
 use auth_hub_protocol::request::Status;
 use auth_hub_protocol::response::StatusReply;
-use auth_hub_protocol::{MasterToken, Request, Response};
+use auth_hub_protocol::{
+    ErrorCode, ErrorReply, FrameError, Hello, HelloReply, MasterToken, Request, RequestEnvelope,
+    Response, ResponseResult, ServerMessage, DEFAULT_MAX_FRAME, PROTOCOL_VERSION,
+};
 
 use crate::cli::StatusArgs;
+use crate::paths::platform_dirs;
 
 /// Exit code when no hub answers at the socket.
 pub const EXIT_UNREACHABLE: u8 = 5;
 /// Exit code for every other failure.
 pub const EXIT_FAILURE: u8 = 1;
 
+/// How long the hub may take to answer the hello, as for the client library.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// The name and reason this command gives the hub.
+const CLIENT_NAME: &str = "auth-hub status";
+
 /// Why `auth-hub status` could not show the hub's state.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StatusError {
     /// No socket path could be derived.
-    #[error("cannot find the hub's socket: {0}")]
-    NoSocket(AuthError),
+    #[error(
+        "cannot find the hub's socket: no home directory; set AUTH_HUB_SOCKET or AUTH_HUB_HOME"
+    )]
+    NoSocket,
     /// Nothing answers at the socket.
-    // The client's error already names the socket and the cause.
-    #[error("{source}; start one with `auth-hub serve` (or `auth-hub install`)")]
+    #[error("auth-hub is not reachable at {}: {source}; start one with `auth-hub serve` (or `auth-hub install`)", socket.display())]
     Unreachable {
         /// The socket tried.
         socket: PathBuf,
         /// The connection error.
-        source: AuthError,
+        source: std::io::Error,
     },
     /// The hub answered with an error or something other than a status.
-    #[error("the hub at {} did not answer status: {source}", socket.display())]
+    #[error("the hub at {} did not answer status: {problem}", socket.display())]
     Hub {
         /// The socket.
         socket: PathBuf,
         /// What went wrong.
-        source: AuthError,
+        problem: String,
     },
     /// The answer could not be written out.
     #[error("cannot write the status: {0}")]
@@ -64,13 +80,7 @@ impl StatusError {
 /// Runs `auth-hub status`: prints the hub's state to `out` (JSON with `--json`) and returns the
 /// exit code; errors go to stderr.
 pub fn run(args: &StatusArgs, out: &mut impl Write) -> u8 {
-    let result = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(StatusError::Output)
-        .and_then(|runtime| runtime.block_on(fetch(args)))
-        .and_then(|status| show(&status, args.json, out));
-    match result {
+    match fetch(args).and_then(|status| show(&status, args.json, out)) {
         Ok(()) => 0,
         Err(error) => {
             eprintln!("auth-hub: {error}");
@@ -79,78 +89,141 @@ pub fn run(args: &StatusArgs, out: &mut impl Write) -> u8 {
     }
 }
 
-/// The socket `args` and the environment point at.
+/// The locations `args` (which clap fills from `AUTH_HUB_HOME` and `AUTH_HUB_SOCKET`) and the
+/// environment give.
+fn vars(args: &StatusArgs) -> LocationVars {
+    LocationVars {
+        home: args.home.clone(),
+        socket: args.socket.clone(),
+        ..LocationVars::from_env()
+    }
+}
+
+/// The socket `args` and the environment point at: `--socket`, else the socket of the live hub
+/// that owns the state directory (its record), else the derived one, as the client finds it.
 ///
 /// # Errors
 /// [`StatusError::NoSocket`] when there is no home directory to derive one from.
 pub fn socket(args: &StatusArgs) -> Result<PathBuf, StatusError> {
-    if let Some(socket) = &args.socket {
-        return Ok(socket.clone());
-    }
-    if let Some(home) = &args.home {
-        // The hub owning DIR/state may listen elsewhere (socket activation, AUTH_HUB_SOCKET).
-        if let Some(hub) = auth_hub_client::running::running(&home.join("state")) {
-            return Ok(hub.socket);
-        }
-        return Ok(home.join(discover::SOCKET_NAME));
-    }
-    discover::socket_path().map_err(StatusError::NoSocket)
+    running::hub_socket(&vars(args), platform_dirs().as_ref()).ok_or(StatusError::NoSocket)
 }
 
 /// The key to send: `AUTH_HUB_TOKEN`, else the saved key (under `--home` when given). A key that
 /// cannot be read is reported and left out.
 fn master_token(args: &StatusArgs) -> Option<MasterToken> {
-    let env_token = std::env::var_os(discover::TOKEN_VAR).is_some_and(|v| !v.is_empty());
-    let found = match &args.home {
-        Some(home) if !env_token => {
-            discover::read_key_file(&home.join("client").join(discover::KEY_FILE_NAME))
+    let found = key_file::env_token().and_then(|token| match token {
+        Some(token) => Ok(Some(token)),
+        None => {
+            let user_config = directories::BaseDirs::new();
+            match vars(args).key_file(user_config.as_ref().map(|dirs| dirs.config_dir())) {
+                Some(path) => key_file::read(&path),
+                None => Ok(None),
+            }
         }
-        _ => discover::master_token(),
-    };
+    });
     found
         .map_err(|error| eprintln!("auth-hub: {error}; asking without a key"))
         .ok()
         .flatten()
 }
 
-/// Connects (with the key when the hub accepts it, else without) and asks for the status.
+/// Connects (with the key when the hub accepts it, else without) and asks for the status: one
+/// request over a blocking socket with the protocol crate's blocking codec.
 ///
 /// # Errors
 /// [`StatusError::Unreachable`] when nothing answers; [`StatusError::Hub`] for an error reply.
-pub async fn fetch(args: &StatusArgs) -> Result<StatusReply, StatusError> {
+pub fn fetch(args: &StatusArgs) -> Result<StatusReply, StatusError> {
     let socket = socket(args)?;
-    let mut options = ClientOptions::new(&socket, "auth-hub status", env!("CARGO_PKG_VERSION"));
-    options.wait = Duration::ZERO;
-    options.reason = "auth-hub status".to_owned();
-    let keyless = options.clone();
-    options.master_token = master_token(args);
-    let unreachable = |source: AuthError| match source {
-        source @ AuthError::Unreachable { .. } => StatusError::Unreachable {
-            socket: socket.clone(),
-            source,
+    let mut stream = match master_token(args) {
+        Some(token) => match hello(&socket, Some(token))? {
+            Ok(stream) => stream,
+            // Status needs no key: a refused one only means a session without one.
+            Err(reply) if reply.code == ErrorCode::InvalidMasterToken => {
+                hello(&socket, None)?.map_err(|reply| hub_error(&socket, reply))?
+            }
+            Err(reply) => return Err(hub_error(&socket, reply)),
         },
-        source => StatusError::Hub {
-            socket: socket.clone(),
-            source,
-        },
+        None => hello(&socket, None)?.map_err(|reply| hub_error(&socket, reply))?,
     };
-    let client = match HubClient::connect(options).await {
-        Ok(client) => client,
-        Err(AuthError::InvalidMasterToken { .. } | AuthError::NoKey) => {
-            HubClient::connect(keyless).await.map_err(unreachable)?
+    let broken = |error: FrameError| StatusError::Hub {
+        socket: socket.clone(),
+        problem: format!("the connection broke: {error}"),
+    };
+    let id = 1;
+    let request = RequestEnvelope {
+        id,
+        request: Request::Status(Status {}),
+    };
+    write_frame(&mut stream, &request, DEFAULT_MAX_FRAME).map_err(broken)?;
+    loop {
+        let message: ServerMessage = receive(&mut stream).map_err(broken)?;
+        let ServerMessage::Response(response) = message else {
+            continue;
+        };
+        if response.id != id {
+            continue;
         }
-        Err(error) => return Err(unreachable(error)),
+        return match response.result {
+            ResponseResult::Ok(Response::Status(status)) => Ok(status),
+            ResponseResult::Ok(other) => Err(StatusError::Hub {
+                socket: socket.clone(),
+                problem: format!(
+                    "protocol error: unexpected answer {:?}",
+                    format!("{other:?}").split(['(', ' ']).next().unwrap_or("")
+                ),
+            }),
+            ResponseResult::Error(reply) => Err(hub_error(&socket, reply)),
+        };
+    }
+}
+
+/// Connects and sends the hello: the open session, or the hub's refusal.
+///
+/// # Errors
+/// [`StatusError::Unreachable`] when nothing answers; [`StatusError::Hub`] when the hello breaks.
+fn hello(
+    socket: &Path,
+    master_token: Option<MasterToken>,
+) -> Result<Result<UnixStream, ErrorReply>, StatusError> {
+    let mut stream = UnixStream::connect(socket).map_err(|source| StatusError::Unreachable {
+        socket: socket.to_path_buf(),
+        source,
+    })?;
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        client_name: CLIENT_NAME.to_owned(),
+        client_version: env!("CARGO_PKG_VERSION").to_owned(),
+        master_token,
     };
-    match client.call(Request::Status(Status {})).await {
-        Ok(Response::Status(status)) => Ok(status),
-        Ok(other) => Err(StatusError::Hub {
-            socket: socket.clone(),
-            source: AuthError::Protocol(format!(
-                "unexpected answer {:?}",
-                format!("{other:?}").split(['(', ' ']).next().unwrap_or("")
-            )),
+    let exchange = |stream: &mut UnixStream| -> Result<HelloReply, FrameError> {
+        stream.set_read_timeout(Some(HELLO_TIMEOUT))?;
+        write_frame(stream, &hello, DEFAULT_MAX_FRAME)?;
+        let reply = receive(stream)?;
+        stream.set_read_timeout(None)?;
+        Ok(reply)
+    };
+    match exchange(&mut stream) {
+        Ok(HelloReply::Welcome(_)) => Ok(Ok(stream)),
+        Ok(HelloReply::Error(reply)) => Ok(Err(reply)),
+        Err(error) => Err(StatusError::Hub {
+            socket: socket.to_path_buf(),
+            problem: format!("the hello failed: {error}"),
         }),
-        Err(error) => Err(unreachable(error)),
+    }
+}
+
+/// Reads and decodes one frame; the end of the stream is an error here.
+fn receive<T: serde::de::DeserializeOwned>(stream: &mut UnixStream) -> Result<T, FrameError> {
+    match read_frame(stream, DEFAULT_MAX_FRAME)? {
+        Some(body) => decode_body(&body),
+        None => Err(FrameError::Io(std::io::ErrorKind::UnexpectedEof.into())),
+    }
+}
+
+fn hub_error(socket: &Path, reply: ErrorReply) -> StatusError {
+    StatusError::Hub {
+        socket: socket.to_path_buf(),
+        problem: reply.to_string(),
     }
 }
 
@@ -297,6 +370,63 @@ mod tests {
         let value: serde_json::Value = serde_json::from_slice(&out).expect("json");
         assert_eq!(value["declared"][0]["state"], "granted");
         assert_eq!(value["registered_repos"], 2);
+    }
+
+    #[test]
+    fn a_refused_key_falls_back_to_a_keyless_session() {
+        use std::os::unix::net::UnixListener;
+
+        use auth_hub_protocol::{ResponseEnvelope, Welcome};
+
+        let dir = tempfile::tempdir().unwrap();
+        key_file::write(
+            &dir.path().join("client").join("master.key"),
+            &MasterToken::from("TAUTH_owner--zgone"),
+        )
+        .unwrap();
+        let socket = dir.path().join("hub.sock");
+        let listener = UnixListener::bind(&socket).unwrap();
+        // A scripted hub: refuses the key on the first connection, welcomes the second (which
+        // must come without one) and answers its status request.
+        let hub = std::thread::spawn(move || {
+            let (mut first, _) = listener.accept().unwrap();
+            let hello: Hello = receive(&mut first).unwrap();
+            assert!(hello.master_token.is_some(), "the saved key is sent first");
+            let refusal = ErrorReply::new(ErrorCode::InvalidMasterToken, "key was revoked");
+            write_frame(&mut first, &HelloReply::Error(refusal), DEFAULT_MAX_FRAME).unwrap();
+            let (mut second, _) = listener.accept().unwrap();
+            let hello: Hello = receive(&mut second).unwrap();
+            assert!(hello.master_token.is_none(), "the retry has no key");
+            let welcome = Welcome {
+                protocol_version: PROTOCOL_VERSION,
+                server_name: "auth-hub".into(),
+                server_version: "0.1.0".into(),
+                key_name: None,
+                owner: false,
+                max_frame: 0,
+            };
+            write_frame(
+                &mut second,
+                &HelloReply::Welcome(welcome),
+                DEFAULT_MAX_FRAME,
+            )
+            .unwrap();
+            let request: RequestEnvelope = receive(&mut second).unwrap();
+            assert!(matches!(request.request, Request::Status(_)));
+            let answer = ServerMessage::Response(ResponseEnvelope {
+                id: request.id,
+                result: ResponseResult::Ok(Response::Status(reply())),
+            });
+            write_frame(&mut second, &answer, DEFAULT_MAX_FRAME).unwrap();
+        });
+        let args = StatusArgs {
+            socket: Some(socket),
+            home: Some(dir.path().to_path_buf()),
+            json: false,
+        };
+        let status = fetch(&args).expect("status without the refused key");
+        hub.join().unwrap();
+        assert_eq!(status, reply());
     }
 
     #[test]

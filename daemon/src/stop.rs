@@ -15,7 +15,7 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use auth_hub_client::running::{self, HubRecord};
+use auth_hub_protocol::local::running::{self, HubRecord};
 
 use crate::cli::StopArgs;
 use crate::install::LAUNCHD_LABEL;

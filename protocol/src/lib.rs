@@ -1,4 +1,5 @@
-//! The auth-hub wire protocol: plain data, its validation, and the frame codec. No other I/O.
+//! The auth-hub wire protocol: plain data, its validation, and the frame codec. No other I/O,
+//! except in [`local`]: the few files on one machine that the hub and its clients share.
 //!
 //! ```text
 //! frame   = length:u32 big-endian (1 ..= max, default 1 MiB) ‖ body: MessagePack, named fields
@@ -17,6 +18,7 @@ pub mod event;
 pub mod frame;
 pub mod hello;
 pub mod key;
+pub mod local;
 pub mod named_fields;
 pub mod path;
 pub mod repo_path;

@@ -2,9 +2,10 @@
 //! anything, then written atomically, keeping every other line and comment (`toml_edit`).
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
+use auth_hub_protocol::local::atomic::write_atomic;
 use toml_edit::{DocumentMut, Item, Value};
 
 use super::parse::Source;
@@ -194,8 +195,10 @@ fn check_forge_names(forges: &[String]) -> Result<(), ConfigError> {
 }
 
 /// Writes `bytes` to `file` through a temp file in the same directory and a rename, so a reader
-/// (or the hub watching the file) sees the old or the new content, never a torn one.
+/// (or the hub watching the file) sees the old or the new content, never a torn one (the protocol
+/// crate's `write_atomic`, which the hub's own files go through too).
 fn write_atomically(file: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
+    use std::os::unix::fs::PermissionsExt;
     let write_error = |source: io::Error| ConfigError::Write {
         file: file.to_owned(),
         source,
@@ -204,39 +207,9 @@ fn write_atomically(file: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
         .parent()
         .expect("the repo config path always has a .hyperforge parent");
     fs::create_dir_all(dir).map_err(write_error)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".config.toml.")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(write_error)?;
-    temp.write_all(bytes).map_err(write_error)?;
-    temp.as_file().sync_all().map_err(write_error)?;
-    // Keep the old file's permissions; a new one gets the usual 0644 rather than the temp 0600.
-    let permissions = match fs::metadata(file) {
-        Ok(metadata) => Some(metadata.permissions()),
-        Err(_) => default_permissions(),
-    };
-    if let Some(permissions) = permissions {
-        fs::set_permissions(temp.path(), permissions).map_err(write_error)?;
-    }
-    temp.persist(file)
-        .map_err(|error| write_error(error.error))?;
-    // Make the rename durable; not every platform can open a directory, which is no error.
-    if let Ok(dir) = fs::File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
-}
-
-#[cfg(unix)]
-fn default_permissions() -> Option<fs::Permissions> {
-    use std::os::unix::fs::PermissionsExt;
-    Some(fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn default_permissions() -> Option<fs::Permissions> {
-    None
+    // Keep the old file's permissions; a new one gets the usual 0644.
+    let mode = fs::metadata(file).map_or(0o644, |metadata| metadata.permissions().mode() & 0o7777);
+    write_atomic(file, bytes, mode).map_err(write_error)
 }
 
 #[cfg(test)]

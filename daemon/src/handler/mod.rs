@@ -1,14 +1,14 @@
 //! Request handlers, one file per family: scopes (`scope.rs`), secrets (`secrets.rs`), the
-//! owner's operations (`owner.rs`), registered repositories (`repos.rs`) and owner-key recovery
-//! (`recovery.rs`). [`dispatch`] routes
-//! a request and turns the outcome into a wire result; errors become error codes in `error.rs`,
-//! nowhere else.
+//! owner's operations (`owner.rs`), the hub's status (`status.rs`), registered repositories
+//! (`repos.rs`) and owner-key recovery (`recovery.rs`). [`dispatch`] routes a request and turns
+//! the outcome into a wire result; errors become error codes in `error.rs`, nowhere else.
 
 pub mod owner;
 pub mod recovery;
 pub mod repos;
 pub mod scope;
 pub mod secrets;
+pub mod status;
 
 use std::sync::Arc;
 
@@ -79,7 +79,7 @@ async fn route(
         Request::ListSecrets(request) => secrets::list_secrets(hub, session, &request),
         Request::DeleteSecret(request) => secrets::delete_secret(hub, session, request).await,
         Request::Login(request) => owner::login(hub, session, &request),
-        Request::Status(_) => Ok(owner::status(hub, session)),
+        Request::Status(_) => Ok(status::status(hub, session)),
         Request::ListPending(_) | Request::WatchPending(_) => owner::list_pending(hub, session),
         Request::Grant(request) => owner::grant(hub, session, &request),
         Request::Deny(request) => owner::deny(hub, session, &request),

@@ -1,5 +1,5 @@
-//! The owner's operations: login, status, pending requests, grants, revocation, keys and the
-//! audit log. Everything here but `login` and `status` needs the owner key; a service key can
+//! The owner's operations: login, pending requests, grants, revocation, keys and the audit log
+//! (`status` is [`super::status`]). Everything here but `login` needs the owner key; a service key can
 //! never approve anything, its own requests included.
 
 use std::sync::Arc;
@@ -10,9 +10,9 @@ use auth_hub_protocol::request::{
 };
 use auth_hub_protocol::response::{
     AuditReply, DenyReply, GrantList, GrantReply, KeyCreated, KeyList, KeyRevokeReply, PendingList,
-    RevokeReply, StatusReply,
+    RevokeReply,
 };
-use auth_hub_protocol::{ApiKey, Response, SecretScope, PROTOCOL_VERSION};
+use auth_hub_protocol::{ApiKey, Response, SecretScope};
 use chrono::{DateTime, Utc};
 
 use crate::audit::{AuditLog, AuditRecord};
@@ -53,49 +53,6 @@ pub fn login(hub: &Hub, session: &Session, request: &Login) -> Result<Response, 
         key: Some(key),
         info,
     }))
-}
-
-/// Handles `status`; allowed without a key.
-pub fn status(hub: &Hub, session: &Session) -> Response {
-    let now = Utc::now();
-    let (keys, has_owner) = {
-        let keys = lock(&hub.keys);
-        (keys.live_count(now), keys.has_owner())
-    };
-    let (declared, repo_errors) = crate::declared::states(hub, now);
-    Response::Status(StatusReply {
-        server_version: env!("CARGO_PKG_VERSION").into(),
-        protocol_version: PROTOCOL_VERSION,
-        pid: std::process::id(),
-        uptime_ms: u64::try_from(hub.started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        socket: hub.paths.socket.display().to_string(),
-        home: hub
-            .paths
-            .home
-            .as_deref()
-            .unwrap_or(&hub.paths.state_dir)
-            .display()
-            .to_string(),
-        store: hub.store.kind().into(),
-        key_source: hub.store.key_source(),
-        policy_file: hub.paths.config_file.display().to_string(),
-        policy_error: hub.config_error(),
-        keys: count(keys),
-        grants: count(lock(&hub.grants).list(now).len()),
-        pending: count(lock(&hub.pending).len()),
-        has_owner,
-        session_key: session.key_name().map(str::to_owned),
-        session_owner: session.key.as_ref().is_some_and(|key| key.owner),
-        registered_repos: u64::try_from(lock(&hub.repos).len()).unwrap_or(u64::MAX),
-        declared,
-        repo_errors,
-        store_problem: hub.findings.store_problem.clone(),
-        audit_problem: hub
-            .findings
-            .audit_problem
-            .clone()
-            .or_else(|| hub.audit.check_file()),
-    })
 }
 
 /// Handles `list_pending` (and the first answer of `watch_pending`).

@@ -139,7 +139,7 @@ mod tests {
         };
         assert_eq!(list.repos.len(), 1);
         assert_eq!(list.repos[0].path, "/home/a/app");
-        let Response::Status(status) = crate::handler::owner::status(&hub, &owner) else {
+        let Response::Status(status) = crate::handler::status::status(&hub, &owner) else {
             panic!("status response")
         };
         assert_eq!(status.registered_repos, 1);

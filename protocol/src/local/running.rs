@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::location::{LocationVars, PlatformDirs};
+
 /// The lock file in the state directory.
 pub const LOCK_FILE: &str = "hub.lock";
 /// The record file in the state directory.
@@ -86,6 +88,23 @@ fn read_file(path: &Path) -> io::Result<Option<HubRecord>> {
 /// The record in `state_dir` when its process is alive: the hub that owns that state.
 pub fn running(state_dir: &Path) -> Option<HubRecord> {
     read(state_dir).filter(|record| process_alive(record.pid))
+}
+
+/// The socket to connect to: the explicit one (`AUTH_HUB_SOCKET`, `--socket`), else the socket
+/// of the live hub that owns the state directory (its record), else the derived one
+/// ([`LocationVars::socket`]).
+///
+/// The record matters when the derived socket differs from the one the running hub listens on
+/// (a cron job or ssh session without `XDG_RUNTIME_DIR`, a hub under socket activation): the
+/// client finds that hub instead of missing it and starting a second one.
+pub fn hub_socket(vars: &LocationVars, platform: Option<&PlatformDirs>) -> Option<PathBuf> {
+    if let Some(socket) = &vars.socket {
+        return Some(socket.clone());
+    }
+    match vars.state_dir(platform).and_then(|dir| running(&dir)) {
+        Some(hub) => Some(hub.socket),
+        None => vars.socket(platform),
+    }
 }
 
 /// True when some process holds the lock of `state_dir` (a hub owns it), which is the truth a

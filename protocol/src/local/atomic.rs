@@ -1,0 +1,102 @@
+//! Atomic, durable file replacement: write a temp file in the same directory, fsync it, rename it
+//! over the target, fsync the directory. A crash at any moment leaves the old file or the new one,
+//! never a torn mix. Every file the hub persists, the hub's record and the client's saved key go
+//! through [`write_atomic`].
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+
+/// Prefix of temp files, so a crash's leftovers can be recognised and removed.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
+/// Replaces `path` with `bytes` atomically and durably; the file gets exactly `mode` (e.g.
+/// `0o600`), whatever the umask.
+///
+/// # Errors
+/// Any I/O error; the target is then unchanged and the temp file removed.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let dir = parent_dir(path)?;
+    let temp = temp_path(dir, path)?;
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&temp)?;
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temp, path)?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Fsyncs a directory so a rename or create inside it survives a crash.
+///
+/// # Errors
+/// Opening or syncing the directory failed.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+///
+/// # Errors
+/// `path` has no parent (it is a root).
+pub fn parent_dir(path: &Path) -> io::Result<&Path> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => Ok(dir),
+        Some(_) => Ok(Path::new(".")),
+        None => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "path has no parent directory",
+        )),
+    }
+}
+
+fn temp_path(dir: &Path, path: &Path) -> io::Result<PathBuf> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    Ok(dir.join(format!(
+        "{TEMP_PREFIX}{name}.{:016x}",
+        rand::thread_rng().next_u64()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn replaces_contents_with_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data");
+        write_atomic(&path, b"one", 0o600).unwrap();
+        write_atomic(&path, b"two", 0o600).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn failure_leaves_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no-such-dir").join("data");
+        assert!(write_atomic(&missing, b"x", 0o600).is_err());
+    }
+}
