@@ -167,10 +167,7 @@ pub fn fetch(args: &StatusArgs) -> Result<StatusReply, StatusError> {
             ResponseResult::Ok(Response::Status(status)) => Ok(status),
             ResponseResult::Ok(other) => Err(StatusError::Hub {
                 socket: socket.clone(),
-                problem: format!(
-                    "protocol error: unexpected answer {:?}",
-                    format!("{other:?}").split(['(', ' ']).next().unwrap_or("")
-                ),
+                problem: format!("protocol error: unexpected answer {}", other.name()),
             }),
             ResponseResult::Error(reply) => Err(hub_error(&socket, reply)),
         };
