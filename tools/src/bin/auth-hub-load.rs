@@ -213,9 +213,14 @@ fn get(
             })
         );
     } else {
+        // The hub's RSS is known only with --hub-pid.
+        let rss = match (rss_before, rss_after) {
+            (Some(before), Some(after)) => format!(", hub RSS {before} -> {after} KiB"),
+            _ => String::new(),
+        };
         println!(
-            "get_secret x{} over {connections} connection(s): {throughput:.0} req/s, p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, max {:.1} us, errors {errors:?}, hub RSS {:?} -> {:?} KiB",
-            stats.count, stats.p50_us, stats.p90_us, stats.p99_us, stats.max_us, rss_before, rss_after
+            "get_secret x{} over {connections} connection(s): {throughput:.0} req/s, p50 {:.1} us, p90 {:.1} us, p99 {:.1} us, max {:.1} us, errors {errors:?}{rss}",
+            stats.count, stats.p50_us, stats.p90_us, stats.p99_us, stats.max_us
         );
     }
     Ok(())
