@@ -123,6 +123,27 @@ pub async fn connect_and_greet(
     Ok(stream)
 }
 
+/// [`connect_and_greet`] until it succeeds or `stop` is set (`None`); each failure is tallied
+/// under `kind` and tried again after 200 ms.
+async fn connect_until_stopped(
+    socket: &Path,
+    with_hello: bool,
+    stop: &AtomicBool,
+    tally: &Tally,
+    kind: &str,
+) -> Option<UnixStream> {
+    while !stop.load(Ordering::Relaxed) {
+        match connect_and_greet(socket, with_hello).await {
+            Ok(stream) => return Some(stream),
+            Err(why) => {
+                tally.note(kind, why);
+                sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    None
+}
+
 /// Trickles a valid frame one byte at a time: the hello itself (`after_hello` false), or a
 /// `status` request after a prompt hello. Records how the hub ended it, then starts over.
 pub async fn slow_loris(
@@ -137,15 +158,8 @@ pub async fn slow_loris(
     } else {
         "slow-loris hello"
     };
-    while !stop.load(Ordering::Relaxed) {
-        let stream = match connect_and_greet(&socket, after_hello).await {
-            Ok(stream) => stream,
-            Err(why) => {
-                tally.note(kind, why);
-                sleep(Duration::from_millis(200)).await;
-                continue;
-            }
-        };
+    while let Some(stream) = connect_until_stopped(&socket, after_hello, &stop, &tally, kind).await
+    {
         let bytes = if after_hello {
             wire::request_frame(1, Request::Status(Status {}))
         } else {
@@ -215,15 +229,8 @@ pub async fn huge(
     } else {
         u32::MAX
     };
-    while !stop.load(Ordering::Relaxed) {
-        let stream = match connect_and_greet(&socket, after_hello).await {
-            Ok(stream) => stream,
-            Err(why) => {
-                tally.note(kind, why);
-                sleep(Duration::from_millis(200)).await;
-                continue;
-            }
-        };
+    while let Some(stream) = connect_until_stopped(&socket, after_hello, &stop, &tally, kind).await
+    {
         let (mut reader, mut writer) = stream.into_split();
         let trickling = async {
             if writer.write_all(&announce.to_be_bytes()).await.is_err() {
@@ -286,15 +293,8 @@ pub async fn half_frame(
     let announce = u32::try_from(max_frame).unwrap_or(u32::MAX);
     let mut bytes = announce.to_be_bytes().to_vec();
     bytes.resize(4 + max_frame / 2, 0x00);
-    while !stop.load(Ordering::Relaxed) {
-        let stream = match connect_and_greet(&socket, after_hello).await {
-            Ok(stream) => stream,
-            Err(why) => {
-                tally.note(kind, why);
-                sleep(Duration::from_millis(200)).await;
-                continue;
-            }
-        };
+    while let Some(stream) = connect_until_stopped(&socket, after_hello, &stop, &tally, kind).await
+    {
         let (mut reader, mut writer) = stream.into_split();
         let started = Instant::now();
         let sending = async {
