@@ -23,7 +23,7 @@ use crate::recovery::RecoveryCodes;
 use crate::repos::RepoBook;
 use crate::session::Session;
 use crate::state_lock::StateLock;
-use crate::store::{self, SecretStore, StoreKind, StoreOptions};
+use crate::store::{self, SecretStore, StoreError, StoreKind, StoreOptions};
 use crate::tokens::TokenTable;
 
 /// Most access tokens held at once.
@@ -108,7 +108,8 @@ impl Hub {
                 keychain_id: paths.state_dir.display().to_string(),
                 accept_loss: options.accept_store_loss,
             },
-        )?;
+        )
+        .map_err(unusable_store)?;
         let keys = KeyRing::load(&paths.keys_file())?;
         let grants = GrantBook::load(&paths.grants_file())?;
         let repos = RepoBook::load(&paths.repos_file())?;
@@ -200,6 +201,20 @@ impl Hub {
         if let Err(error) = self.audit.append(&record) {
             tracing::error!(%error, "cannot append to the audit log");
         }
+    }
+}
+
+/// A store none of whose files can be read stops the hub: the error says the ways forward, the
+/// last of which gives the secrets up.
+fn unusable_store(error: StoreError) -> HubError {
+    match error {
+        StoreError::Corrupt { .. } => HubError::Setup(format!(
+            "{error}, and no other store file can be read. If store.key or the keychain entry was \
+             replaced, put the right key back; else restore secrets-a.sealed and secrets-b.sealed \
+             from a backup, or move them aside and start with an empty store: auth-hub serve \
+             --accept-store-loss"
+        )),
+        other => other.into(),
     }
 }
 

@@ -52,6 +52,51 @@ fn assert_quiet(hub: &TestHub) {
 }
 
 #[test]
+fn unreadable_slots_refuse_to_start_and_say_the_way_out() {
+    let mut hub = TestHub::start("");
+    hub.login();
+    hub.run(&["auth", "put", "github/alice/token"], Some("kept"))
+        .assert_code(0);
+    hub.stop();
+    for slot in SLOTS {
+        let path = state(&hub).join(slot);
+        let length = fs::metadata(&path).unwrap().len();
+        fs::write(&path, vec![0x5a; usize::try_from(length).unwrap()]).unwrap();
+    }
+
+    let refused = hub.serve_refused();
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    for part in [
+        "is unusable",
+        "no other store file can be read",
+        "put the right key back",
+        "move them aside",
+        "auth-hub serve --accept-store-loss",
+    ] {
+        assert!(
+            refused.stderr.contains(part),
+            "{part:?} in\n{}",
+            refused.stderr
+        );
+    }
+
+    // The way out it names works: the unreadable files moved aside, the loss accepted.
+    for slot in SLOTS {
+        let path = state(&hub).join(slot);
+        fs::rename(&path, path.with_extension("sealed.unreadable")).unwrap();
+    }
+    hub.restart_with(&["--accept-store-loss"]);
+    let status = status_json(&hub);
+    assert!(
+        status["store_problem"]
+            .as_str()
+            .unwrap()
+            .starts_with("lost: "),
+        "{status}"
+    );
+}
+
+#[test]
 fn deleted_slots_refuse_to_start_until_the_loss_is_accepted() {
     let mut hub = TestHub::start("");
     hub.login();
