@@ -19,6 +19,13 @@ fn generation(slot: &Path) -> u64 {
     u64::from_le_bytes(bytes[10..18].try_into().unwrap())
 }
 
+/// Asserts that `text` contains every one of `parts`, naming the first that is missing.
+fn assert_mentions(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part:?} in\n{text}");
+    }
+}
+
 fn status_json(hub: &TestHub) -> serde_json::Value {
     hub.run(&["--json", "auth", "status"], None).json()
 }
@@ -66,19 +73,16 @@ fn unreadable_slots_refuse_to_start_and_say_the_way_out() {
 
     let refused = hub.serve_refused();
     assert_eq!(refused.code, 1, "{}", refused.stderr);
-    for part in [
-        "is unusable",
-        "no other store file can be read",
-        "put the right key back",
-        "move them aside",
-        "auth-hub serve --accept-store-loss",
-    ] {
-        assert!(
-            refused.stderr.contains(part),
-            "{part:?} in\n{}",
-            refused.stderr
-        );
-    }
+    assert_mentions(
+        &refused.stderr,
+        &[
+            "is unusable",
+            "no other store file can be read",
+            "put the right key back",
+            "move them aside",
+            "auth-hub serve --accept-store-loss",
+        ],
+    );
 
     // The way out it names works: the unreadable files moved aside, the loss accepted.
     for slot in SLOTS {
@@ -111,19 +115,16 @@ fn deleted_slots_refuse_to_start_until_the_loss_is_accepted() {
 
     let refused = hub.serve_refused();
     assert_eq!(refused.code, 1, "{}", refused.stderr);
-    for part in [
-        "the secret store in",
-        "is missing",
-        "store.manifest records generation",
-        "secrets-a.sealed",
-        "auth-hub serve --accept-store-loss",
-    ] {
-        assert!(
-            refused.stderr.contains(part),
-            "{part:?} in\n{}",
-            refused.stderr
-        );
-    }
+    assert_mentions(
+        &refused.stderr,
+        &[
+            "the secret store in",
+            "is missing",
+            "store.manifest records generation",
+            "secrets-a.sealed",
+            "auth-hub serve --accept-store-loss",
+        ],
+    );
     assert!(
         !state(&hub).join(SLOTS[0]).exists(),
         "a refused start creates nothing"
