@@ -13,6 +13,7 @@ pub mod forge;
 mod git;
 pub mod org;
 mod output;
+pub mod package;
 mod progress;
 mod project;
 
