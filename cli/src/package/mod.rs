@@ -8,7 +8,9 @@
 
 pub mod edit;
 pub mod graph;
+mod json;
 pub mod manifest;
+mod names;
 pub mod refusal;
 pub mod registry;
 pub mod release;
