@@ -34,16 +34,6 @@ pub(crate) fn object_entries(text: &str, path: &[&str]) -> Vec<(String, Range<us
     entries
 }
 
-/// The 1-based line of a byte offset.
-pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()
-        .iter()
-        .take(offset)
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
 /// serde_json's own nesting limit; deeper text never reaches the scanner.
 const MAX_DEPTH: usize = 256;
 
@@ -259,8 +249,6 @@ mod tests {
         );
         assert_eq!(at(TEXT, &["dependencies", "wd"]), None);
         assert_eq!(at(TEXT, &["missing"]), None);
-        let range = string_span(TEXT, &["version"]).expect("found");
-        assert_eq!(line_of(TEXT, range.start), 3);
     }
 
     #[test]

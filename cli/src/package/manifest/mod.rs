@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{ImDocument, Item};
 
-pub(crate) use self::npm::DEPENDENCY_KEYS as NPM_DEPENDENCY_KEYS;
 pub(crate) use self::pypi::requirement_name;
 use super::{names, Ecosystem, Package, Version};
 

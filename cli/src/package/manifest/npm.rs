@@ -6,8 +6,7 @@ use crate::package::json;
 use crate::package::Ecosystem;
 
 /// The dependency objects whose packages must be published first.
-pub(crate) const DEPENDENCY_KEYS: [&str; 3] =
-    ["dependencies", "peerDependencies", "optionalDependencies"];
+const DEPENDENCY_KEYS: [&str; 3] = ["dependencies", "peerDependencies", "optionalDependencies"];
 
 pub(crate) fn parse(source: &Source<'_>) -> Result<Manifest, ManifestError> {
     let value = source.json()?;
