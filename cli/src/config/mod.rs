@@ -7,9 +7,14 @@
 //! `org` and `forges` while keeping every other line and comment. Values are checked here, once:
 //! forge names and orgs are valid secret path segments, URLs are http(s) with a host, kinds and
 //! protocols are known. Which forges a repository ends up with is [`crate::forge`]'s business.
+//!
+//! Both files may also define self-hosted package registries as `[registry.<name>]` tables
+//! (`kind`, `url`, optional `token`); which one a package goes to is
+//! [`crate::package::registry::resolve`]'s business.
 
 mod error;
 mod parse;
+mod registry;
 mod sources;
 mod write;
 
@@ -21,6 +26,7 @@ use auth_hub_protocol::SecretPath;
 pub use self::error::{ConfigError, Location};
 pub use self::write::{plan_init, write_init, InitPlan};
 use crate::forge::kind::{ForgeKind, Protocol};
+use crate::package::Ecosystem;
 
 /// The repository config's path relative to the repository root.
 pub const REPO_CONFIG: &str = ".hyperforge/config.toml";
@@ -29,8 +35,10 @@ pub const REPO_CONFIG: &str = ".hyperforge/config.toml";
 const FORGE_KEYS: &str = "kind, url, api_url, org, remote, protocol";
 /// The keys a `[package]` table may hold.
 const PACKAGE_KEYS: &str = "name, registry";
+/// The keys a `[registry.<name>]` table may hold.
+const REGISTRY_KEYS: &str = "kind, url, token";
 /// The keys the top level of `.hyperforge/config.toml` may hold.
-const REPO_KEYS: &str = "org, forges, forge, package";
+const REPO_KEYS: &str = "org, forges, forge, package, registry";
 /// What an org must look like.
 const ORG_HINT: &str =
     "an org is one path segment of at most 100 of the letters A-Z a-z, digits and . _ @ - (e.g. alice)";
@@ -50,6 +58,20 @@ pub struct ForgeSettings {
     pub remote: Option<String>,
     /// Fetch URL style (`protocol`).
     pub protocol: Option<Protocol>,
+}
+
+/// One `[registry.<name>]` table: a self-hosted registry. Both keys but `token` are required,
+/// so a table is complete in the file that defines it (no layering between the two files: the
+/// repository's table of a name replaces the user's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrySettings {
+    /// The ecosystem it serves (`kind`).
+    pub kind: Ecosystem,
+    /// Cargo: the index URL (`sparse+https://…/` or a git index `https://…`); npm: the registry
+    /// URL; PyPI: the upload URL (`url`), as written. Plain http only to a loopback host.
+    pub url: String,
+    /// The token's secret path, when not `{name}/token` (`token`).
+    pub token: Option<SecretPath>,
 }
 
 /// The `[package]` table.
@@ -72,6 +94,8 @@ pub struct RepoConfig {
     pub forge: BTreeMap<String, ForgeSettings>,
     /// `[package]`.
     pub package: Option<PackageConfig>,
+    /// `[registry.<name>]` tables.
+    pub registry: BTreeMap<String, RegistrySettings>,
     /// The file it was read from, for messages.
     file: PathBuf,
     /// The line of each `forges` entry, for messages.
@@ -83,6 +107,8 @@ pub struct RepoConfig {
 pub struct UserConfig {
     /// `[forge.<name>]` tables.
     pub forge: BTreeMap<String, ForgeSettings>,
+    /// `[registry.<name>]` tables.
+    pub registry: BTreeMap<String, RegistrySettings>,
     /// The file it was (or would have been) read from, for messages.
     file: Option<PathBuf>,
 }
@@ -179,7 +205,7 @@ mod tests {
         );
         assert_eq!(
             error.hint(),
-            Some("the top level of .hyperforge/config.toml may hold: org, forges, forge, package")
+            Some("the top level of .hyperforge/config.toml may hold: org, forges, forge, package, registry")
         );
 
         let error = parse_err("forges = [\"github\"]\n[package]\nname = \"x\"\nversion = \"1\"\n");

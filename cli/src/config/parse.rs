@@ -134,7 +134,12 @@ impl Source<'_> {
     }
 
     /// A string value.
-    fn string(&self, item: &Item, key: &str, context: &str) -> Result<String, ConfigError> {
+    pub(super) fn string(
+        &self,
+        item: &Item,
+        key: &str,
+        context: &str,
+    ) -> Result<String, ConfigError> {
         item.as_str().map(str::to_owned).ok_or_else(|| {
             self.error(
                 item.span(),

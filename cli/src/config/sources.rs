@@ -7,7 +7,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::parse::{key_span, Source};
-use super::{ConfigError, RepoConfig, UserConfig, FORGE_KEYS, REPO_CONFIG, REPO_KEYS};
+use super::{
+    ConfigError, RepoConfig, UserConfig, FORGE_KEYS, REGISTRY_KEYS, REPO_CONFIG, REPO_KEYS,
+};
 
 impl RepoConfig {
     /// `repo_root/.hyperforge/config.toml`.
@@ -51,6 +53,7 @@ impl RepoConfig {
                 }
                 "forge" => config.forge = source.forge_tables(item, span)?,
                 "package" => config.package = Some(source.package(item, span)?),
+                "registry" => config.registry = source.registry_tables(item, span)?,
                 other => {
                     return Err(source.error(
                         span,
@@ -112,6 +115,7 @@ impl UserConfig {
             Some(text) => Self::parse(&text, &file),
             None => Ok(Self {
                 forge: BTreeMap::new(),
+                registry: BTreeMap::new(),
                 file: Some(file),
             }),
         }
@@ -121,22 +125,24 @@ impl UserConfig {
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] naming the line and with a hint: TOML syntax, anything but
-    /// `[forge.<name>]` tables, unknown keys, wrong types, bad values.
+    /// `[forge.<name>]` and `[registry.<name>]` tables, unknown keys, wrong types, bad values.
     pub fn parse(text: &str, file: &Path) -> Result<Self, ConfigError> {
         let source = Source { file, text };
         let document = source.document()?;
         let root = document.as_table();
         let mut forge = BTreeMap::new();
+        let mut registry = BTreeMap::new();
         for (key, item) in root.iter() {
             let span = key_span(root, key, item);
             match key {
                 "forge" => forge = source.forge_tables(item, span)?,
+                "registry" => registry = source.registry_tables(item, span)?,
                 other => {
                     return Err(source.error(
                         span,
                         format!("unknown key `{other}` at the top level"),
                         format!(
-                            "the user config holds only [forge.<name>] tables (keys: {FORGE_KEYS})"
+                            "the user config holds only [forge.<name>] tables (keys: {FORGE_KEYS}) and [registry.<name>] tables (keys: {REGISTRY_KEYS})"
                         ),
                     ))
                 }
@@ -144,6 +150,7 @@ impl UserConfig {
         }
         Ok(Self {
             forge,
+            registry,
             file: Some(file.to_owned()),
         })
     }
