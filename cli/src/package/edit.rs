@@ -74,6 +74,20 @@ pub fn set_version(
     }
 }
 
+/// True when `text` (a `Cargo.toml`) takes its version from the workspace root
+/// (`version.workspace = true`): releasing it means [`set_workspace_version`] on the root's
+/// manifest, since [`set_version`] refuses it. False for text that does not parse.
+pub fn inherits_workspace_version(text: &str) -> bool {
+    toml_edit::ImDocument::parse(text).is_ok_and(|document| {
+        document
+            .get("package")
+            .and_then(|package| package.get("version"))
+            .and_then(|version| version.get("workspace"))
+            .and_then(Item::as_bool)
+            == Some(true)
+    })
+}
+
 /// `text` (a Cargo workspace root's `Cargo.toml`) with `[workspace.package] version` set to
 /// `new`: what releasing a member with `version.workspace = true` changes.
 ///
@@ -433,6 +447,13 @@ mod tests {
         .expect_err("inherited")
         .to_string();
         assert!(error.contains("set [workspace.package] version"), "{error}");
+        assert!(inherits_workspace_version(
+            "[package]\nname = \"wa\"\nversion.workspace = true\n"
+        ));
+        assert!(!inherits_workspace_version(
+            "[package]\nname = \"wa\"\nversion = \"1.0.0\"\n"
+        ));
+        assert!(!inherits_workspace_version("[package"));
         for text in ["[workspace]\n", "[package]\nname = \"wa\"\n", "[package"] {
             assert!(
                 set_version(Ecosystem::Cargo, text, file(), &v("1.0.0")).is_err(),

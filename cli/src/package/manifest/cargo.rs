@@ -299,10 +299,11 @@ pub(crate) fn workspace_root(dir: &Path) -> Option<(PathBuf, PathBuf, Option<Str
             continue;
         }
         let members = members(ancestor, &file, &parsed).ok()?;
+        // Lexically first; through symlinks only when that fails.
+        let canonical = fs::canonicalize(&absolute).ok();
         let is_member = members.iter().any(|member| {
             normalize(member) == absolute
-                || fs::canonicalize(member).ok() == fs::canonicalize(&absolute).ok()
-                    && fs::canonicalize(member).is_ok()
+                || canonical.is_some() && fs::canonicalize(member).ok() == canonical
         });
         return is_member.then(|| (ancestor.to_owned(), file, parsed.workspace_version));
     }
