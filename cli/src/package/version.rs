@@ -62,7 +62,10 @@ fn parse_version(text: &str) -> Result<Version, VersionError> {
         return fail(format!("longer than {MAX_LEN} characters"));
     }
     if text.starts_with(['v', 'V']) {
-        return fail(format!("write it without the `v` (e.g. `{}`)", &text[1..]));
+        return fail(format!(
+            "write it without the `v` (e.g. `{}`)",
+            shown(&text[1..])
+        ));
     }
     let mut numbers = [0u64; 3];
     let mut rest = text;
