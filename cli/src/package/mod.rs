@@ -9,9 +9,9 @@
 pub mod edit;
 pub mod graph;
 pub mod manifest;
+pub mod refusal;
 pub mod registry;
 pub mod release;
-pub mod refusal;
 pub mod tool;
 pub mod version;
 
