@@ -22,6 +22,7 @@ use crate::commands::wait::WaitArgs;
 use crate::commands::Context;
 use crate::config::{RepoConfig, UserConfig};
 use crate::error::{CliError, ErrorKind};
+use crate::package::refusal::RegistryReason;
 use crate::package::release::{self, Plan, ReleaseError, Released};
 use crate::package::{manifest, registry, Bump, ManifestError, Package, Registry};
 use crate::progress::Progress;
@@ -191,16 +192,20 @@ pub async fn run(ctx: &Context, args: PublishArgs) -> Result<(), CliError> {
 
 /// Reads the package, its repository, registry and forges, and makes the plan.
 async fn target(args: &PublishArgs) -> Result<Target, CliError> {
-    let mut packages = manifest::read(&args.path).map_err(manifest_error)?;
+    // Absolute, so the plan, the tag rule and the messages name real directories.
+    let dir = std::fs::canonicalize(&args.path).map_err(|error| {
+        CliError::usage(format!("cannot open {}: {error}", args.path.display()))
+    })?;
+    let mut packages = manifest::read(&dir).map_err(manifest_error)?;
     let package = match packages.len() {
         1 => packages.remove(0),
         0 => {
             return Err(CliError::usage(format!(
                 "no package to publish in {}",
-                args.path.display()
+                dir.display()
             )))
         }
-        _ => return Err(several_packages(&args.path, &packages)),
+        _ => return Err(several_packages(&dir, &packages)),
     };
     let repo = project::open_repo(&package.dir).await?;
     let user = UserConfig::load()?;
@@ -361,7 +366,10 @@ fn failed(ctx: &Context, target: &Target, error: ReleaseError) -> CliError {
         ReleaseError::TokenRefused(path) => Some(format!(
             "store a token the registry accepts: `printf %s \"$TOKEN\" | hyperforge auth put {path}`"
         )),
-        ReleaseError::AfterPublish(_) => None,
+        ReleaseError::Registry(RegistryReason::VersionExists) => Some(format!(
+            "publish a later version: `hyperforge publish --bump minor`, or `--bump X.Y.Z` above {}",
+            plan.version
+        )),
         _ => None,
     };
     let message = match &error {

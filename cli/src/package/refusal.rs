@@ -66,6 +66,23 @@ pub fn telling_line(output: &str) -> String {
     cap(strip_prefixes(&line))
 }
 
+/// The first error of a failed build (`cargo package`, `npm pack`, `python3 -m build`): the
+/// compiler's first complaint says more than the summary lines after it. Cleaned and capped
+/// like [`telling_line`], which answers when no line reads as an error.
+pub fn first_error_line(output: &str) -> String {
+    output
+        .lines()
+        .map(clean)
+        .filter(|line| is_error_line(line) && !is_boilerplate(line))
+        .find(|line| {
+            let lower = line.to_ascii_lowercase();
+            !lower.starts_with("error: could not compile")
+                && !lower.starts_with("error: failed to verify")
+                && strip_prefixes(line) != *line.trim()
+        })
+        .map_or_else(|| telling_line(output), |line| cap(strip_prefixes(&line)))
+}
+
 /// True for the failure lines of cargo, npm and twine.
 fn is_error_line(line: &str) -> bool {
     let lower = line.to_ascii_lowercase();
@@ -383,6 +400,19 @@ blake2_256 hash 'x'). See https://pypi.org/help/#file-name-reuse for more inform
             "b c",
             "control characters go"
         );
+    }
+
+    #[test]
+    fn a_failed_build_shows_its_first_error() {
+        let cargo = "   Packaging wa v0.1.1 (/w)\n   Verifying wa v0.1.1 (/w)\n   Compiling wa \
+v0.1.1 (/w/target/package/wa-0.1.1)\nerror: expected one of `!` or `::`, found `<eof>`\n --> \
+src/lib.rs:15:1\n\nerror: could not compile `wa` (lib) due to 1 previous error\nerror: failed \
+to verify package tarball\n";
+        assert_eq!(
+            first_error_line(cargo),
+            "expected one of `!` or `::`, found `<eof>`"
+        );
+        assert_eq!(first_error_line("all fine\nbut failed"), "but failed");
     }
 
     #[test]

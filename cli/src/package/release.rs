@@ -82,7 +82,7 @@ impl Plan {
         let relative =
             |path: &Path| -> String { relative_to(path, dir).to_string_lossy().into_owned() };
         let mut files = vec![self.package.ecosystem.manifest().to_owned()];
-        if let Some(lock) = self.lock_file() {
+        if let Some(lock) = self.lock_file().filter(|lock| lock.exists()) {
             files.push(relative(&lock));
         }
         let dist = "$TMP/dist";

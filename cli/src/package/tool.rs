@@ -277,7 +277,7 @@ pub async fn verify(tools: &Tools, plan: &Plan) -> Result<Verified, ReleaseError
     Err(ReleaseError::Verify(format!(
         "`{}`: {}",
         invocation.display(),
-        refusal::telling_line(&output.text)
+        refusal::first_error_line(&output.text)
     )))
 }
 
