@@ -550,6 +550,9 @@ async fn dry_run(ctx: &Context, target: &Target, reason: String) -> Result<(), C
     }
     lines.push("  would run:".to_owned());
     lines.extend(commands.iter().map(|command| format!("    {command}")));
+    if commands.iter().any(|command| command.contains("$TMP")) {
+        lines.push("    ($TMP: a private temporary directory, removed afterwards)".to_owned());
+    }
     match &target.branch {
         None => lines.push("  would not push (--no-push)".to_owned()),
         Some(branch) => {

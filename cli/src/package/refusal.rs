@@ -99,6 +99,12 @@ fn is_error_line(line: &str) -> bool {
 fn is_boilerplate(line: &str) -> bool {
     let lower = line.to_ascii_lowercase();
     lower.contains("a complete log of this run")
+        || lower.contains("behind a proxy")
+        || lower.contains("'proxy' config")
+        || lower.starts_with("npm error syscall")
+        || lower.starts_with("npm error errno")
+        || lower.starts_with("npm err! syscall")
+        || lower.starts_with("npm err! errno")
         || lower.contains("in the debug log")
         || lower.ends_with("npm error")
         || lower.ends_with("npm err!")
@@ -399,6 +405,22 @@ blake2_256 hash 'x'). See https://pypi.org/help/#file-name-reuse for more inform
             telling_line("a\n\u{7}b\u{1b}[1m c \n\n"),
             "b c",
             "control characters go"
+        );
+    }
+
+    #[test]
+    fn npm_network_failures_show_the_reason_not_the_proxy_advice() {
+        let output = "npm error code ECONNREFUSED\nnpm error syscall connect\nnpm error errno \
+ECONNREFUSED\nnpm error FetchError: request to http://127.0.0.1:9/@acme%2fwjs failed, reason: \
+connect ECONNREFUSED 127.0.0.1:9\nnpm error\nnpm error If you are behind a proxy, please make \
+sure that the\nnpm error 'proxy' config is set properly.  See: 'npm help config'\n";
+        assert_eq!(
+            reason(Ecosystem::Npm, output),
+            RegistryReason::Other(
+                "FetchError: request to http://127.0.0.1:9/@acme%2fwjs failed, reason: connect \
+ECONNREFUSED 127.0.0.1:9"
+                    .into()
+            )
         );
     }
 

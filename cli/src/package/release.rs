@@ -105,7 +105,8 @@ impl Plan {
             auth_hub_protocol::command::command_line(commit.iter().map(String::as_str)),
             tool::publish_invocation(self, "$TMP/npmrc", &dist_files)
                 .display()
-                .replace("'$TMP/dist/*'", "$TMP/dist/*"),
+                .replace("'$TMP/dist/*'", "$TMP/dist/*")
+                .replace("'$TMP/npmrc'", "$TMP/npmrc"),
             auth_hub_protocol::command::command_line([
                 "git",
                 "tag",
