@@ -347,3 +347,253 @@ fn manifest_error(error: super::ManifestError) -> ReleaseError {
 fn repository(error: GitError) -> ReleaseError {
     ReleaseError::Repository(error.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use auth_hub_protocol::SecretValue;
+
+    use super::*;
+    use crate::output::Output;
+    use crate::package::Ecosystem;
+    use crate::progress::Progress;
+
+    fn version(text: &str) -> Version {
+        text.parse().expect("valid version")
+    }
+
+    fn package(ecosystem: Ecosystem, name: &str, dir: &Path, lock_dir: &Path) -> Package {
+        Package {
+            dir: dir.to_owned(),
+            ecosystem,
+            name: name.to_owned(),
+            version: version("0.1.0"),
+            dependencies: Vec::new(),
+            lock_dir: lock_dir.to_owned(),
+        }
+    }
+
+    fn self_hosted(kind: Ecosystem, name: &str, url: &str) -> Registry {
+        Registry {
+            name: name.to_owned(),
+            kind,
+            url: Some(url.to_owned()),
+            token: None,
+        }
+    }
+
+    #[test]
+    fn the_tag_names_the_package_only_in_a_shared_repository() {
+        let dir = Path::new("/r");
+        let alone = Plan::new(
+            package(Ecosystem::Cargo, "wa", dir, dir),
+            Registry::builtin(Ecosystem::Cargo),
+            &Bump::Patch,
+            false,
+        )
+        .expect("plan");
+        assert_eq!(alone.version, version("0.1.1"));
+        assert_eq!(alone.tag, "v0.1.1");
+        assert_eq!(alone.token_path.as_str(), "cargo/token");
+        assert!(alone.requirement_updates.is_empty());
+
+        let member = Plan::new(
+            package(Ecosystem::Cargo, "wa", Path::new("/r/crates/wa"), dir),
+            Registry::builtin(Ecosystem::Cargo),
+            &Bump::Minor,
+            true,
+        )
+        .expect("plan");
+        assert_eq!(member.tag, "wa-v0.2.0");
+        assert_eq!(member.commit_message(), "chore: release wa v0.2.0");
+        assert_eq!(member.lock_file(), Some(PathBuf::from("/r/Cargo.lock")));
+
+        assert!(
+            Plan::new(
+                package(Ecosystem::Cargo, "wa", dir, dir),
+                Registry::builtin(Ecosystem::Cargo),
+                &Bump::Exact(version("0.0.9")),
+                false,
+            )
+            .is_err(),
+            "an exact version below the current one"
+        );
+    }
+
+    #[test]
+    fn commands_show_the_registry_and_never_a_token() {
+        let root = Path::new("/r");
+        let plan = Plan::new(
+            package(Ecosystem::Cargo, "wa", root, root),
+            self_hosted(Ecosystem::Cargo, "my-reg", "sparse+http://127.0.0.1:9/"),
+            &Bump::Patch,
+            false,
+        )
+        .expect("plan");
+        assert_eq!(
+            plan.commands(),
+            vec![
+                "cd /r".to_owned(),
+                "CARGO_REGISTRIES_MY_REG_INDEX=sparse+http://127.0.0.1:9/ cargo package \
+                 --allow-dirty --registry my-reg"
+                    .to_owned(),
+                "git commit --only -m 'chore: release wa v0.1.1' -- Cargo.toml".to_owned(),
+                "CARGO_REGISTRIES_MY_REG_INDEX=sparse+http://127.0.0.1:9/ \
+                 CARGO_REGISTRIES_MY_REG_TOKEN=… cargo publish --no-verify --allow-dirty \
+                 --registry my-reg"
+                    .to_owned(),
+                "git tag --annotate -m 'wa v0.1.1' v0.1.1".to_owned(),
+            ]
+        );
+
+        let npm = Plan::new(
+            package(Ecosystem::Npm, "@acme/x", root, root),
+            Registry::builtin(Ecosystem::Npm),
+            &Bump::Patch,
+            false,
+        )
+        .expect("plan");
+        assert_eq!(npm.token_path.as_str(), "npm/@acme/token");
+        assert_eq!(
+            npm.commands()[3],
+            "NPM_CONFIG_USERCONFIG=$TMP/npmrc NPM_TOKEN=… npm publish"
+        );
+        assert_eq!(
+            tool::npm_config(&npm),
+            "@acme:registry=https://registry.npmjs.org/\n\
+             //registry.npmjs.org/:_authToken=${NPM_TOKEN}\n"
+        );
+
+        let pypi = Plan::new(
+            package(Ecosystem::Pypi, "wpy", root, root),
+            self_hosted(Ecosystem::Pypi, "local", "http://127.0.0.1:8080/"),
+            &Bump::Patch,
+            false,
+        )
+        .expect("plan");
+        assert_eq!(
+            pypi.commands()[1..4],
+            [
+                "python3 -m build --outdir '$TMP/dist'".to_owned(),
+                "git commit --only -m 'chore: release wpy v0.1.1' -- pyproject.toml".to_owned(),
+                "TWINE_USERNAME=__token__ TWINE_PASSWORD=… twine upload --non-interactive \
+                 --disable-progress-bar --repository-url http://127.0.0.1:8080/ $TMP/dist/*"
+                    .to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn npm_configs_point_unscoped_packages_at_the_registry() {
+        let root = Path::new("/r");
+        let plan = Plan::new(
+            package(Ecosystem::Npm, "wjs", root, root),
+            self_hosted(Ecosystem::Npm, "local", "http://127.0.0.1:4873"),
+            &Bump::Patch,
+            false,
+        )
+        .expect("plan");
+        assert_eq!(
+            tool::npm_config(&plan),
+            "registry=http://127.0.0.1:4873/\n//127.0.0.1:4873/:_authToken=${NPM_TOKEN}\n"
+        );
+    }
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let output = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// A crate that does not compile: verification fails after the bump, and the release must
+    /// leave the repository exactly as it found it (a staged and a dirty file included).
+    #[tokio::test]
+    async fn a_failed_verification_leaves_the_repository_as_it_was() {
+        if tool::locate(Ecosystem::Cargo).is_err() {
+            panic!("cargo is needed for this test");
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().canonicalize().expect("canonical");
+        git(&root, &["init", "--quiet", "--initial-branch=main"]);
+        git(&root, &["config", "user.name", "Test"]);
+        git(&root, &["config", "user.email", "test@example.invalid"]);
+        std::fs::create_dir(root.join("src")).expect("mkdir");
+        let manifest = "[package]\nname = \"wa\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
+                        description = \"x\"\nlicense = \"MIT\"\n\n# kept as written\n";
+        std::fs::write(root.join("Cargo.toml"), manifest).expect("write");
+        std::fs::write(root.join("src/lib.rs"), "pub fn broken( {\n").expect("write");
+        std::fs::write(root.join(".gitignore"), "/target\n").expect("write");
+        git(&root, &["add", "."]);
+        git(&root, &["commit", "--quiet", "-m", "first"]);
+        git(&root, &["tag", "v0.1.0"]);
+        std::fs::write(root.join("staged.txt"), "staged\n").expect("write");
+        git(&root, &["add", "staged.txt"]);
+        std::fs::write(root.join(".gitignore"), "/target\n# dirty\n").expect("write");
+        let state = || {
+            (
+                git(&root, &["rev-parse", "HEAD"]),
+                git(&root, &["write-tree"]),
+                git(&root, &["for-each-ref", "refs/tags"]),
+                git(&root, &["status", "--porcelain=v1"]),
+                std::fs::read(root.join("Cargo.toml")).expect("read"),
+                root.join("Cargo.lock").exists(),
+            )
+        };
+        let before = state();
+
+        let plan = Plan::new(
+            package(Ecosystem::Cargo, "wa", &root, &root),
+            Registry::builtin(Ecosystem::Cargo),
+            &Bump::Patch,
+            false,
+        )
+        .expect("plan");
+        let repo = Repo::discover(&root).await.expect("repo");
+        let token = Secret {
+            value: SecretValue::from("not-used"),
+            path: plan.token_path.clone(),
+            created_at: None,
+            updated_at: None,
+            version: 1,
+        };
+        let progress = Progress::new(&Output::new(true));
+        let task = progress.task("wa");
+
+        let dirty = release(&repo, &plan, &token, false, &task)
+            .await
+            .expect_err("dirty");
+        assert!(
+            matches!(&dirty, ReleaseError::Dirty(list) if list.contains(".gitignore")),
+            "{dirty}"
+        );
+        let error = release(&repo, &plan, &token, true, &task)
+            .await
+            .expect_err("does not compile");
+        assert!(
+            matches!(&error, ReleaseError::Verify(line) if line.contains("unclosed delimiter")),
+            "the compiler's complaint: {error}"
+        );
+        assert_eq!(
+            state(),
+            before,
+            "HEAD, index, tags, status, manifest, lock file"
+        );
+
+        git(&root, &["tag", "v0.1.1"]);
+        let error = release(&repo, &plan, &token, true, &task)
+            .await
+            .expect_err("tag exists");
+        assert!(
+            error.to_string().contains("tag v0.1.1 already exists"),
+            "{error}"
+        );
+    }
+}
