@@ -883,7 +883,7 @@ mod tests {
         std::fs::write(&manifest, "version = \"0.1.1\"\n").expect("write");
         std::fs::write(&lock, "created by the release\n").expect("write");
         let commit = repo
-            .commit_paths("chore: release x v0.1.1", &[manifest.clone()])
+            .commit_paths("chore: release x v0.1.1", std::slice::from_ref(&manifest))
             .await
             .expect("commit");
         assert!(!repo.tag_exists("v0.1.1").await.expect("tag check"));
@@ -931,7 +931,7 @@ mod tests {
         snapshot.keep(&manifest).expect("keep");
         std::fs::write(&manifest, "{\"version\": \"0.1.1\"}\n").expect("write");
         let commit = repo
-            .commit_paths("chore: release x v0.1.1", &[manifest.clone()])
+            .commit_paths("chore: release x v0.1.1", std::slice::from_ref(&manifest))
             .await
             .expect("commit");
         repo.create_tag("v0.1.1", &commit, "x v0.1.1")

@@ -58,10 +58,9 @@ pub fn telling_line(output: &str) -> String {
     }
     let lines = || output.lines().map(clean).filter(|line| !line.is_empty());
     let line = lines()
-        .filter(|line| is_error_line(line))
-        .filter(|line| !is_boilerplate(line))
-        .last()
-        .or_else(|| lines().last())
+        .rev()
+        .find(|line| is_error_line(line) && !is_boilerplate(line))
+        .or_else(|| lines().next_back())
         .unwrap_or_else(|| "no output".to_owned());
     cap(strip_prefixes(&line))
 }
