@@ -266,7 +266,7 @@ fn registry_for(
     config: &RepoConfig,
     user: &UserConfig,
 ) -> Result<Registry, CliError> {
-    registry::resolve(package, config, user)
+    registry::resolve(package.ecosystem, config.package.as_ref(), config, user)
 }
 
 /// True when the package's repository holds other packages too: a Cargo workspace member, or a

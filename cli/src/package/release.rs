@@ -76,12 +76,24 @@ impl Plan {
         Some(self.package.lock_dir.join(name))
     }
 
+    /// The workspace root's `Cargo.toml` when the package's manifest (`text`) takes its version
+    /// from it (`version.workspace = true`).
+    pub fn workspace_manifest(&self, text: &str) -> Option<PathBuf> {
+        (self.package.ecosystem == super::Ecosystem::Cargo
+            && edit::inherits_workspace_version(text))
+        .then(|| self.package.lock_dir.join("Cargo.toml"))
+    }
+
     /// The commands a release runs, as a person would type them (no token in them).
     pub fn commands(&self) -> Vec<String> {
         let dir = &self.package.dir;
         let relative =
             |path: &Path| -> String { relative_to(path, dir).to_string_lossy().into_owned() };
         let mut files = vec![self.package.ecosystem.manifest().to_owned()];
+        let text = std::fs::read_to_string(self.package.manifest_path()).unwrap_or_default();
+        if let Some(root) = self.workspace_manifest(&text) {
+            files.push(relative(&root));
+        }
         if let Some(lock) = self.lock_file().filter(|lock| lock.exists()) {
             files.push(relative(&lock));
         }
@@ -300,10 +312,23 @@ fn bump(plan: &Plan, snapshot: &mut Snapshot) -> Result<Vec<PathBuf>, ReleaseErr
         text = edit::set_requirement(package.ecosystem, &text, &manifest, dependency, version)
             .map_err(manifest_error)?;
     }
-    let text = edit::set_version(package.ecosystem, &text, &manifest, &plan.version)
-        .map_err(manifest_error)?;
-    write(&manifest, &text)?;
-    let mut changed = vec![manifest];
+    let mut changed = Vec::new();
+    if let Some(root) = plan.workspace_manifest(&text) {
+        // `version.workspace = true`: the version is the workspace root's to change.
+        write(&manifest, &text)?;
+        keep(snapshot, &root)?;
+        let root_text = read(&root)?;
+        let root_text = edit::set_workspace_version(&root_text, &root, &plan.version)
+            .map_err(manifest_error)?;
+        write(&root, &root_text)?;
+        changed.push(manifest);
+        changed.push(root);
+    } else {
+        let text = edit::set_version(package.ecosystem, &text, &manifest, &plan.version)
+            .map_err(manifest_error)?;
+        write(&manifest, &text)?;
+        changed.push(manifest);
+    }
 
     if let Some(lock) = plan.lock_file() {
         // Kept even when absent or unchanged: the tool may create or rewrite it while verifying.
