@@ -201,6 +201,9 @@ pub async fn release(
     task: &Task,
 ) -> Result<Released, ReleaseError> {
     task.set("checking");
+    // Ctrl-C reaches the tool too (same process group) and fails its step, which this process
+    // then undoes: with SIGINT handled here it is not killed half-way through the transaction.
+    let _interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
     let tools = tool::locate(plan.package.ecosystem)?;
     check(repo, plan, allow_dirty).await?;
     let mut snapshot = repo.snapshot().await.map_err(repository)?;

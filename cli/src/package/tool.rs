@@ -443,6 +443,12 @@ async fn run(
     let mut text = Zeroizing::new(String::from_utf8_lossy(&stderr).into_owned());
     text.push('\n');
     text.push_str(&String::from_utf8_lossy(&stdout));
+    if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
+        text.push_str(&format!(
+            "\n{} was stopped by signal {signal}\n",
+            invocation.program
+        ));
+    }
     let text = match secret {
         Some(secret) if !secret.is_empty() => text.replace(secret, "***"),
         _ => text.to_string(),
