@@ -1,13 +1,13 @@
 //! The command line's root: global options (`--json`, `-v`) and the command groups.
 //!
-//! Each command has its args struct in its own `commands/` file; `publish` joins [`Command`]
-//! when its issue lands.
+//! Each command has its args struct in its own `commands/` file.
 
 use clap::{ArgAction, Parser, Subcommand};
 
 use crate::commands::auth::AuthCommand;
 use crate::commands::docs::{CompletionsArgs, ManArgs};
 use crate::commands::init::InitArgs;
+use crate::commands::publish::PublishArgs;
 use crate::commands::push::PushArgs;
 use crate::commands::status::StatusArgs;
 use crate::commands::sync::SyncArgs;
@@ -42,6 +42,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Push the current branch to every forge, each with its token from auth-hub.
     Push(PushArgs),
+    /// Release the package here: bump, verify, commit, publish with a token from auth-hub, tag,
+    /// push.
+    Publish(PublishArgs),
     /// The forge commands over every repository under a directory.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod docs;
 pub mod forge_access;
 pub mod init;
+pub mod publish;
 pub mod push;
 pub mod status;
 pub mod sync;
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sync(args) => sync::run(&ctx, args).await,
         Command::Status(args) => status::run(&ctx, args).await,
         Command::Push(args) => push::run(&ctx, args).await,
+        Command::Publish(args) => publish::run(&ctx, args).await,
         Command::Workspace(command) => workspace::run(&ctx, command).await,
         Command::Completions(args) => docs::completions(&args),
         Command::Man(args) => docs::man(&args),

@@ -124,10 +124,25 @@ pub async fn push_forge(
     decisions: &Decisions,
     task: &Task,
 ) -> ForgePush {
+    push_forge_refs(client, project, forge, head, tags, &[], decisions, task).await
+}
+
+/// As [`push_forge`], also pushing each of `tags` by name (`publish` pushes the tag it made).
+#[allow(clippy::too_many_arguments)]
+pub async fn push_forge_refs(
+    client: &HubClient,
+    project: &Project,
+    forge: &ProjectForge,
+    head: &Head,
+    all_tags: bool,
+    tags: &[String],
+    decisions: &Decisions,
+    task: &Task,
+) -> ForgePush {
     let org = forge.org.as_ref().ok().cloned();
     let result = match decisions.refusal_of(forge) {
         Some(failure) => Err(failure),
-        None => push_to(client, project, forge, head, tags, task).await,
+        None => push_to(client, project, forge, head, all_tags, tags, task).await,
     };
     ForgePush {
         forge: forge.forge.name.clone(),
@@ -144,7 +159,8 @@ async fn push_to(
     project: &Project,
     forge: &ProjectForge,
     head: &Head,
-    tags: bool,
+    all_tags: bool,
+    tags: &[String],
     task: &Task,
 ) -> Result<(), ForgeFailure> {
     let (org, path) = forge_access::secret_path(forge)?;
@@ -161,10 +177,15 @@ async fn push_to(
     if progress.is_some() {
         args.push("--progress");
     }
-    if tags {
+    if all_tags {
         args.push("--tags");
     }
+    let tag_refspecs: Vec<String> = tags
+        .iter()
+        .map(|tag| format!("refs/tags/{tag}:refs/tags/{tag}"))
+        .collect();
     args.extend(["--", url.as_str(), refspec.as_str()]);
+    args.extend(tag_refspecs.iter().map(String::as_str));
     project
         .repo
         .transfer(

@@ -27,6 +27,7 @@ fn binaries() -> [(std::path::PathBuf, &'static str, &'static [&'static str]); 2
             &[
                 "init",
                 "push",
+                "publish",
                 "workspace",
                 "auth",
                 "grant",
@@ -92,6 +93,7 @@ fn manual_pages_render_for_every_subcommand() {
             &[
                 "init",
                 "push",
+                "publish",
                 "workspace-push",
                 "auth-grant",
                 "completions",
