@@ -87,7 +87,7 @@ pub async fn run(ctx: &Context, args: WorkspacePublishArgs) -> Result<(), CliErr
     let user = UserConfig::load()?;
     let workspace = packages::discover(root, &user, OPEN_JOBS).await?;
     if !ctx.out.is_json() {
-        report_repositories(&workspace, args.dry_run)?;
+        report_repositories(&workspace, args.dry_run);
     }
     let units = plan(&workspace, &user, &args.bump, &args.packages, args.deps)?;
     let push = !args.no_push;
@@ -661,7 +661,7 @@ fn quoted_path(workspace: &Workspace, repo: usize) -> String {
 }
 
 /// Notes the repositories that hold nothing to publish or cannot be read.
-fn report_repositories(workspace: &Workspace, dry_run: bool) -> Result<(), CliError> {
+fn report_repositories(workspace: &Workspace, dry_run: bool) {
     for repository in &workspace.repositories {
         match &repository.contents {
             Contents::NoManifest if dry_run => {
@@ -676,7 +676,6 @@ fn report_repositories(workspace: &Workspace, dry_run: bool) -> Result<(), CliEr
             _ => {}
         }
     }
-    Ok(())
 }
 
 /// The repositories that publish nothing, for `--json`.
