@@ -542,3 +542,104 @@ fn requirements_on_released_packages_are_rewritten_before_their_dependents_publi
         );
     }
 }
+
+#[test]
+fn the_members_of_a_cargo_workspace_release_one_after_another_each_with_its_own_tag() {
+    let world = ForgeWorld::start("");
+    world.put_token("github", "alice", "tok-wspub-alice-5e0f");
+    world
+        .hub
+        .run(
+            &["auth", "put", "cargo/token"],
+            Some("tok-cargo-wspub-8a7b\n"),
+        )
+        .assert_code(0);
+    world.grant("cargo/*");
+    world.grant("github/alice/*");
+    let ws = world.dir().join("ws");
+    let repo = ws.join("mono");
+    world.init_repo_at(&repo);
+    world.init(&repo, "github", "alice");
+    fs::write(
+        repo.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"crates/wa\", \"crates/wb\"]\nresolver = \"2\"\n",
+    )
+    .unwrap();
+    for (name, dep) in [("wa", None), ("wb", Some(("wa", "wa")))] {
+        let dir = repo.join("crates").join(name);
+        fs::create_dir_all(dir.join("src")).unwrap();
+        fs::write(dir.join("src/lib.rs"), "").unwrap();
+        fs::write(dir.join("Cargo.toml"), cargo_toml(name, dep)).unwrap();
+    }
+    world.git(&repo, &["add", "-A"]);
+    world.git(&repo, &["commit", "--quiet", "-m", "workspace"]);
+    world.server.create_bare("github", "alice", "mono");
+
+    let bin = fake_cargo(&world.dir().join("fakebin"));
+    let log = world.dir().join("published.log");
+    let mut path_var = std::ffi::OsString::from(bin.as_os_str());
+    path_var.push(":");
+    path_var.push(world.wrapped_path());
+    let path = path_arg(&ws);
+    let output = world
+        .hyperforge(&ws)
+        .args([
+            "workspace",
+            "publish",
+            "--path",
+            &path,
+            "--bump",
+            "patch",
+            "-j",
+            "4",
+            "--no-wait",
+        ])
+        .env("PATH", path_var)
+        .env("WSPUB_LOG", &log)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let run = auth_hub_tests::Run::from(output);
+    run.assert_code(0);
+    let out = &run.stdout;
+    let publishing: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("Publishing") || l.starts_with("Pushing"))
+        .collect();
+    assert_eq!(
+        publishing,
+        [
+            "Publishing wa 0.1.0 → 0.1.1 to cargo... ✓",
+            "Publishing wb 0.1.0 → 0.1.1 to cargo... ✓",
+            "Pushing mono to github... ✓",
+        ],
+        "{out}"
+    );
+    let published = fs::read_to_string(&log).unwrap();
+    assert!(
+        published
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("wb 0.1.1 wa = { version = \"0.1.1\"")),
+        "{published}"
+    );
+    // Two release commits, one after the other, each tagged with the package's name.
+    let subjects = world.git(&repo, &["log", "-2", "--format=%s"]);
+    assert_eq!(
+        subjects.lines().collect::<Vec<_>>(),
+        ["chore: release wb v0.1.1", "chore: release wa v0.1.1"]
+    );
+    let tags = world.git(&repo, &["tag", "--list"]);
+    assert_eq!(tags.lines().collect::<Vec<_>>(), ["wa-v0.1.1", "wb-v0.1.1"]);
+    assert_eq!(
+        world
+            .git(&repo, &["rev-parse", "wb-v0.1.1^{commit}"])
+            .trim(),
+        world.head(&repo)
+    );
+    assert_eq!(server_tags(&world, "mono"), tags, "both tags pushed");
+    assert_eq!(
+        world.server.head_of("github", "alice", "mono", "main"),
+        Some(world.head(&repo))
+    );
+}
