@@ -700,7 +700,7 @@ fn package_json(workspace: &Workspace, units: &[Unit], unit: &Unit, status: &Sta
     let package: &Package = &workspace.packages[unit.package];
     let plan = unit.plan.as_ref().ok();
     let (status_name, error) = match status {
-        Status::Planned => ("planned", unit.plan.as_ref().err().cloned()),
+        Status::Planned => ("planned", None),
         Status::Published { warning, .. } => ("published", warning.clone()),
         Status::Failed { error, .. } => ("failed", Some(error.clone())),
         Status::Skipped { on } => (
@@ -904,7 +904,8 @@ async fn dry_run(
             Err(error) => {
                 problems += 1;
                 if ctx.out.is_json() {
-                    packages_json.push(package_json(workspace, units, unit, &Status::Planned));
+                    let status = failed(error.clone(), false);
+                    packages_json.push(package_json(workspace, units, unit, &status));
                 } else {
                     crate::output::note(&format!("✗ {}: {error}", package.name));
                 }
