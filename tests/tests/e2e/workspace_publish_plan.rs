@@ -643,3 +643,64 @@ fn the_members_of_a_cargo_workspace_release_one_after_another_each_with_its_own_
         Some(world.head(&repo))
     );
 }
+
+#[test]
+fn a_refused_forge_scope_fails_that_repositorys_packages_before_they_are_released() {
+    let (world, ws) = workspace(
+        r#"
+[[policy.rule]]
+scope = "github/bob/*"
+action = "deny"
+"#,
+    );
+    // xo's repository is mirrored to github as bob, whose scope the policy denies.
+    let solo = ws.join("d-solo");
+    world.init_repo_at(&solo);
+    world.init(&solo, "github", "bob");
+    fs::write(solo.join("Cargo.toml"), cargo_toml("xo", None)).unwrap();
+    world.git(&solo, &["add", "-A"]);
+    world.git(&solo, &["commit", "--quiet", "-m", "crate"]);
+    let solo_head = world.head(&solo);
+    world
+        .hub
+        .run(
+            &["auth", "put", "cargo/token"],
+            Some("tok-cargo-wspub-6f1e\n"),
+        )
+        .assert_code(0);
+    world.grant("cargo/*");
+    world.grant("github/alice/*");
+
+    let bin = fake_cargo(&world.dir().join("fakebin"));
+    let log = world.dir().join("published.log");
+    let mut path_var = std::ffi::OsString::from(bin.as_os_str());
+    path_var.push(":");
+    path_var.push(world.wrapped_path());
+    let path = path_arg(&ws);
+    let output = world
+        .hyperforge(&ws)
+        .args(["workspace", "publish", "--path", &path, "--no-wait"])
+        .env("PATH", path_var)
+        .env("WSPUB_LOG", &log)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let run = auth_hub_tests::Run::from(output);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l == "✗ Failed: xo (access denied to github/bob/*, needed to push to github)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("published 3, failed 1, skipped 0"),
+        "{}",
+        run.stdout
+    );
+    let published = fs::read_to_string(&log).unwrap();
+    assert!(!published.contains("xo"), "{published}");
+    assert_eq!(world.head(&solo), solo_head, "xo's repository unchanged");
+    assert_eq!(world.git(&solo, &["tag", "--list"]), "");
+}
