@@ -96,8 +96,9 @@ pub async fn run(ctx: &Context, args: WorkspacePublishArgs) -> Result<(), CliErr
         return dry_run(ctx, &workspace, &units, push, reason).await;
     }
 
-    // What fails before any token is asked for fails first: plans that cannot be made, and
-    // repositories that could not be pushed afterwards.
+    // What fails before any token is asked for fails first: plans that cannot be made, what a
+    // release would refuse (a dirty work tree, a tag that exists), and repositories that could
+    // not be pushed afterwards. So one dirty repository does not stop a run half-way.
     let mut statuses = vec![Status::Planned; units.len()];
     let mut repo_errors: BTreeMap<usize, String> = BTreeMap::new();
     if push {
@@ -112,6 +113,8 @@ pub async fn run(ctx: &Context, args: WorkspacePublishArgs) -> Result<(), CliErr
             statuses[position] = failed(error.clone(), false);
         } else if let Some(error) = repo_errors.get(&unit.repo) {
             statuses[position] = failed(error.clone(), false);
+        } else if let Some(error) = release_problem(&workspace, unit, args.allow_dirty).await {
+            statuses[position] = failed(error, false);
         }
     }
     let mut schedule = Schedule::new(
@@ -370,6 +373,17 @@ async fn push_problem(workspace: &Workspace, repo: usize) -> Option<String> {
         }
     }
     None
+}
+
+/// What the release of `unit` would refuse before changing anything, asked up front.
+async fn release_problem(workspace: &Workspace, unit: &Unit, allow_dirty: bool) -> Option<String> {
+    let (Ok(plan), Some(project)) = (&unit.plan, project(workspace, unit.repo)) else {
+        return None;
+    };
+    release::check(&project.repo, plan, allow_dirty)
+        .await
+        .err()
+        .map(|error| error.to_string())
 }
 
 /// Every scope the run needs, once each: the registries' of the packages that can still be
