@@ -704,3 +704,70 @@ action = "deny"
     assert_eq!(world.head(&solo), solo_head, "xo's repository unchanged");
     assert_eq!(world.git(&solo, &["tag", "--list"]), "");
 }
+
+#[test]
+fn a_dirty_work_tree_fails_its_package_up_front_and_skips_its_dependents() {
+    let (world, ws) = workspace("");
+    world
+        .hub
+        .run(
+            &["auth", "put", "cargo/token"],
+            Some("tok-cargo-wspub-d1e2\n"),
+        )
+        .assert_code(0);
+    world.grant("cargo/*");
+    world.grant("github/alice/*");
+    fs::write(ws.join("b-mid/stray.txt"), "work in progress\n").unwrap();
+    let mid_head = world.head(&ws.join("b-mid"));
+
+    let bin = fake_cargo(&world.dir().join("fakebin"));
+    let log = world.dir().join("published.log");
+    let mut path_var = std::ffi::OsString::from(bin.as_os_str());
+    path_var.push(":");
+    path_var.push(world.wrapped_path());
+    let path = path_arg(&ws);
+    let output = world
+        .hyperforge(&ws)
+        .args([
+            "workspace",
+            "publish",
+            "--path",
+            &path,
+            "--no-wait",
+            "--no-push",
+        ])
+        .env("PATH", path_var)
+        .env("WSPUB_LOG", &log)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let run = auth_hub_tests::Run::from(output);
+    run.assert_code(1);
+    let err = &run.stderr;
+    assert!(
+        err.lines().any(|l| l.starts_with("✗ Failed: wb (")
+            && l.contains("uncommitted changes")
+            && l.contains("stray.txt")),
+        "{err}"
+    );
+    assert!(
+        err.contains("- Skipped: wc (depends on wb, which failed)"),
+        "{err}"
+    );
+    assert!(
+        run.stdout.contains("published 1, failed 1, skipped 1"),
+        "{}",
+        run.stdout
+    );
+    let published = fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        published
+            .lines()
+            .filter_map(|l| l.split(' ').next())
+            .collect::<Vec<_>>(),
+        ["wa"],
+        "{published}"
+    );
+    assert_eq!(world.head(&ws.join("b-mid")), mid_head);
+    assert!(ws.join("b-mid/stray.txt").exists());
+}
