@@ -35,3 +35,4 @@ mod shutdown;
 mod store_loss;
 mod watch;
 mod workspace;
+mod workspace_publish_plan;

@@ -10,6 +10,7 @@ use auth_hub_protocol::SecretScope;
 use futures::StreamExt;
 use serde_json::json;
 
+use super::approval::request;
 use super::discover::{display_name, find_repositories};
 use super::WorkspacePushArgs;
 use crate::commands::forge_access::{self, Decisions, ForgeFailure};
@@ -172,46 +173,6 @@ fn distinct_scopes(projects: &[(String, Result<Project, String>)]) -> Vec<Secret
             .filter_map(|(_, project)| project.as_ref().ok())
             .flat_map(|project| &project.forges),
     )
-}
-
-/// Asks for every scope in one request, waiting at most `wait` in all, and prints the design's
-/// block of decisions: the scopes and grants on stdout, each refusal once on stderr with the
-/// command that grants it.
-async fn request(
-    ctx: &Context,
-    client: &HubClient,
-    scopes: &[SecretScope],
-    wait: std::time::Duration,
-) -> Result<Decisions, CliError> {
-    let human = !ctx.out.is_json();
-    if human && !scopes.is_empty() {
-        ctx.out.line("Requesting access to:")?;
-        for scope in scopes {
-            ctx.out.line(&format!("  {scope}"))?;
-        }
-        ctx.out.line("\n")?;
-    }
-    let decisions = forge_access::decide(client, scopes, wait).await?;
-    if human && !scopes.is_empty() {
-        for scope in scopes {
-            match decisions.refusal(scope) {
-                None => ctx.out.line(&format!("✓ Granted: {scope}"))?,
-                Some(failure) => {
-                    let verdict = match failure {
-                        ForgeFailure::TimedOut { .. } => "Timed out",
-                        _ => "Denied",
-                    };
-                    crate::output::note(&format!("✗ {verdict}: {scope}"));
-                    crate::output::note(&format!(
-                        "  Run: {}",
-                        auth_hub_protocol::grant_command(scope.as_str())
-                    ));
-                }
-            }
-        }
-        ctx.out.line("\n")?;
-    }
-    Ok(decisions)
 }
 
 /// Pushes one repository to each of its forges; a forge whose scope was refused is not asked
