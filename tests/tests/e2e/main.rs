@@ -26,6 +26,7 @@ mod logs;
 mod one_hub;
 mod other_language;
 mod recover;
+mod registries;
 mod repos;
 mod restart;
 mod scopes;
