@@ -72,16 +72,38 @@ impl CargoRegistry {
 
     /// The versions the index lists for crate `name` (empty when it has none).
     pub fn versions(&self, name: &str) -> Vec<String> {
+        self.entries(name)
+            .iter()
+            .filter_map(|entry| entry["vers"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// The index entries of crate `name`, one JSON object per version (`vers`, `deps`, …).
+    pub fn entries(&self, name: &str) -> Vec<serde_json::Value> {
         let url = format!("{}/{}", self.gate.base_url(), sparse_index_path(name));
         match http_get(&url) {
             (200, body) => body
                 .lines()
-                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-                .filter_map(|entry| entry["vers"].as_str().map(str::to_owned))
+                .filter(|line| !line.trim().is_empty())
+                .map(|line| {
+                    serde_json::from_str(line)
+                        .unwrap_or_else(|e| panic!("index line of {name} ({e}): {line}"))
+                })
                 .collect(),
             (404, _) => Vec::new(),
             (status, body) => panic!("cargo index {url}: {status}: {body}"),
         }
+    }
+
+    /// The requirement the index entry of `name` `version` has on `dependency`, if any.
+    pub fn requirement(&self, name: &str, version: &str, dependency: &str) -> Option<String> {
+        self.entries(name)
+            .into_iter()
+            .find(|entry| entry["vers"] == version)?["deps"]
+            .as_array()?
+            .iter()
+            .find(|dep| dep["name"] == dependency)
+            .and_then(|dep| dep["req"].as_str().map(str::to_owned))
     }
 
     /// Every request the gate received, in order (publishes it refused are marked).
@@ -193,6 +215,38 @@ pub fn registries() -> &'static Registries {
         Ok(registries) => registries,
         Err(message) => panic!("{message}"),
     }
+}
+
+/// Registry names the publish tests' user config defines ([`user_config`]).
+pub mod names {
+    /// The Cargo registry: `[registry.testreg] kind = "cargo"`.
+    pub const CARGO: &str = "testreg";
+    /// The npm registry: `[registry.testnpm] kind = "npm"`.
+    pub const NPM: &str = "testnpm";
+    /// A second name for the same npm registry, with tokens of its own (`npmalt/…`), so a test
+    /// can deny one registry's scope while the other publishes.
+    pub const NPM_ALT: &str = "npmalt";
+    /// The PyPI server: `[registry.testpypi] kind = "pypi"`.
+    pub const PYPI: &str = "testpypi";
+}
+
+/// `[registry.<name>]` tables naming this binary's registries (see [`names`]), for a
+/// hyperforge user config file. Starts the registries.
+pub fn user_config() -> String {
+    let r = registries();
+    format!(
+        "\n[registry.{cargo}]\nkind = \"cargo\"\nurl = \"{cargo_url}\"\n\
+         \n[registry.{npm}]\nkind = \"npm\"\nurl = \"{npm_url}\"\n\
+         \n[registry.{npm_alt}]\nkind = \"npm\"\nurl = \"{npm_url}\"\n\
+         \n[registry.{pypi}]\nkind = \"pypi\"\nurl = \"{pypi_url}\"\n",
+        cargo = names::CARGO,
+        npm = names::NPM,
+        npm_alt = names::NPM_ALT,
+        pypi = names::PYPI,
+        cargo_url = r.cargo.index_url(),
+        npm_url = r.npm.url(),
+        pypi_url = r.pypi.url(),
+    )
 }
 
 /// The cache `./scripts/registries` installs into.
