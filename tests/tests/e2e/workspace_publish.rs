@@ -4,6 +4,8 @@
 //! order with the requirements rewritten to the new versions, tagged and pushed; a denied scope
 //! fails only its package and skips its dependents while the others publish; `--package … --deps`
 //! publishes a package with what it depends on and nothing else; `--dry-run` changes nothing.
+//! The members of a Cargo workspace in one repository are published in order too, each tagged
+//! `<name>-v<version>`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -342,4 +344,87 @@ fn dry_run_lists_the_order_changes_nothing_and_needs_no_hub() {
     }
     assert!(r.npm.versions(&ws.npm).is_empty());
     assert!(r.pypi.versions(&ws.pypi).is_empty());
+}
+
+#[test]
+fn the_members_of_a_cargo_workspace_are_published_in_order_and_tagged_by_name() {
+    let world = ForgeWorld::start_for_publish("");
+    world.forge_ready();
+    world.put_secret("testreg/token", registries().cargo.token());
+    world.grant("testreg/*");
+    let ws = world.dir().join("ws");
+    let repo_name = unique_name("members");
+    let (base, dependent) = (unique_name("m"), unique_name("m"));
+    let mut files = vec![
+        (
+            "Cargo.toml".to_owned(),
+            format!("[workspace]\nmembers = [\"{base}\", \"{dependent}\"]\nresolver = \"2\"\n"),
+        ),
+        (".gitignore".to_owned(), "/target\n".to_owned()),
+    ];
+    let path = format!("../{base}");
+    for (member, member_files) in [
+        (&base, cargo_files(&base, "0.1.0", &[])),
+        (
+            &dependent,
+            cargo_files(&dependent, "0.1.0", &[(&base, &path, "0.1.0")]),
+        ),
+    ] {
+        files.extend(
+            member_files
+                .into_iter()
+                .filter(|(file, _)| file != ".gitignore")
+                .map(|(file, contents)| (format!("{member}/{file}"), contents)),
+        );
+    }
+    let repo = world.package_repo(&ws.join(&repo_name), names::CARGO, &files);
+
+    let run = world.run(
+        &ws,
+        &[
+            "workspace",
+            "publish",
+            "--path",
+            &ws.display().to_string(),
+            "--bump",
+            "patch",
+        ],
+    );
+    run.assert_code(0);
+    let cargo = &registries().cargo;
+    assert_eq!(cargo.versions(&base), ["0.1.1"], "{}", run.stdout);
+    assert_eq!(cargo.versions(&dependent), ["0.1.1"], "{}", run.stdout);
+    assert_eq!(
+        cargo.requirement(&dependent, "0.1.1", &base).as_deref(),
+        Some("^0.1.1")
+    );
+    let publishes: Vec<String> = world
+        .tool_runs("publish")
+        .into_iter()
+        .filter(|(tool, _, argv)| tool == "cargo" && !argv.contains("--dry-run"))
+        .map(|(_, cwd, argv)| format!("{cwd} {argv}"))
+        .collect();
+    let position = |name: &str| publishes.iter().position(|run| names_path(run, name));
+    assert!(
+        matches!((position(&base), position(&dependent)), (Some(a), Some(b)) if a < b),
+        "{base} before {dependent}: {publishes:#?}"
+    );
+    let head = world.head(&repo);
+    assert_eq!(
+        world.server.head_of("github", ORG, &repo_name, "main"),
+        Some(head.clone())
+    );
+    for member in [&base, &dependent] {
+        let tag = format!("{member}-v0.1.1");
+        let tagged = world.server.tag_of("github", ORG, &repo_name, &tag);
+        assert!(tagged.is_some(), "{tag} on the forge");
+        assert_eq!(world.rev(&repo, &format!("{tag}^{{commit}}")), tagged);
+    }
+    assert_eq!(
+        world
+            .server
+            .tag_of("github", ORG, &repo_name, &format!("{dependent}-v0.1.1")),
+        Some(head),
+        "the last member's release is the branch's head"
+    );
 }
