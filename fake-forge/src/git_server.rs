@@ -138,6 +138,16 @@ impl GitServer {
 
     /// The commit id at `refs/heads/{branch}` in the bare repository, if that branch exists.
     pub fn head_of(&self, prefix: &str, org: &str, repo: &str, branch: &str) -> Option<String> {
+        self.commit_of(prefix, org, repo, &format!("refs/heads/{branch}"))
+    }
+
+    /// The commit the tag `refs/tags/{tag}` points at in the bare repository, if it exists.
+    pub fn tag_of(&self, prefix: &str, org: &str, repo: &str, tag: &str) -> Option<String> {
+        self.commit_of(prefix, org, repo, &format!("refs/tags/{tag}"))
+    }
+
+    /// The commit `reference` names in the bare repository `root/prefix/org/repo.git`.
+    fn commit_of(&self, prefix: &str, org: &str, repo: &str, reference: &str) -> Option<String> {
         let path = self
             .root()
             .join(prefix)
@@ -147,7 +157,7 @@ impl GitServer {
             .arg("--git-dir")
             .arg(&path)
             .args(["rev-parse", "--verify", "--quiet"])
-            .arg(format!("refs/heads/{branch}^{{commit}}"))
+            .arg(format!("{reference}^{{commit}}"))
             .stderr(Stdio::null())
             .output()
             .expect("run git rev-parse");

@@ -5,6 +5,12 @@
 //!
 //! Every git run here (the tests' own and hyperforge's) gets an isolated `HOME`, no system
 //! config and no terminal prompt, so the machine's git setup never changes a result.
+//!
+//! A world started with [`ForgeWorld::start_for_publish`] also runs the package tools: `cargo`,
+//! `npm`, `twine` and `python3` come from the test registries' cache
+//! ([`crate::registries::tool_path`]), each behind a wrapper that logs its argv, working
+//! directory and environment like the git wrapper, with the real rustup home and a `CARGO_HOME`
+//! inside the fake `HOME`.
 
 use std::ffi::OsString;
 use std::fs;
@@ -13,8 +19,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::registries;
 use crate::{Run, TestHub};
 use fake_forge::git_server::GitServer;
+
+/// The package tools a publish runs, wrapped and logged in a publish world.
+pub const PUBLISH_TOOLS: [&str; 4] = ["cargo", "npm", "twine", "python3"];
 
 /// A hub, a git server and a scratch directory for one forge test.
 pub struct ForgeWorld {
@@ -23,6 +33,8 @@ pub struct ForgeWorld {
     /// The git server; `github` and `codeberg` are its path prefixes.
     pub server: GitServer,
     dir: tempfile::TempDir,
+    /// True when the package tools are wrapped and in `PATH` ([`ForgeWorld::start_for_publish`]).
+    publish_tools: bool,
 }
 
 impl ForgeWorld {
@@ -41,7 +53,12 @@ impl ForgeWorld {
             .prefix("forge")
             .tempdir()
             .expect("temp dir");
-        let world = Self { hub, server, dir };
+        let world = Self {
+            hub,
+            server,
+            dir,
+            publish_tools: false,
+        };
         fs::create_dir_all(world.home()).expect("fake home");
         fs::create_dir_all(world.work_dir()).expect("work dir");
         let base = world.server.base_url();
@@ -54,6 +71,56 @@ impl ForgeWorld {
         .expect("write user config");
         world.write_git_wrapper();
         world
+    }
+
+    /// As [`ForgeWorld::start_with_user_config`], for publishing: the user config also names
+    /// the test registries (`[registry.testreg]` and the others of
+    /// [`crate::registries::user_config`]), and hyperforge runs with the wrapped package tools,
+    /// the real `RUSTUP_HOME` and `CARGO_HOME` at `home/.cargo`. Starts the registries if this
+    /// test binary has not yet.
+    pub fn start_for_publish(hub_config: &str) -> Self {
+        let mut world = Self::start_with_user_config(hub_config, &registries::user_config());
+        fs::create_dir_all(world.cargo_home()).expect("cargo home");
+        let tool_path = registries::tool_path();
+        for tool in PUBLISH_TOOLS {
+            let real = std::env::split_paths(&tool_path)
+                .map(|dir| dir.join(tool))
+                .find(|candidate| is_executable(candidate))
+                .unwrap_or_else(|| panic!("{tool} not found: run ./scripts/registries"));
+            world.write_wrapper(tool, &real, &world.tool_log_path(), true);
+        }
+        world.publish_tools = true;
+        world
+    }
+
+    /// `CARGO_HOME` of the package tools in a publish world (inside the fake `HOME`).
+    pub fn cargo_home(&self) -> PathBuf {
+        self.home().join(".cargo")
+    }
+
+    /// The package tools' log: per invocation a `TOOL`, a `CWD` and an `ARGV` line, then `ENV`
+    /// lines.
+    pub fn tool_log_path(&self) -> PathBuf {
+        self.dir().join("tool-invocations.log")
+    }
+
+    /// The package tools' log so far.
+    pub fn tool_log(&self) -> String {
+        fs::read_to_string(self.tool_log_path()).unwrap_or_default()
+    }
+
+    /// A package tool (the real one, not logged) run in `cwd` as hyperforge runs it in a
+    /// publish world: the fake `HOME`, the tools' `PATH`, `RUSTUP_HOME` and `CARGO_HOME`.
+    pub fn tool_command(&self, program: &str, cwd: &Path) -> Command {
+        let mut command = Command::new(program);
+        registries::tool_env(&mut command, &self.cargo_home());
+        command
+            .current_dir(cwd)
+            .env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.home().join(".config"))
+            .env_remove("CARGO_TARGET_DIR")
+            .stdin(Stdio::null());
+        command
     }
 
     /// The scratch directory.
@@ -92,29 +159,45 @@ impl ForgeWorld {
     }
 
     fn write_git_wrapper(&self) {
-        let real = real_git();
+        self.write_wrapper("git", &real_git(), &self.git_log_path(), false);
+    }
+
+    /// Writes `wrapper-bin/{name}`: logs its argv and environment to `log` (with `TOOL` and
+    /// `CWD` lines first when `tool`), then runs `real`.
+    fn write_wrapper(&self, name: &str, real: &Path, log: &Path, tool: bool) {
         fs::create_dir_all(self.wrapper_dir()).expect("wrapper dir");
+        let header = if tool {
+            format!("printf 'TOOL: %s\\n' '{name}'\nprintf 'CWD: %s\\n' \"$(pwd)\"\n")
+        } else {
+            String::new()
+        };
         let script = format!(
             "#!/bin/sh\n\
              {{\n\
+             {header}\
              printf 'ARGV:'\n\
              for arg in \"$@\"; do printf ' %s' \"$arg\"; done\n\
              printf '\\n'\n\
              env | sed 's/^/ENV: /'\n\
              }} >> '{log}'\n\
              exec '{real}' \"$@\"\n",
-            log = self.git_log_path().display(),
+            log = log.display(),
             real = real.display(),
         );
-        let path = self.wrapper_dir().join("git");
-        fs::write(&path, script).expect("write git wrapper");
+        let path = self.wrapper_dir().join(name);
+        fs::write(&path, script).expect("write wrapper");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod wrapper");
     }
 
-    /// `PATH` with the wrapper first.
+    /// `PATH` with the wrappers first (then, in a publish world, the package tools).
     pub fn wrapped_path(&self) -> OsString {
         let mut paths = vec![self.wrapper_dir()];
-        if let Some(path) = std::env::var_os("PATH") {
+        let rest = if self.publish_tools {
+            Some(registries::tool_path())
+        } else {
+            std::env::var_os("PATH")
+        };
+        if let Some(path) = rest {
             paths.extend(std::env::split_paths(&path));
         }
         std::env::join_paths(paths).expect("PATH entries are joinable")
@@ -239,6 +322,16 @@ impl ForgeWorld {
             .env_remove("SSH_ASKPASS")
             .env_remove("RUST_LOG")
             .env("PATH", self.wrapped_path());
+        if self.publish_tools {
+            command
+                .env("RUSTUP_HOME", registries::rustup_home())
+                .env("CARGO_HOME", self.cargo_home())
+                .env_remove("CARGO_TARGET_DIR")
+                .env_remove("CARGO_REGISTRY_TOKEN")
+                .env_remove("NPM_TOKEN")
+                .env_remove("TWINE_USERNAME")
+                .env_remove("TWINE_PASSWORD");
+        }
         command
     }
 
@@ -303,10 +396,13 @@ pub fn real_git() -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|dir| dir.join("git"))
-        .find(|candidate| {
-            candidate.is_file()
-                && fs::metadata(candidate).is_ok_and(|meta| meta.permissions().mode() & 0o111 != 0)
-                && !candidate.to_string_lossy().contains("wrapper-bin")
-        })
+        .find(|candidate| is_executable(candidate))
         .expect("git is installed and on PATH")
+}
+
+/// True for an executable file that is not one of the worlds' wrappers.
+fn is_executable(candidate: &Path) -> bool {
+    candidate.is_file()
+        && fs::metadata(candidate).is_ok_and(|meta| meta.permissions().mode() & 0o111 != 0)
+        && !candidate.to_string_lossy().contains("wrapper-bin")
 }

@@ -17,6 +17,8 @@ use auth_hub_client::{ClientOptions, HubClient};
 use auth_hub_protocol::MasterToken;
 
 pub mod forge_fixture;
+pub mod publish_fixture;
+pub mod registries;
 
 /// Path of a workspace binary: `$<VAR>` if set, else beside the test executable.
 pub fn binary(name: &str, var: &str) -> PathBuf {
