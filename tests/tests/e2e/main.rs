@@ -37,5 +37,5 @@ mod shutdown;
 mod store_loss;
 mod watch;
 mod workspace;
-mod workspace_publish_plan;
 mod workspace_publish;
+mod workspace_publish_plan;
