@@ -221,6 +221,9 @@ pub fn registries() -> &'static Registries {
 pub mod names {
     /// The Cargo registry: `[registry.testreg] kind = "cargo"`.
     pub const CARGO: &str = "testreg";
+    /// A second name for the same Cargo registry, with tokens of its own (`cargoalt/…`), so a
+    /// test can give one package a token the gate refuses while the others publish.
+    pub const CARGO_ALT: &str = "cargoalt";
     /// The npm registry: `[registry.testnpm] kind = "npm"`.
     pub const NPM: &str = "testnpm";
     /// A second name for the same npm registry, with tokens of its own (`npmalt/…`), so a test
@@ -236,10 +239,12 @@ pub fn user_config() -> String {
     let r = registries();
     format!(
         "\n[registry.{cargo}]\nkind = \"cargo\"\nurl = \"{cargo_url}\"\n\
+         \n[registry.{cargo_alt}]\nkind = \"cargo\"\nurl = \"{cargo_url}\"\n\
          \n[registry.{npm}]\nkind = \"npm\"\nurl = \"{npm_url}\"\n\
          \n[registry.{npm_alt}]\nkind = \"npm\"\nurl = \"{npm_url}\"\n\
          \n[registry.{pypi}]\nkind = \"pypi\"\nurl = \"{pypi_url}\"\n",
         cargo = names::CARGO,
+        cargo_alt = names::CARGO_ALT,
         npm = names::NPM,
         npm_alt = names::NPM_ALT,
         pypi = names::PYPI,

@@ -38,4 +38,3 @@ mod store_loss;
 mod watch;
 mod workspace;
 mod workspace_publish;
-mod workspace_publish_plan;

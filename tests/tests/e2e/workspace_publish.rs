@@ -1,11 +1,15 @@
 //! `hyperforge workspace publish` against the real test registries: three crates in a chain
 //! (wa ← wb ← wc, each depending on the previous one through `registry = "testreg"`), an npm
 //! package and a Python project, each in its own repository. They are published in dependency
-//! order with the requirements rewritten to the new versions, tagged and pushed; a denied scope
-//! fails only its package and skips its dependents while the others publish; `--package … --deps`
-//! publishes a package with what it depends on and nothing else; `--dry-run` changes nothing.
-//! The members of a Cargo workspace in one repository are published in order too, each tagged
-//! `<name>-v<version>`.
+//! order (also with `-j 2`) with the requirements rewritten to the new versions, tagged and
+//! pushed. Failures stay local: a denied registry scope, a token the Cargo registry's gate
+//! refuses (403), a denied forge scope and a dirty work tree each fail only their package, its
+//! dependents are reported as skipped and left as they were, and the rest publish; when every
+//! failure is a refusal and nothing was published the exit code is 3. `--package … --deps`
+//! publishes a package with what it depends on and nothing else (here to an explicit version,
+//! without pushing); `--dry-run` prints the plan, changes nothing and needs no hub; a cycle or an
+//! unknown `--package` is a usage error. The members of a Cargo workspace in one repository are
+//! published in order too, one release commit each, tagged `<name>-v<version>`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -136,17 +140,89 @@ fn dependency_line<'a>(manifest: &'a str, dependency: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no dependency on {dependency} in:\n{manifest}"))
 }
 
+/// The forge org whose scope the failure test denies.
+const BOB: &str = "bob";
+
+/// The manifests and lock files a failed or skipped package must leave byte for byte.
+const KEPT_FILES: &[&str] = &[
+    "Cargo.toml",
+    "Cargo.lock",
+    "package.json",
+    "package-lock.json",
+];
+
+/// How many lines of `text` are exactly `line`.
+fn count(text: &str, line: &str) -> usize {
+    text.lines().filter(|l| *l == line).count()
+}
+
+/// The scopes listed in the `Requesting access to:` block of `out`.
+fn requested_scopes(out: &str) -> Vec<String> {
+    out.lines()
+        .skip_while(|l| *l != "Requesting access to:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| l.trim().to_owned())
+        .collect()
+}
+
+/// A crate `name` in its own repository at `dir`, mirrored to github as [`BOB`] and published
+/// to the test registry.
+fn bob_crate_repo(world: &ForgeWorld, dir: &Path, name: &str) {
+    world.init_repo_at(dir);
+    for (file, contents) in cargo_files(name, "0.1.0", &[]) {
+        let path = dir.join(file);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, contents).unwrap();
+    }
+    world.init(dir, "github", BOB);
+    let config = dir.join(".hyperforge/config.toml");
+    let mut text = fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("\n[package]\nregistry = \"{}\"\n", names::CARGO));
+    fs::write(&config, text).unwrap();
+    world.git(dir, &["add", "--all"]);
+    world.git(dir, &["commit", "--quiet", "-m", "the package"]);
+}
+
 #[test]
 fn a_crate_chain_an_npm_package_and_a_python_project_publish_in_order() {
     let ws = Workspace::new("");
-    let run = ws.publish(&[], &["--bump", "minor"]);
+    // Two at a time: the order must still hold.
+    let run = ws.publish(&[], &["--bump", "minor", "-j", "2"]);
     run.assert_code(0);
 
     let r = registries();
     for name in &ws.chain {
         assert_eq!(r.cargo.versions(name), ["0.2.0"], "{name}: {}", run.stdout);
         ws.assert_tagged_and_pushed(name, "0.2.0");
+        assert_eq!(
+            ws.world.head_subject(&ws.repo(name)),
+            format!("chore: release {name} v0.2.0")
+        );
     }
+    for (name, registry) in ws
+        .chain
+        .iter()
+        .map(|name| (name, names::CARGO))
+        .chain([(&ws.npm, names::NPM), (&ws.pypi, names::PYPI)])
+    {
+        for line in [
+            format!("Publishing {name} 0.1.0 → 0.2.0 to {registry}... ✓"),
+            format!("Pushing {name} to github... ✓"),
+        ] {
+            assert_eq!(
+                count(&run.stdout, &line),
+                1,
+                "{line:?} once in:\n{}",
+                run.stdout
+            );
+        }
+    }
+    assert!(
+        run.stdout.contains("published 5, failed 0, skipped 0"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(r.npm.versions(&ws.npm), ["0.2.0"]);
     ws.assert_tagged_and_pushed(&ws.npm, "0.2.0");
     assert_eq!(r.pypi.versions(&ws.pypi), ["0.2.0"]);
@@ -208,85 +284,255 @@ fn a_crate_chain_an_npm_package_and_a_python_project_publish_in_order() {
 }
 
 #[test]
-fn a_denied_scope_fails_its_package_skips_its_dependents_and_publishes_the_rest() {
-    // Two names for the one npm registry: `npmalt` is denied by policy, `testnpm` is granted.
+fn failures_fail_their_packages_skip_their_dependents_and_the_rest_publish() {
+    // `npmalt` (a second name for the npm registry) and bob's forge scope are denied by policy.
     let hub_config = format!(
-        "[[policy.rule]]\nscope = \"{}/*\"\naction = \"deny\"\n",
+        "[[policy.rule]]\nscope = \"{}/*\"\naction = \"deny\"\n\n\
+         [[policy.rule]]\nscope = \"github/{BOB}/*\"\naction = \"deny\"\n",
         names::NPM_ALT
     );
     let ws = Workspace::new(&hub_config);
-    let base = unique_name("na");
-    let dependent = unique_name("nb");
-    ws.world.package_repo(
+    let world = &ws.world;
+    let r = registries();
+    // An npm chain na ← nb ← nc whose base publishes to the denied registry name.
+    let (base, middle, top) = (unique_name("na"), unique_name("nb"), unique_name("nc"));
+    world.package_repo(
         &ws.repo(&base),
         names::NPM_ALT,
         &npm_files(&base, "0.1.0", &[]),
     );
-    ws.world.package_repo(
-        &ws.repo(&dependent),
+    world.package_repo(
+        &ws.repo(&middle),
         names::NPM,
-        &npm_files(&dependent, "0.1.0", &[(&base, "^0.1.0")]),
+        &npm_files(&middle, "0.1.0", &[(&base, "^0.1.0")]),
     );
-    ws.world.put_secret(
-        &format!("{}/token", names::NPM_ALT),
-        registries().npm.token(),
+    world.package_repo(
+        &ws.repo(&top),
+        names::NPM,
+        &npm_files(&top, "0.1.0", &[(&middle, "^0.1.0")]),
     );
-    let states: Vec<RepoState> = [&base, &dependent]
+    world.put_secret(&format!("{}/token", names::NPM_ALT), r.npm.token());
+    // A crate whose registry name holds a token the Cargo registry's gate refuses.
+    let refused = unique_name("xo");
+    world.package_repo(
+        &ws.repo(&refused),
+        names::CARGO_ALT,
+        &cargo_files(&refused, "0.1.0", &[]),
+    );
+    let wrong = "wrong-cargoalt-token-4d2a";
+    world.put_secret(&format!("{}/token", names::CARGO_ALT), wrong);
+    world.grant(&format!("{}/*", names::CARGO_ALT));
+    // A crate mirrored to github as bob, whose scope is denied.
+    let unpushable = unique_name("xb");
+    bob_crate_repo(world, &ws.repo(&unpushable), &unpushable);
+    // wb's work tree is dirty.
+    let (wa, wb, wc) = (&ws.chain[0], &ws.chain[1], &ws.chain[2]);
+    fs::write(ws.repo(wb).join("stray.txt"), "work in progress\n").unwrap();
+
+    let untouched = [wb, wc, &base, &middle, &top, &refused, &unpushable];
+    let states: Vec<RepoState> = untouched
         .iter()
-        .map(|name| {
-            ws.world
-                .repo_state(&ws.repo(name), &["package.json", "package-lock.json"])
-        })
+        .map(|name| world.repo_state(&ws.repo(name), KEPT_FILES))
         .collect();
+    let refusals = |r: &auth_hub_tests::registries::Registries| {
+        r.cargo.requests().iter().filter(|req| req.refused).count()
+    };
+    let refusals_before = refusals(r);
 
-    let run = ws.publish(&[], &["--bump", "patch"]);
+    let run = ws.publish(&[], &["--bump", "patch", "-j", "2", "--no-wait"]);
     run.assert_code(1);
-    let output = format!("{}{}", run.stdout, run.stderr);
-    let denied_scope = format!("{}/*", names::NPM_ALT);
-    assert!(
-        output
-            .lines()
-            .any(|line| line.contains('✗') && line.contains(&denied_scope)),
-        "a ✗ line for {denied_scope} in:\n{output}"
-    );
-    assert!(
-        output
-            .lines()
-            .any(|line| line.to_lowercase().contains("skipped") && names_path(line, &dependent)),
-        "{dependent} reported as skipped in:\n{output}"
-    );
+    let (out, err) = (&run.stdout, &run.stderr);
 
-    let r = registries();
-    assert!(r.npm.versions(&base).is_empty());
-    assert!(r.npm.versions(&dependent).is_empty());
-    for (name, before) in [&base, &dependent].iter().zip(&states) {
-        let after = ws
-            .world
-            .repo_state(&ws.repo(name), &["package.json", "package-lock.json"]);
+    // One approval for every scope, each listed once; the denied ones say how to grant them.
+    let mut block = requested_scopes(out);
+    block.sort_unstable();
+    let mut expected: Vec<String> = [
+        names::CARGO,
+        names::CARGO_ALT,
+        names::NPM,
+        names::NPM_ALT,
+        names::PYPI,
+    ]
+    .iter()
+    .map(|registry| format!("{registry}/*"))
+    .chain([format!("github/{ORG}/*"), format!("github/{BOB}/*")])
+    .collect();
+    expected.sort_unstable();
+    assert_eq!(block, expected, "one block:\n{out}");
+    for scope in [format!("{}/*", names::NPM_ALT), format!("github/{BOB}/*")] {
+        for line in [
+            format!("✗ Denied: {scope}"),
+            format!("  Run: hyperforge auth grant '{scope}'"),
+        ] {
+            assert_eq!(count(err, &line), 1, "{line:?} once in:\n{err}");
+        }
+    }
+    for line in [
+        format!("✗ Failed: {base} (access denied to {}/*)", names::NPM_ALT),
+        format!("- Skipped: {middle} (depends on {base}, which failed)"),
+        format!("- Skipped: {top} (depends on {middle}, which was skipped)"),
+        format!(
+            "✗ Failed: {unpushable} (access denied to github/{BOB}/*, needed to push to github)"
+        ),
+        format!("- Skipped: {wc} (depends on {wb}, which failed)"),
+    ] {
+        assert_eq!(count(err, &line), 1, "{line:?} once in:\n{err}");
+    }
+    let failed = |name: &str| {
+        err.lines()
+            .filter(|line| line.starts_with(&format!("✗ Failed: {name} (")))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        matches!(failed(wb)[..], [line] if line.contains("uncommitted changes") && line.contains("stray.txt")),
+        "{wb} fails for its dirty work tree:\n{err}"
+    );
+    let reason = format!(
+        "the registry refused the token at {}/token",
+        names::CARGO_ALT
+    );
+    assert!(
+        matches!(failed(&refused)[..], [line] if line.contains(&reason)),
+        "{refused} fails with {reason:?}:\n{err}"
+    );
+    assert!(
+        refusals(r) > refusals_before,
+        "the gate refused no publish: {:#?}",
+        r.cargo.requests()
+    );
+    for line in [
+        format!("Publishing {wa} 0.1.0 → 0.1.1 to {}... ✓", names::CARGO),
+        format!("Pushing {wa} to github... ✓"),
+        "published 3, failed 4, skipped 3".to_owned(),
+    ] {
+        assert_eq!(
+            count(out, &line),
+            1,
+            "{line:?} once in:\n{out}\nstderr:\n{err}"
+        );
+    }
+
+    // Everything that neither failed nor depends on a failure was published.
+    assert_eq!(r.cargo.versions(wa), ["0.1.1"], "{out}\n{err}");
+    ws.assert_tagged_and_pushed(wa, "0.1.1");
+    assert_eq!(r.npm.versions(&ws.npm), ["0.1.1"]);
+    ws.assert_tagged_and_pushed(&ws.npm, "0.1.1");
+    assert_eq!(r.pypi.versions(&ws.pypi), ["0.1.1"]);
+    ws.assert_tagged_and_pushed(&ws.pypi, "0.1.1");
+    // The rest is exactly as it was, in the registries, the repositories and on the forge.
+    for name in [wb, wc, &refused, &unpushable] {
+        assert!(r.cargo.versions(name).is_empty(), "{name} published");
+    }
+    for name in [&base, &middle, &top] {
+        assert!(r.npm.versions(name).is_empty(), "{name} published");
+    }
+    for (name, before) in untouched.iter().zip(&states) {
+        let after = world.repo_state(&ws.repo(name), KEPT_FILES);
         assert_eq!(&after, before, "{name}'s repository changed");
         ws.assert_not_pushed(name);
     }
-    // Everything that does not need the denied scope was published.
-    for name in &ws.chain {
-        assert_eq!(r.cargo.versions(name), ["0.1.1"], "{name}: {output}");
-        ws.assert_tagged_and_pushed(name, "0.1.1");
+    assert!(ws.repo(wb).join("stray.txt").exists());
+    world.assert_token_hidden(
+        wrong,
+        &["CARGO_REGISTRIES_CARGOALT_TOKEN"],
+        true,
+        &[ws.repo(&refused).as_path()],
+        &[&run],
+    );
+
+    // Only refusals and nothing published: exit 3, the same story in JSON.
+    let run = ws.publish(&["--json"], &["--package", &top, "--deps", "--no-wait"]);
+    run.assert_code(3);
+    let json = run.json();
+    let statuses: Vec<(&str, &str)> = json["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (base.as_str(), "failed"),
+            (middle.as_str(), "skipped"),
+            (top.as_str(), "skipped")
+        ],
+        "{json}"
+    );
+    assert_eq!(
+        json["scopes"],
+        serde_json::json!([
+            {"scope": format!("{}/*", names::NPM_ALT), "granted": false},
+            {"scope": format!("{}/*", names::NPM), "granted": true},
+            {"scope": format!("github/{ORG}/*"), "granted": true},
+        ]),
+        "{json}"
+    );
+    for (name, before) in untouched.iter().zip(&states) {
+        assert_eq!(
+            &world.repo_state(&ws.repo(name), KEPT_FILES),
+            before,
+            "{name}'s repository changed"
+        );
     }
-    assert_eq!(r.npm.versions(&ws.npm), ["0.1.1"]);
-    assert_eq!(r.pypi.versions(&ws.pypi), ["0.1.1"]);
 }
 
 #[test]
 fn a_selected_package_is_published_with_its_dependencies_only() {
     let ws = Workspace::new("");
     let run = ws.publish(
-        &[],
-        &["--package", &ws.chain[2], "--deps", "--bump", "patch"],
+        &["--json"],
+        &[
+            "--package",
+            &ws.chain[2],
+            "--deps",
+            "--bump",
+            "0.3.0",
+            "--no-push",
+        ],
     );
     run.assert_code(0);
     let r = registries();
     for name in &ws.chain {
-        assert_eq!(r.cargo.versions(name), ["0.1.1"], "{name}: {}", run.stdout);
+        assert_eq!(r.cargo.versions(name), ["0.3.0"], "{name}: {}", run.stdout);
+        // Released and tagged here, not pushed (`--no-push`).
+        assert_eq!(
+            ws.world.rev(&ws.repo(name), "v0.3.0^{commit}"),
+            Some(ws.world.head(&ws.repo(name))),
+            "{name} is tagged v0.3.0"
+        );
+        ws.assert_not_pushed(name);
     }
+    // Each requirement was rewritten to the explicit version before its dependent published.
+    for pair in ws.chain.windows(2) {
+        assert_eq!(
+            r.cargo.requirement(&pair[1], "0.3.0", &pair[0]).as_deref(),
+            Some("^0.3.0"),
+            "{} requires {} ^0.3.0 in the index",
+            pair[1],
+            pair[0]
+        );
+    }
+    let json = run.json();
+    let statuses: Vec<(&str, &str, &str)> = json["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap(),
+                p["status"].as_str().unwrap(),
+                p["tag"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(&str, &str, &str)> = ws
+        .chain
+        .iter()
+        .map(|name| (name.as_str(), "published", "v0.3.0"))
+        .collect();
+    assert_eq!(statuses, expected, "{json}");
+    assert_eq!(json["pushes"], serde_json::json!([]), "--no-push: {json}");
     assert!(r.npm.versions(&ws.npm).is_empty());
     assert!(r.pypi.versions(&ws.pypi).is_empty());
     ws.assert_not_pushed(&ws.npm);
@@ -294,49 +540,146 @@ fn a_selected_package_is_published_with_its_dependencies_only() {
 }
 
 #[test]
-fn dry_run_lists_the_order_changes_nothing_and_needs_no_hub() {
+fn dry_run_prints_the_plan_changes_nothing_and_needs_no_hub() {
     let mut ws = Workspace::new("");
-    ws.world.hub.stop();
+    // A repository without a manifest is reported and left out.
+    let docs = ws.repo("docs");
+    ws.world.init_repo_at(&docs);
+    ws.world.init(&docs, "github", ORG);
     let names: Vec<String> = ws
         .chain
         .iter()
         .chain([&ws.npm, &ws.pypi])
         .cloned()
         .collect();
-    let before: Vec<RepoState> = names
-        .iter()
-        .map(|name| ws.world.repo_state(&ws.repo(name), &["Cargo.toml"]))
-        .collect();
+    let state = |ws: &Workspace| -> Vec<RepoState> {
+        names
+            .iter()
+            .map(|name| ws.world.repo_state(&ws.repo(name), KEPT_FILES))
+            .collect()
+    };
+    let before = state(&ws);
+    let audit_before = ws.world.audit_lines().len();
 
     let run = ws.publish(&[], &["--dry-run", "--bump", "minor"]);
     run.assert_code(0);
-    let output = format!("{}{}", run.stdout, run.stderr);
-    let first = |name: &str| {
-        output
-            .find(name)
-            .unwrap_or_else(|| panic!("{name} in:\n{output}"))
-    };
-    assert!(
-        first(&ws.chain[0]) < first(&ws.chain[1]) && first(&ws.chain[1]) < first(&ws.chain[2]),
-        "the chain in dependency order:\n{output}"
+    let out = &run.stdout;
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"Would publish 5 packages, in this order:"),
+        "{out}"
     );
-    for part in [
-        "0.1.0",
-        "0.2.0",
-        "testreg/token",
-        "testnpm/token",
-        "testpypi/token",
-    ] {
-        assert!(output.contains(part), "{part} in:\n{output}");
-    }
-
-    let r = registries();
-    for (name, state) in names.iter().zip(&before) {
-        assert_eq!(
-            &ws.world.repo_state(&ws.repo(name), &["Cargo.toml"]),
-            state,
-            "{name} changed"
+    // Each crate of the chain: its line, its token's state, the requirement it gets rewritten.
+    let mut positions = Vec::new();
+    for (index, name) in ws.chain.iter().enumerate() {
+        let suffix = format!(
+            ". {name} 0.1.0 → 0.2.0 to {}, tag v0.2.0 in {name}",
+            names::CARGO
         );
+        let at = lines
+            .iter()
+            .position(|line| line.starts_with("  ") && line.ends_with(&suffix))
+            .unwrap_or_else(|| panic!("{suffix:?} in:\n{out}"));
+        let mut expected = vec![format!("     token {0}/token: {0}/* granted", names::CARGO)];
+        if index > 0 {
+            expected.push(format!(
+                "     requirement on {} → 0.2.0",
+                ws.chain[index - 1]
+            ));
+        }
+        assert_eq!(lines[at + 1..=at + expected.len()], expected, "{out}");
+        positions.push(at);
+    }
+    assert!(
+        positions.windows(2).all(|pair| pair[0] < pair[1]),
+        "the chain in dependency order:\n{out}"
+    );
+    for part in ["testnpm/token", "testpypi/token"] {
+        assert!(out.contains(part), "{part} in:\n{out}");
+    }
+    for name in &names {
+        let line =
+            format!("Would push {name} (branch and tags) to github (github/{ORG}/* granted)");
+        assert_eq!(count(out, &line), 1, "{line:?} once in:\n{out}");
+    }
+    assert!(
+        run.stderr
+            .contains("- docs: no package manifest, nothing to publish"),
+        "{}",
+        run.stderr
+    );
+    assert!(!out.contains("docs"), "{out}");
+
+    // JSON: the same plan, every package "planned".
+    let run = ws.publish(&["--json"], &["--dry-run", "--bump", "minor"]);
+    run.assert_code(0);
+    let json = run.json();
+    assert_eq!(json["dry_run"], true, "{json}");
+    let packages = json["packages"].as_array().expect("packages");
+    let chain: Vec<&serde_json::Value> = ws
+        .chain
+        .iter()
+        .map(|name| {
+            packages
+                .iter()
+                .find(|p| p["name"] == name.as_str())
+                .unwrap_or_else(|| panic!("{name} in {json}"))
+        })
+        .collect();
+    for package in packages {
+        assert_eq!(package["status"], "planned", "{json}");
+        assert_eq!(package["old_version"], "0.1.0", "{json}");
+        assert_eq!(package["version"], "0.2.0", "{json}");
+        assert_eq!(package["access"], "granted", "{json}");
+    }
+    for package in &chain {
+        assert_eq!(package["ecosystem"], "cargo", "{json}");
+        assert_eq!(package["registry"], names::CARGO, "{json}");
+        assert_eq!(package["token_path"], "testreg/token", "{json}");
+    }
+    assert_eq!(
+        chain[2]["requirement_updates"],
+        serde_json::json!([{"name": ws.chain[1], "version": "0.2.0"}]),
+        "{json}"
+    );
+    assert!(
+        json["repos"]
+            .as_array()
+            .expect("repos")
+            .iter()
+            .any(|repo| repo["repo"] == "docs" && repo["status"] == "no_manifest"),
+        "{json}"
+    );
+
+    // An unknown package is a usage error.
+    let run = ws.publish(&[], &["--package", "nope", "--dry-run"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("nope"), "{}", run.stderr);
+
+    // Nothing changed, and the hub was only asked has_scope: no request, no read.
+    assert_eq!(state(&ws), before);
+    let audit = ws.world.audit_lines();
+    assert!(
+        audit[audit_before..].iter().all(|line| !line["event"]
+            .as_str()
+            .is_some_and(|event| event.starts_with("scope") || event.starts_with("secret_read"))),
+        "{:#?}",
+        &audit[audit_before..]
+    );
+
+    // Without a hub, the plan is the same.
+    ws.world.hub.stop();
+    let run = ws.publish(&[], &["--dry-run", "--bump", "minor"]);
+    run.assert_code(0);
+    let output = format!("{}{}", run.stdout, run.stderr);
+    for name in &ws.chain {
+        let part = format!(". {name} 0.1.0 → 0.2.0 to {}", names::CARGO);
+        assert!(output.contains(&part), "{part} in:\n{output}");
+    }
+    assert_eq!(state(&ws), before);
+    let r = registries();
+    for name in &names {
         ws.assert_not_pushed(name);
     }
     for name in &ws.chain {
@@ -344,6 +687,24 @@ fn dry_run_lists_the_order_changes_nothing_and_needs_no_hub() {
     }
     assert!(r.npm.versions(&ws.npm).is_empty());
     assert!(r.pypi.versions(&ws.pypi).is_empty());
+
+    // wa now depends on wc: wa → wc → wb → wa, a cycle that names them.
+    let path = format!("../{}", ws.chain[2]);
+    let (manifest, text) = cargo_files(&ws.chain[0], "0.1.0", &[(&ws.chain[2], &path, "0.1.0")])
+        .into_iter()
+        .next()
+        .unwrap();
+    fs::write(ws.repo(&ws.chain[0]).join(manifest), text).unwrap();
+    let run = ws.publish(&[], &["--dry-run"]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("error: dependency cycle: "),
+        "{}",
+        run.stderr
+    );
+    for name in &ws.chain {
+        assert!(run.stderr.contains(name.as_str()), "{}", run.stderr);
+    }
 }
 
 #[test]
@@ -388,9 +749,29 @@ fn the_members_of_a_cargo_workspace_are_published_in_order_and_tagged_by_name() 
             &ws.display().to_string(),
             "--bump",
             "patch",
+            "-j",
+            "4",
         ],
     );
     run.assert_code(0);
+    let progress: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("Publishing") || l.starts_with("Pushing"))
+        .collect();
+    assert_eq!(
+        progress,
+        [
+            format!("Publishing {base} 0.1.0 → 0.1.1 to {}... ✓", names::CARGO),
+            format!(
+                "Publishing {dependent} 0.1.0 → 0.1.1 to {}... ✓",
+                names::CARGO
+            ),
+            format!("Pushing {repo_name} to github... ✓"),
+        ],
+        "{}",
+        run.stdout
+    );
     let cargo = &registries().cargo;
     assert_eq!(cargo.versions(&base), ["0.1.1"], "{}", run.stdout);
     assert_eq!(cargo.versions(&dependent), ["0.1.1"], "{}", run.stdout);
@@ -408,6 +789,24 @@ fn the_members_of_a_cargo_workspace_are_published_in_order_and_tagged_by_name() 
     assert!(
         matches!((position(&base), position(&dependent)), (Some(a), Some(b)) if a < b),
         "{base} before {dependent}: {publishes:#?}"
+    );
+    // One release commit per member, one after the other, each tagged with the member's name.
+    let subjects = world.git(&repo, &["log", "-2", "--format=%s"]);
+    assert_eq!(
+        subjects.lines().collect::<Vec<_>>(),
+        [
+            format!("chore: release {dependent} v0.1.1"),
+            format!("chore: release {base} v0.1.1"),
+        ]
+    );
+    let mut tags = vec![format!("{base}-v0.1.1"), format!("{dependent}-v0.1.1")];
+    tags.sort();
+    assert_eq!(
+        world
+            .git(&repo, &["tag", "--list"])
+            .lines()
+            .collect::<Vec<_>>(),
+        tags
     );
     let head = world.head(&repo);
     assert_eq!(
