@@ -474,7 +474,12 @@ mod tests {
         assert!(stores[0].get(&path("team/a/token")).unwrap().is_none());
         assert!(stores[0].get(&path("github/me/token")).unwrap().is_some());
         assert_eq!(
-            router.get(&path("team/a/token")).unwrap().unwrap().meta.version,
+            router
+                .get(&path("team/a/token"))
+                .unwrap()
+                .unwrap()
+                .meta
+                .version,
             1
         );
         assert!(router.delete(&path("team/a/token")).unwrap());
