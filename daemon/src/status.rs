@@ -262,15 +262,43 @@ pub fn render(status: &StatusReply) -> String {
         ),
         format!("policy file: {}", status.policy_file),
         format!("policy:      {policy}"),
-        format!(
-            "keys: {}  grants: {}  pending: {}  repositories: {}  declared scopes: {}",
-            status.keys,
-            status.grants,
-            status.pending,
-            status.registered_repos,
-            status.declared.len()
-        ),
     ];
+    if status.backends.len() > 1 {
+        for backend in &status.backends {
+            let mut routes = backend.routes.clone();
+            if backend.default {
+                routes.push("default".to_owned());
+            }
+            let health = match (backend.reachable, backend.authenticated) {
+                (true, true) => "ok",
+                (false, _) => "unreachable",
+                (true, false) => "not authenticated",
+            };
+            let problem = backend
+                .problem
+                .as_ref()
+                .map(|problem| format!(": {problem}"))
+                .unwrap_or_default();
+            lines.push(format!(
+                "backend:     {} ({}; {}): {health}{problem}",
+                backend.name,
+                backend.kind,
+                if routes.is_empty() {
+                    "no routes".to_owned()
+                } else {
+                    routes.join(", ")
+                }
+            ));
+        }
+    }
+    lines.extend([format!(
+        "keys: {}  grants: {}  pending: {}  repositories: {}  declared scopes: {}",
+        status.keys,
+        status.grants,
+        status.pending,
+        status.registered_repos,
+        status.declared.len()
+    )]);
     if let Some(problem) = &status.store_problem {
         lines.push(format!("store:       {problem}"));
     }
@@ -321,6 +349,7 @@ mod tests {
             }],
             store_problem: None,
             audit_problem: None,
+            backends: Vec::new(),
         }
     }
 

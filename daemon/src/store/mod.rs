@@ -478,10 +478,13 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The wire code for this error: `locked` when the key is unavailable, else `backend`.
+    /// The wire code for this error: `locked` when the key is unavailable,
+    /// `backend_unavailable` when a backend cannot be reached or refuses the hub, else
+    /// `backend` (a conflict or an unusable value is a failure of that one path).
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Locked { .. } => ErrorCode::Locked,
+            Self::Unreachable { .. } | Self::Refused { .. } => ErrorCode::BackendUnavailable,
             _ => ErrorCode::Backend,
         }
     }
@@ -527,6 +530,24 @@ mod tests {
         let io = StoreError::io("/x", io::Error::other("disk full"));
         assert_eq!(io.code(), ErrorCode::Backend);
         assert_eq!(io.to_string(), "cannot access /x: disk full");
+        let down = StoreError::Unreachable {
+            backend: "team".into(),
+            reason: "connection refused".into(),
+        };
+        assert_eq!(down.code(), ErrorCode::BackendUnavailable);
+        assert!(down.to_string().contains("team"), "{down}");
+        let refused = StoreError::Refused {
+            backend: "team".into(),
+            reason: "permission denied".into(),
+        };
+        assert_eq!(refused.code(), ErrorCode::BackendUnavailable);
+        let conflict = StoreError::Conflict {
+            backend: "team".into(),
+            path: "team/a".into(),
+            reason: "check-and-set".into(),
+        };
+        assert_eq!(conflict.code(), ErrorCode::Backend);
+        assert!(conflict.to_string().contains("backend team"), "{conflict}");
     }
 
     #[test]
