@@ -33,6 +33,8 @@ pub struct ResponseEnvelope {
 }
 
 /// Success with a response, or failure with an error reply.
+// Large because `Response` is (see there); same reasoning: one per reply, never kept in bulk.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseResult {
