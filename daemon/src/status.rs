@@ -399,6 +399,51 @@ mod tests {
     }
 
     #[test]
+    fn backends_show_when_there_are_several() {
+        use auth_hub_protocol::response::BackendStatus;
+        let local = BackendStatus {
+            name: "file".into(),
+            kind: "file".into(),
+            routes: Vec::new(),
+            default: true,
+            reachable: true,
+            authenticated: true,
+            latency_ms: None,
+            version: None,
+            problem: None,
+        };
+        let alone = render(&StatusReply {
+            backends: vec![local.clone()],
+            ..reply()
+        });
+        assert!(!alone.contains("backend:"), "{alone}");
+        let team = BackendStatus {
+            name: "team".into(),
+            kind: "openbao".into(),
+            routes: vec!["team/*".into()],
+            default: false,
+            reachable: false,
+            authenticated: false,
+            problem: Some("connection refused".into()),
+            ..local.clone()
+        };
+        let text = render(&StatusReply {
+            backends: vec![local, team],
+            ..reply()
+        });
+        assert!(
+            text.contains("\nbackend:     file (file; default): ok\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\nbackend:     team (openbao; team/*): unreachable: connection refused\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn a_refused_key_falls_back_to_a_keyless_session() {
         use std::os::unix::net::UnixListener;
 
