@@ -242,6 +242,12 @@ impl From<AuthError> for CliError {
             )),
             busy @ AuthError::Busy(_) => Self::failure(busy.to_string())
                 .with_hint("decide the waiting requests first: `hyperforge auth pending`"),
+            unavailable @ AuthError::BackendUnavailable(_) => {
+                Self::failure(unavailable.to_string()).with_hint(
+                    "`hyperforge auth status` shows each backend's health; paths on other \
+                     backends still work",
+                )
+            }
             other => Self::failure(other.to_string()),
         }
     }
@@ -312,6 +318,12 @@ mod tests {
             1
         );
         assert_eq!(code(AuthError::BackendError("disk".into())), 1);
+        assert_eq!(
+            code(AuthError::BackendUnavailable(
+                "backend team is unreachable: connection refused".into()
+            )),
+            1
+        );
         assert_eq!(code(AuthError::Busy("too many pending".into())), 1);
         assert_eq!(code(AuthError::Locked("no key".into())), 1);
         assert_eq!(code(AuthError::UnsupportedVersion("2".into())), 1);

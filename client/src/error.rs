@@ -59,6 +59,10 @@ pub enum AuthError {
     /// The hub's store failed, or the hub answered something this client cannot use.
     #[error("auth backend error: {0}")]
     BackendError(String),
+    /// A store backend the path lives in (an OpenBao server, the OS keychain) is unreachable
+    /// or refuses the hub; the hub's message names the backend. Other paths still work.
+    #[error("store backend unavailable: {0}")]
+    BackendUnavailable(String),
     /// The hub's store is locked.
     #[error("auth store is locked: {0}")]
     Locked(String),
@@ -135,6 +139,7 @@ impl AuthError {
             Self::InsufficientScope { .. } => ErrorCode::InsufficientScope,
             Self::SecretNotFound { .. } => ErrorCode::NotFound,
             Self::BackendError(_) => ErrorCode::Backend,
+            Self::BackendUnavailable(_) => ErrorCode::BackendUnavailable,
             Self::Locked(_) => ErrorCode::Locked,
             Self::Busy(_) => ErrorCode::Busy,
             Self::Unavailable(_) => ErrorCode::Unavailable,
@@ -180,6 +185,7 @@ impl From<ErrorReply> for AuthError {
             ErrorCode::Locked => Self::Locked(reply.message),
             ErrorCode::Busy => Self::Busy(reply.message),
             ErrorCode::Unavailable => Self::Unavailable(reply.message),
+            ErrorCode::BackendUnavailable => Self::BackendUnavailable(reply.message),
             ErrorCode::Backend | ErrorCode::Unknown => Self::BackendError(reply.message),
         }
     }

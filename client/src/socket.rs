@@ -29,7 +29,7 @@ use auth_hub_protocol::request::{
     RequestScope, UnregisterRepo, WatchPending,
 };
 use auth_hub_protocol::response::{
-    PendingRequest, RepoInfo, ScopeOutcome, ScopeResult, SecretEntry,
+    PendingRequest, RepoInfo, ScopeOutcome, ScopeResult, SecretEntry, SecretList,
 };
 use auth_hub_protocol::{
     Access, AccessToken, ErrorReply, Event, Hello, MasterToken, Permissions, Response,
@@ -409,11 +409,21 @@ impl HubClient {
         }
     }
 
-    /// Lists secrets with their metadata.
+    /// Lists secrets with their metadata (and the backend holding each). Backends that could not
+    /// be listed are dropped silently here; [`HubClient::list_listing`] reports them.
     ///
     /// # Errors
     /// As [`AuthClient::list_secrets`].
     pub async fn list_entries(&self, prefix: &str) -> Result<Vec<SecretEntry>, AuthError> {
+        Ok(self.list_listing(prefix).await?.entries)
+    }
+
+    /// Lists secrets with their metadata, plus a warning naming each backend that could not be
+    /// listed (its paths are then missing).
+    ///
+    /// # Errors
+    /// As [`AuthClient::list_secrets`].
+    pub async fn list_listing(&self, prefix: &str) -> Result<SecretList, AuthError> {
         let scope = prefix_scope(prefix)?;
         let make = |access_token| {
             Request::ListSecrets(ListSecrets {
@@ -428,7 +438,7 @@ impl HubClient {
                 .await?
         };
         match response {
-            Response::Secrets(list) => Ok(list.entries),
+            Response::Secrets(list) => Ok(list),
             other => Err(unexpected("list_secrets", &other)),
         }
     }

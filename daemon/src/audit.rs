@@ -110,6 +110,9 @@ pub struct AuditRecord<'a> {
     /// The secret path (or, for `repo_*` events, the repository path) concerned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<&'a str>,
+    /// The store backend that served a secret access (`file`, or a `[store.backend.<name>]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<&'a str>,
     /// How it ended, such as `ok`, `denied`, `not_found`.
     pub outcome: &'a str,
     /// Anything else worth keeping; never a secret.

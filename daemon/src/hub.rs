@@ -23,7 +23,8 @@ use crate::recovery::RecoveryCodes;
 use crate::repos::RepoBook;
 use crate::session::Session;
 use crate::state_lock::StateLock;
-use crate::store::{self, SecretStore, StoreError, StoreKind, StoreOptions};
+use crate::store::router::Router;
+use crate::store::{SecretStore, StoreError, StoreKind, StoreOptions};
 use crate::tokens::TokenTable;
 
 /// Most access tokens held at once.
@@ -63,8 +64,12 @@ pub struct Hub {
     pub repos_changed: Notify,
     /// Access tokens.
     pub tokens: RwLock<TokenTable>,
-    /// Secret values.
+    /// Secret values: [`Hub::router`] seen through the trait, for handlers that only read and
+    /// write paths.
     pub store: Arc<dyn SecretStore>,
+    /// The router over the local store and the declared backends: which backend serves a path,
+    /// merged listings, health, reload.
+    pub router: Arc<Router>,
     /// The audit trail.
     pub audit: AuditLog,
     /// What opening found missing from the store or the audit log.
@@ -99,22 +104,25 @@ impl Hub {
             .map_err(|error| HubError::Setup(error.to_string()))?;
         let config = HubConfig::load(&paths.config_file)?;
         let kind = options.store.unwrap_or(config.store.backend);
-        let store = store::open(
-            kind,
-            &StoreOptions {
-                dir: paths.store_dir().to_path_buf(),
-                key_source: config.store.key_source,
-                history: config.store.history,
-                keychain_id: paths.state_dir.display().to_string(),
-                accept_loss: options.accept_store_loss,
-            },
-        )
-        .map_err(unusable_store)?;
+        let router = Arc::new(
+            Router::open(
+                kind,
+                &StoreOptions {
+                    dir: paths.store_dir().to_path_buf(),
+                    key_source: config.store.key_source,
+                    history: config.store.history,
+                    keychain_id: paths.state_dir.display().to_string(),
+                    accept_loss: options.accept_store_loss,
+                },
+                &config.store.layout,
+            )
+            .map_err(unusable_store)?,
+        );
         let keys = KeyRing::load(&paths.keys_file())?;
         let grants = GrantBook::load(&paths.grants_file())?;
         let repos = RepoBook::load(&paths.repos_file())?;
         let audit = AuditLog::open(&paths.audit_file())?;
-        let findings = integrity::check_on_open(&*store, &audit, &paths.audit_file());
+        let findings = integrity::check_on_open(&*router, &audit, &paths.audit_file());
         let mut declared = DeclaredBook::new();
         for repo in repos.list() {
             declared.set(&repo.path, declared::read(Path::new(&repo.path)));
@@ -130,7 +138,8 @@ impl Hub {
             declared: Mutex::new(declared),
             repos_changed: Notify::new(),
             tokens: RwLock::new(TokenTable::new(MAX_TOKENS)),
-            store,
+            store: router.clone(),
+            router,
             audit,
             findings,
             events,
@@ -150,10 +159,19 @@ impl Hub {
             .clone()
     }
 
-    /// Re-reads the config file: a valid file replaces the settings, an invalid one keeps them
-    /// and is remembered for `status`.
+    /// Re-reads the config file: a valid file replaces the settings (the store's routes and
+    /// default at once; a backend whose settings changed is reopened), an invalid one, or one
+    /// whose backends cannot be opened, keeps them and is remembered for `status`.
     pub fn reload_config(&self) {
-        match HubConfig::load(&self.paths.config_file) {
+        let loaded = HubConfig::load(&self.paths.config_file)
+            .map_err(|error| error.to_string())
+            .and_then(|config| {
+                self.router
+                    .reload(&config.store.layout)
+                    .map(|()| config)
+                    .map_err(|error| format!("{}: {error}", self.paths.config_file.display()))
+            });
+        match loaded {
             Ok(config) => {
                 *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
                 *lock(&self.config_error) = None;
@@ -161,7 +179,7 @@ impl Hub {
             }
             Err(error) => {
                 tracing::error!(%error, "config file invalid; keeping the previous settings");
-                *lock(&self.config_error) = Some(error.to_string());
+                *lock(&self.config_error) = Some(error);
             }
         }
     }

@@ -262,15 +262,43 @@ pub fn render(status: &StatusReply) -> String {
         ),
         format!("policy file: {}", status.policy_file),
         format!("policy:      {policy}"),
-        format!(
-            "keys: {}  grants: {}  pending: {}  repositories: {}  declared scopes: {}",
-            status.keys,
-            status.grants,
-            status.pending,
-            status.registered_repos,
-            status.declared.len()
-        ),
     ];
+    if status.backends.len() > 1 {
+        for backend in &status.backends {
+            let mut routes = backend.routes.clone();
+            if backend.default {
+                routes.push("default".to_owned());
+            }
+            let health = match (backend.reachable, backend.authenticated) {
+                (true, true) => "ok",
+                (false, _) => "unreachable",
+                (true, false) => "not authenticated",
+            };
+            let problem = backend
+                .problem
+                .as_ref()
+                .map(|problem| format!(": {problem}"))
+                .unwrap_or_default();
+            lines.push(format!(
+                "backend:     {} ({}; {}): {health}{problem}",
+                backend.name,
+                backend.kind,
+                if routes.is_empty() {
+                    "no routes".to_owned()
+                } else {
+                    routes.join(", ")
+                }
+            ));
+        }
+    }
+    lines.extend([format!(
+        "keys: {}  grants: {}  pending: {}  repositories: {}  declared scopes: {}",
+        status.keys,
+        status.grants,
+        status.pending,
+        status.registered_repos,
+        status.declared.len()
+    )]);
     if let Some(problem) = &status.store_problem {
         lines.push(format!("store:       {problem}"));
     }
@@ -321,6 +349,7 @@ mod tests {
             }],
             store_problem: None,
             audit_problem: None,
+            backends: Vec::new(),
         }
     }
 
@@ -367,6 +396,51 @@ mod tests {
         let value: serde_json::Value = serde_json::from_slice(&out).expect("json");
         assert_eq!(value["declared"][0]["state"], "granted");
         assert_eq!(value["registered_repos"], 2);
+    }
+
+    #[test]
+    fn backends_show_when_there_are_several() {
+        use auth_hub_protocol::response::BackendStatus;
+        let local = BackendStatus {
+            name: "file".into(),
+            kind: "file".into(),
+            routes: Vec::new(),
+            default: true,
+            reachable: true,
+            authenticated: true,
+            latency_ms: None,
+            version: None,
+            problem: None,
+        };
+        let alone = render(&StatusReply {
+            backends: vec![local.clone()],
+            ..reply()
+        });
+        assert!(!alone.contains("backend:"), "{alone}");
+        let team = BackendStatus {
+            name: "team".into(),
+            kind: "openbao".into(),
+            routes: vec!["team/*".into()],
+            default: false,
+            reachable: false,
+            authenticated: false,
+            problem: Some("connection refused".into()),
+            ..local.clone()
+        };
+        let text = render(&StatusReply {
+            backends: vec![local, team],
+            ..reply()
+        });
+        assert!(
+            text.contains("\nbackend:     file (file; default): ok\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\nbackend:     team (openbao; team/*): unreachable: connection refused\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

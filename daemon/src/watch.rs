@@ -3,8 +3,10 @@
 //!
 //! The hub's file: a change (an edit in place, or an editor's write-temp-then-rename) or a SIGHUP
 //! re-reads it, debounced. An invalid file keeps the settings in force and its error shows in
-//! `status` ([`Hub::reload_config`]). Policy, timeouts and token lifetimes take effect at once;
-//! socket-level limits apply to new connections.
+//! `status` ([`Hub::reload_config`]). Policy, timeouts, token lifetimes and store routes take
+//! effect at once (a store backend whose settings changed is reopened; one whose layout is
+//! invalid or cannot open keeps the previous layout); socket-level limits apply to new
+//! connections.
 //!
 //! Repositories: each registered root is watched non-recursively (so a `.hyperforge/` created
 //! later is seen) and so is its `.hyperforge/` directory when it exists (so an edit, a delete or

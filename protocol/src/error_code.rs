@@ -36,6 +36,10 @@ pub enum ErrorCode {
     /// The hub is shutting down: the request was not served and a hub must be (re)started.
     /// Older clients decode it as [`ErrorCode::Unknown`], a generic failure.
     Unavailable,
+    /// A store backend (an OpenBao server, the OS keychain) is unreachable or refuses the hub's
+    /// credential; the message names the backend. Paths served by other backends still work.
+    /// Older clients decode it as [`ErrorCode::Unknown`], a generic failure.
+    BackendUnavailable,
     /// A code this build does not know (sent by a newer peer).
     #[serde(other)]
     Unknown,
@@ -57,6 +61,7 @@ impl ErrorCode {
             Self::Locked => "locked",
             Self::Busy => "busy",
             Self::Unavailable => "unavailable",
+            Self::BackendUnavailable => "backend_unavailable",
             Self::Unknown => "unknown",
         }
     }

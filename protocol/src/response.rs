@@ -33,6 +33,8 @@ pub struct ResponseEnvelope {
 }
 
 /// Success with a response, or failure with an error reply.
+// Large because `Response` is (see there); same reasoning: one per reply, never kept in bulk.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseResult {
@@ -178,6 +180,10 @@ pub struct Written {
 pub struct SecretList {
     /// Sorted by path.
     pub entries: Vec<SecretEntry>,
+    /// Backends that could not be listed, one line each naming the backend; their paths are
+    /// missing from `entries`. Empty when every backend answered.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// One listed secret.
@@ -193,6 +199,10 @@ pub struct SecretEntry {
     /// Last written (unix milliseconds).
     #[serde(with = "crate::time::millis")]
     pub updated_at: DateTime<Utc>,
+    /// The store backend that holds it (`file`, or a `[store.backend.<name>]`); `None` from
+    /// hubs that predate named backends.
+    #[serde(default)]
+    pub backend: Option<String>,
 }
 
 /// A secret was deleted.
@@ -306,6 +316,37 @@ pub struct StatusReply {
     /// the sealed store, or since); `None` when it holds every line the hub wrote.
     #[serde(default)]
     pub audit_problem: Option<String>,
+    /// Every store backend: the local one first, then the declared ones in config order.
+    #[serde(default)]
+    pub backends: Vec<BackendStatus>,
+}
+
+/// One store backend as `status` shows it, with the result of a health probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendStatus {
+    /// Its name: `file` for the local store, else the `[store.backend.<name>]`.
+    pub name: String,
+    /// `file`, `memory`, `keychain` or `openbao`.
+    pub kind: String,
+    /// The scopes of the routes that send paths to it, in order.
+    #[serde(default)]
+    pub routes: Vec<String>,
+    /// True for the backend of every path no route matches.
+    #[serde(default)]
+    pub default: bool,
+    /// The probe got an answer.
+    pub reachable: bool,
+    /// The backend accepted the hub's credential.
+    pub authenticated: bool,
+    /// How long the probe took, for remote backends.
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    /// The server's version (OpenBao), when it said.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Why it is not healthy, in one line.
+    #[serde(default)]
+    pub problem: Option<String>,
 }
 
 /// One scope (`{forge}/{org}/*`) declared by one or more registered repositories.

@@ -26,12 +26,12 @@ use auth_hub_protocol::request::{
     UnregisterRepo, WatchPending,
 };
 use auth_hub_protocol::response::{
-    AuditReply, AuditVerification, DeclaredRepoError, DeclaredScope, DeclaredState, Deleted,
-    DenyReply, GrantInfo, GrantList, GrantReply, HasScopeReply, KeyCreated, KeyInfo, KeyList,
-    KeyRevokeReply, PeerInfo, PendingList, PendingRequest, RecoveryStarted, RepoInfo, RepoList,
-    RepoRegistered, RepoUnregistered, Response, ResponseEnvelope, ResponseResult, RevokeReply,
-    ScopeOutcome, ScopeOutcomes, ScopeResult, ScopeToken, SecretEntry, SecretList, ServerMessage,
-    StatusReply, Written,
+    AuditReply, AuditVerification, BackendStatus, DeclaredRepoError, DeclaredScope, DeclaredState,
+    Deleted, DenyReply, GrantInfo, GrantList, GrantReply, HasScopeReply, KeyCreated, KeyInfo,
+    KeyList, KeyRevokeReply, PeerInfo, PendingList, PendingRequest, RecoveryStarted, RepoInfo,
+    RepoList, RepoRegistered, RepoUnregistered, Response, ResponseEnvelope, ResponseResult,
+    RevokeReply, ScopeOutcome, ScopeOutcomes, ScopeResult, ScopeToken, SecretEntry, SecretList,
+    ServerMessage, StatusReply, Written,
 };
 use auth_hub_protocol::{
     AccessToken, ErrorCode, ErrorReply, Hello, HelloReply, MasterToken, Permissions, RecoveryCode,
@@ -485,7 +485,9 @@ fn every_response_round_trips() {
                 version: 3,
                 created_at: at(-1),
                 updated_at: at(0),
+                backend: Some("file".into()),
             }],
+            warnings: vec!["backend team is unreachable: connection refused".into()],
         }),
         Response::Deleted(Deleted {
             path: path("github/alice/token"),
@@ -532,6 +534,17 @@ fn every_response_round_trips() {
             }],
             store_problem: Some("rolled back: the store holds generation 1".into()),
             audit_problem: Some("audit log /h/audit.jsonl was cut after line 3".into()),
+            backends: vec![BackendStatus {
+                name: "team".into(),
+                kind: "openbao".into(),
+                routes: vec!["team/*".into()],
+                default: false,
+                reachable: true,
+                authenticated: false,
+                latency_ms: Some(12),
+                version: Some("2.1.0".into()),
+                problem: Some("permission denied".into()),
+            }],
         }),
         Response::Pending(PendingList {
             requests: vec![pending_request(), pending_request()],
@@ -690,6 +703,7 @@ fn every_error_code_round_trips() {
         (ErrorCode::Locked, "locked"),
         (ErrorCode::Busy, "busy"),
         (ErrorCode::Unavailable, "unavailable"),
+        (ErrorCode::BackendUnavailable, "backend_unavailable"),
         (ErrorCode::Unknown, "unknown"),
     ];
     for (code, name) in codes {
@@ -1036,6 +1050,8 @@ fn request_id_is_read_from_bodies_that_do_not_decode() {
 
 /// The encoding of `store_problem: None, audit_problem: None`, the last fields of a status.
 const INTEGRITY_TAIL: &[u8] = b"\xadstore_problem\xc0\xadaudit_problem\xc0";
+/// An empty `backends`, the status field added after them.
+const BACKENDS_TAIL: &[u8] = b"\xa8backends\x90";
 
 /// A hub from before `store_problem` and `audit_problem` sends a status without them; they read
 /// as `None`, and set they survive the trip.
@@ -1063,8 +1079,11 @@ fn status_without_integrity_problems_decodes() {
         repo_errors: Vec::new(),
         store_problem: None,
         audit_problem: None,
+        backends: Vec::new(),
     };
     let mut body = round_trip(&whole);
+    assert!(body.ends_with(BACKENDS_TAIL));
+    body.truncate(body.len() - BACKENDS_TAIL.len());
     assert!(body.ends_with(INTEGRITY_TAIL));
     body.truncate(body.len() - INTEGRITY_TAIL.len());
     body[2] = 0x13;
@@ -1077,6 +1096,38 @@ fn status_without_integrity_problems_decodes() {
         audit_problem: Some("audit log /h/audit.jsonl is empty or was deleted".into()),
         ..whole
     });
+}
+
+/// A hub from before named backends sends list entries without `backend` and lists without
+/// `warnings`; they read as `None` and empty.
+#[test]
+fn list_without_backends_decodes() {
+    let list = SecretList {
+        entries: vec![SecretEntry {
+            path: path("a/b"),
+            version: 1,
+            created_at: at(0),
+            updated_at: at(0),
+            backend: None,
+        }],
+        warnings: Vec::new(),
+    };
+    let mut body = round_trip(&list);
+    let warnings = b"\xa8warnings\x90";
+    assert!(body.ends_with(warnings));
+    body.truncate(body.len() - warnings.len());
+    let backend = b"\xa7backend\xc0";
+    assert!(body.ends_with(backend));
+    body.truncate(body.len() - backend.len());
+    // The list map loses one field (2 → 1), the entry map one (5 → 4).
+    assert_eq!(body[0], 0x82);
+    body[0] = 0x81;
+    let entry = body
+        .iter()
+        .position(|byte| *byte == 0x85)
+        .expect("the entry's map header");
+    body[entry] = 0x84;
+    assert_eq!(frame::decode_body::<SecretList>(&body).ok(), Some(list));
 }
 
 /// A hub from before `anchored` sends a verification without it; it reads as 0.
@@ -1126,10 +1177,12 @@ fn status_without_registered_repos_decodes() {
         repo_errors: Vec::new(),
         store_problem: None,
         audit_problem: None,
+        backends: Vec::new(),
     };
     let mut body = round_trip(&reply);
-    // 21 fields take a map16 header; the fields added later are the last five entries.
-    assert_eq!(&body[..3], &[0xde, 0x00, 0x15]);
+    // 22 fields take a map16 header; the fields added later are the last six entries.
+    assert_eq!(&body[..3], &[0xde, 0x00, 0x16]);
+    body.truncate(body.len() - BACKENDS_TAIL.len());
     body.truncate(body.len() - INTEGRITY_TAIL.len());
     let tail = unhex(
         "b0 72656769737465726564 5f7265706f73 00 \

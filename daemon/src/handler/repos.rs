@@ -119,8 +119,8 @@ mod tests {
         RegisterRepo { path: path.into() }
     }
 
-    #[test]
-    fn owner_registers_lists_and_unregisters_with_audit() {
+    #[tokio::test]
+    async fn owner_registers_lists_and_unregisters_with_audit() {
         let dir = tempfile::tempdir().expect("temp dir");
         let hub = crate::test_support::in_memory(dir.path());
         let owner = session(Some(("owner", true)));
@@ -139,7 +139,7 @@ mod tests {
         };
         assert_eq!(list.repos.len(), 1);
         assert_eq!(list.repos[0].path, "/home/a/app");
-        let Response::Status(status) = crate::handler::status::status(&hub, &owner) else {
+        let Response::Status(status) = crate::handler::status::status(&hub, &owner).await else {
             panic!("status response")
         };
         assert_eq!(status.registered_repos, 1);

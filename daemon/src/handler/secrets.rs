@@ -14,24 +14,35 @@ use crate::hub::Hub;
 use crate::session::Session;
 use crate::tokens::TokenError;
 
-/// Handles `get_secret`.
+/// Handles `get_secret`; the read runs on the blocking pool (a remote backend may take up to its
+/// timeout).
 ///
 /// # Errors
 /// Token errors, `not_found`, store errors.
-pub fn get_secret(hub: &Hub, session: &Session, request: &GetSecret) -> Result<Response, HubError> {
-    let result = authorize(
+pub async fn get_secret(
+    hub: &Arc<Hub>,
+    session: &Session,
+    request: &GetSecret,
+) -> Result<Response, HubError> {
+    let result = match authorize(
         hub,
         session,
         &request.access_token,
         &request.path,
         Permissions::READ,
-    )
-    .and_then(|()| hub.store.get(&request.path).map_err(HubError::from))
-    .and_then(|found| {
-        found.ok_or_else(|| HubError::NotFound {
-            path: request.path.to_string(),
-        })
-    });
+    ) {
+        Ok(()) => {
+            let (hub2, path2) = (hub.clone(), request.path.clone());
+            blocking(move || hub2.store.get(&path2).map_err(HubError::from))
+                .await
+                .and_then(|found| {
+                    found.ok_or_else(|| HubError::NotFound {
+                        path: request.path.to_string(),
+                    })
+                })
+        }
+        Err(error) => Err(error),
+    };
     record(hub, session, "get_secret", &request.path, &result);
     let stored = result?;
     Ok(Response::Secret(Secret {
@@ -106,12 +117,13 @@ pub async fn delete_secret(
     Ok(Response::Deleted(Deleted { path }))
 }
 
-/// Handles `list_secrets`: paths and metadata, never values.
+/// Handles `list_secrets`: paths and metadata, never values, each with the backend holding it.
+/// A backend that cannot list is named in the reply's warnings; the others are listed.
 ///
 /// # Errors
-/// A malformed prefix, token or owner errors, store errors.
-pub fn list_secrets(
-    hub: &Hub,
+/// A malformed prefix, token or owner errors.
+pub async fn list_secrets(
+    hub: &Arc<Hub>,
     session: &Session,
     request: &ListSecrets,
 ) -> Result<Response, HubError> {
@@ -149,32 +161,51 @@ pub fn list_secrets(
             Some(entry.access.scope.clone())
         }
     };
-    let entries = hub
-        .store
-        .list(prefix)?
+    let (hub2, prefix2) = (hub.clone(), prefix.to_owned());
+    let merged = tokio::task::spawn_blocking(move || hub2.router.list_merged(&prefix2))
+        .await
+        .map_err(|_| HubError::Setup("a store operation panicked".into()))?;
+    let mut backends: Vec<&str> = Vec::new();
+    let entries: Vec<SecretEntry> = merged
+        .entries
         .into_iter()
-        .filter(|meta| {
+        .filter(|(meta, _)| {
             visible
                 .as_ref()
                 .is_none_or(|scope| scope.covers_path(&meta.path))
         })
-        .map(|meta| SecretEntry {
+        .map(|(meta, backend)| SecretEntry {
             path: meta.path,
             version: meta.version,
             created_at: meta.created_at,
             updated_at: meta.updated_at,
+            backend: Some(backend),
         })
         .collect();
+    for entry in &entries {
+        if let Some(name) = entry.backend.as_deref() {
+            if !backends.contains(&name) {
+                backends.push(name);
+            }
+        }
+    }
+    let warnings: Vec<String> = merged.failures.iter().map(ToString::to_string).collect();
+    for warning in &warnings {
+        tracing::warn!(%warning, "a backend could not be listed");
+    }
+    let served = backends.join(",");
     hub.record(
         session,
         AuditRecord {
             event: "list_secrets",
             path: Some(prefix),
-            outcome: "ok",
+            backend: (!served.is_empty()).then_some(served.as_str()),
+            outcome: if warnings.is_empty() { "ok" } else { "partial" },
+            detail: warnings.first().map(String::as_str),
             ..Default::default()
         },
     );
-    Ok(Response::Secrets(SecretList { entries }))
+    Ok(Response::Secrets(SecretList { entries, warnings }))
 }
 
 /// Checks that `token` belongs to this session's key and allows `need` on `path`.
@@ -234,11 +265,13 @@ fn record<T>(
         Ok(_) => "ok",
         Err(error) => error.code().as_str(),
     };
+    let backend = hub.router.backend_of(path);
     hub.record(
         session,
         AuditRecord {
             event,
             path: Some(path.as_str()),
+            backend: Some(&backend),
             outcome,
             ..Default::default()
         },

@@ -2,16 +2,28 @@
 //! a key. Besides counts and paths it judges each declared scope (what registered repositories'
 //! configs declare, kept by [`crate::declared::DeclaredBook`]) for the owner key.
 
-use auth_hub_protocol::response::{DeclaredRepoError, DeclaredScope, DeclaredState, StatusReply};
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_hub_protocol::response::{
+    BackendStatus, DeclaredRepoError, DeclaredScope, DeclaredState, StatusReply,
+};
 use auth_hub_protocol::{Access, Response, SecretScope, PROTOCOL_VERSION};
 use chrono::{DateTime, Utc};
 
 use crate::hub::{lock, Hub};
 use crate::policy::Action;
 use crate::session::Session;
+use crate::store::BackendHealth;
 
-/// Handles `status`; allowed without a key.
-pub fn status(hub: &Hub, session: &Session) -> Response {
+/// The longest `status` waits for one backend's health probe. Each backend bounds its own probe
+/// by its request timeout; this only guards against one that does not.
+const HEALTH_CAP: Duration = Duration::from_secs(15);
+
+/// Handles `status`; allowed without a key. Every backend's health probe runs at once on the
+/// blocking pool, so a slow remote backend costs at most its own timeout.
+pub async fn status(hub: &Arc<Hub>, session: &Session) -> Response {
+    let backends = backend_states(hub).await;
     let now = Utc::now();
     let (keys, has_owner) = {
         let keys = lock(&hub.keys);
@@ -50,7 +62,48 @@ pub fn status(hub: &Hub, session: &Session) -> Response {
             .audit_problem
             .clone()
             .or_else(|| hub.audit.check_file()),
+        backends,
     })
+}
+
+/// Every backend with its routes and the result of a health probe, probes run concurrently.
+async fn backend_states(hub: &Hub) -> Vec<BackendStatus> {
+    let described = hub.router.describe();
+    let probes: Vec<_> = hub
+        .router
+        .backends()
+        .into_iter()
+        .map(|(_, store)| tokio::task::spawn_blocking(move || store.health()))
+        .collect();
+    let mut states = Vec::with_capacity(described.len());
+    for (info, probe) in described.into_iter().zip(probes) {
+        let health = match tokio::time::timeout(HEALTH_CAP, probe).await {
+            Ok(Ok(health)) => health,
+            Ok(Err(_)) => unhealthy("the health probe panicked"),
+            Err(_) => unhealthy("the health probe did not finish in 15s"),
+        };
+        states.push(BackendStatus {
+            name: info.name,
+            kind: info.kind,
+            routes: info.routes.iter().map(ToString::to_string).collect(),
+            default: info.default,
+            reachable: health.reachable,
+            authenticated: health.authenticated,
+            latency_ms: health
+                .latency
+                .map(|latency| u64::try_from(latency.as_millis()).unwrap_or(u64::MAX)),
+            version: health.version,
+            problem: health.problem,
+        });
+    }
+    states
+}
+
+fn unhealthy(problem: &str) -> BackendHealth {
+    BackendHealth {
+        problem: Some(problem.to_owned()),
+        ..BackendHealth::default()
+    }
 }
 
 /// Each declared scope with its state for the owner key at `now`, and the repository errors.

@@ -16,12 +16,14 @@ use auth_hub_protocol::key::validate_name;
 use auth_hub_protocol::{Permissions, SecretScope, DEFAULT_MAX_FRAME};
 use serde::Deserialize;
 
+use crate::store::settings::Layout;
 use crate::store::{KeySource, StoreKind};
 use toml::Spanned;
 
 use super::rules::{
     Action, DeclaredAction, Policy, Rule, DEFAULT_GRANT_TIMEOUT, DEFAULT_TOKEN_TTL,
 };
+use super::store_layout::{RawBackendField, RawRoute};
 
 /// Smallest accepted `server.max_frame`: 1 KiB.
 pub const MIN_MAX_FRAME: usize = 1024;
@@ -78,12 +80,38 @@ max_in_flight = 32        # requests per connection
 allowed_uids = []         # users allowed besides the daemon's own
 
 [store]
-backend = "file"          # file | memory
+backend = "file"          # the local store: file | memory
 key_source = "auto"       # auto | keychain | file
 history = 10              # versions kept per secret
 # Lock all of the hub's memory (mlockall) so decrypted secrets are never swapped out. Needs
 # RLIMIT_MEMLOCK unlimited (systemd: LimitMEMLOCK=infinity); otherwise a warning and no lock.
 mlock = false
+# The backend of every path no route sends elsewhere; "file" is the local store above.
+default = "file"
+
+# Named backends. `backend = "…"` above and [store.backend.<name>] tables cannot both be in one
+# file: with named backends the local store is the sealed file (or `auth-hub serve --store memory`).
+#
+# [store.backend.team]
+# kind = "openbao"                 # file | keychain | openbao ("vault" is a synonym)
+# url = "https://bao.example:8200" # plain http:// only on loopback
+# mount = "secret"                 # the KV v2 mount
+# prefix = "auth-hub"              # the folder inside the mount
+# namespace = "eng"                # optional
+# ca_cert = "/path/ca.pem"         # optional: trust these CAs instead of the system's
+# token_path = "openbao/team/token"          # a path in the LOCAL store holding the hub's token, or
+# # role_id = "…" with secret_id_path = "openbao/team/secret-id" (AppRole)
+# cache_ttl = "0s"                 # how long a value read from the server is served again
+# timeout = "5s"                   # bound on one request to the server
+#
+# [store.backend.kc]
+# kind = "keychain"                # each secret an item in the OS keychain
+#
+# Routes: the first whose scope covers a path picks its backend; a route an earlier one covers
+# can never match and is refused.
+# [[store.route]]
+# scope = "team/*"
+# backend = "team"
 "#;
 
 /// The whole configuration.
@@ -137,6 +165,8 @@ pub struct StoreSettings {
     pub history: usize,
     /// Lock the process's memory with `mlockall` at start.
     pub mlock: bool,
+    /// Named backends, routes and the default backend.
+    pub layout: Layout,
 }
 
 impl Default for StoreSettings {
@@ -146,6 +176,7 @@ impl Default for StoreSettings {
             key_source: KeySource::Auto,
             history: DEFAULT_HISTORY,
             mlock: false,
+            layout: Layout::default(),
         }
     }
 }
@@ -251,13 +282,13 @@ impl HubConfig {
 }
 
 /// Converts the raw, spanned values, reporting the first bad one with its location.
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     text: &'a str,
     path: &'a Path,
 }
 
 impl Checker<'_> {
-    fn invalid(
+    pub(super) fn invalid(
         &self,
         span: Range<usize>,
         field: &str,
@@ -274,14 +305,20 @@ impl Checker<'_> {
     }
 
     fn convert(&self, raw: RawConfig) -> Result<HubConfig, ConfigError> {
+        let (kind, tables) = match raw.store.backend {
+            None => (StoreKind::File, Vec::new()),
+            Some(RawBackendField::Kind(kind)) => (kind, Vec::new()),
+            Some(RawBackendField::Tables(tables)) => (StoreKind::File, tables),
+        };
         Ok(HubConfig {
             policy: self.policy(raw.policy)?,
             server: self.server(raw.server)?,
             store: StoreSettings {
-                backend: raw.store.backend.unwrap_or(StoreKind::File),
+                backend: kind,
                 key_source: raw.store.key_source.unwrap_or(KeySource::Auto),
                 history: raw.store.history.unwrap_or(DEFAULT_HISTORY),
                 mlock: raw.store.mlock.unwrap_or(false),
+                layout: self.layout(tables, raw.store.route, raw.store.default)?,
             },
         })
     }
@@ -510,7 +547,10 @@ struct RawServer {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawStore {
-    backend: Option<StoreKind>,
+    backend: Option<RawBackendField>,
+    default: Option<Spanned<String>>,
+    #[serde(default)]
+    route: Vec<RawRoute>,
     key_source: Option<KeySource>,
     history: Option<usize>,
     mlock: Option<bool>,
@@ -673,6 +713,7 @@ history = 0
                 key_source: KeySource::Keychain,
                 history: 0,
                 mlock: false,
+                layout: Layout::default(),
             }
         );
         assert_eq!(config.store.backend.as_str(), "memory");

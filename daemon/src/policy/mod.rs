@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod rules;
+mod store_layout;
 
 pub use config::{ConfigError, HubConfig, Location, ServerLimits, StoreSettings, EXAMPLE_CONFIG};
 pub use rules::{Action, DeclaredAction, Policy, PolicyDecision, Rule};

@@ -16,8 +16,12 @@
 
 pub mod atomic;
 pub mod file;
+pub mod keychain;
 pub mod manifest;
 pub mod memory;
+pub mod openbao;
+pub mod router;
+pub mod settings;
 pub mod slots;
 
 use std::fmt;
@@ -25,6 +29,7 @@ use std::io;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use auth_hub_protocol::{ErrorCode, SecretPath, SecretValue};
 
@@ -120,6 +125,49 @@ pub trait SecretStore: Send + Sync + 'static {
     fn checkpoint(&self, audit_head: Option<&AuditAnchor>, force: bool) -> Result<(), StoreError> {
         let _ = (audit_head, force);
         Ok(())
+    }
+
+    /// Removes `path` with every version it has anywhere (OpenBao: KV v2 `destroy` of all
+    /// versions and the metadata, where [`SecretStore::delete`] is a soft delete); `false` if it
+    /// was absent. Backends without a soft delete forget the path as `delete` does.
+    ///
+    /// # Errors
+    /// As [`SecretStore::delete`].
+    fn destroy(&self, path: &SecretPath) -> Result<bool, StoreError> {
+        self.delete(path)
+    }
+
+    /// A probe for `auth status`: whether the backend answers, accepts the hub's credential, how
+    /// long the probe took and the server's version. Local backends are always healthy. Bounded
+    /// by the backend's request timeout; never panics.
+    fn health(&self) -> BackendHealth {
+        BackendHealth::local()
+    }
+}
+
+/// What a health probe found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BackendHealth {
+    /// The backend answered.
+    pub reachable: bool,
+    /// It accepted the hub's credential (always true for local backends).
+    pub authenticated: bool,
+    /// How long the probe took, for remote backends.
+    pub latency: Option<Duration>,
+    /// The server's version (OpenBao), if it said.
+    pub version: Option<String>,
+    /// Why it is not healthy, in one line.
+    pub problem: Option<String>,
+}
+
+impl BackendHealth {
+    /// A local backend: reachable and authenticated by construction.
+    pub fn local() -> Self {
+        Self {
+            reachable: true,
+            authenticated: true,
+            ..Self::default()
+        }
     }
 }
 
@@ -388,13 +436,55 @@ pub enum StoreError {
         /// What failed.
         reason: String,
     },
+    /// A backend did not answer in time or could not be reached (OpenBao down, no Secret
+    /// Service on the bus). Local backends keep serving.
+    #[error("backend {backend} is unreachable: {reason}")]
+    Unreachable {
+        /// The backend's name (`[store.backend.<name>]`).
+        backend: String,
+        /// Why, in one line (no values, no credentials).
+        reason: String,
+    },
+    /// A backend refused the hub's own credential (a revoked OpenBao token, a wrong AppRole
+    /// secret id, a locked keychain).
+    #[error("backend {backend} refused the hub: {reason}")]
+    Refused {
+        /// The backend's name.
+        backend: String,
+        /// Why, in one line, with what to do (unlock the keychain, store a new token at …).
+        reason: String,
+    },
+    /// A write lost a check-and-set race: the secret changed on the backend meanwhile.
+    #[error("backend {backend} refused the write to {path}: {reason}")]
+    Conflict {
+        /// The backend's name.
+        backend: String,
+        /// The secret path.
+        path: String,
+        /// What the backend said.
+        reason: String,
+    },
+    /// What a backend holds at a path cannot be served as a hub secret (several fields and no
+    /// `value`, a value over the hub's limit, a name the hub's paths cannot express).
+    #[error("backend {backend} holds something unusable at {path}: {reason}")]
+    Unusable {
+        /// The backend's name.
+        backend: String,
+        /// The secret path (or the backend's own name for it).
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl StoreError {
-    /// The wire code for this error: `locked` when the key is unavailable, else `backend`.
+    /// The wire code for this error: `locked` when the key is unavailable,
+    /// `backend_unavailable` when a backend cannot be reached or refuses the hub, else
+    /// `backend` (a conflict or an unusable value is a failure of that one path).
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Locked { .. } => ErrorCode::Locked,
+            Self::Unreachable { .. } | Self::Refused { .. } => ErrorCode::BackendUnavailable,
             _ => ErrorCode::Backend,
         }
     }
@@ -440,6 +530,24 @@ mod tests {
         let io = StoreError::io("/x", io::Error::other("disk full"));
         assert_eq!(io.code(), ErrorCode::Backend);
         assert_eq!(io.to_string(), "cannot access /x: disk full");
+        let down = StoreError::Unreachable {
+            backend: "team".into(),
+            reason: "connection refused".into(),
+        };
+        assert_eq!(down.code(), ErrorCode::BackendUnavailable);
+        assert!(down.to_string().contains("team"), "{down}");
+        let refused = StoreError::Refused {
+            backend: "team".into(),
+            reason: "permission denied".into(),
+        };
+        assert_eq!(refused.code(), ErrorCode::BackendUnavailable);
+        let conflict = StoreError::Conflict {
+            backend: "team".into(),
+            path: "team/a".into(),
+            reason: "check-and-set".into(),
+        };
+        assert_eq!(conflict.code(), ErrorCode::Backend);
+        assert!(conflict.to_string().contains("backend team"), "{conflict}");
     }
 
     #[test]

@@ -35,6 +35,7 @@ mod secrets;
 mod service;
 mod shutdown;
 mod store_loss;
+mod store_routes;
 mod watch;
 mod workspace;
 mod workspace_publish;

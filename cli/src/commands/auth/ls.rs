@@ -23,15 +23,28 @@ pub struct LsArgs {
 /// A malformed prefix (2), no key (1), unreachable (5).
 pub async fn run(ctx: &Context, args: LsArgs) -> Result<(), CliError> {
     let client = connect_keyed(keyed_options("hyperforge auth ls".into())?).await?;
-    let entries = client.list_entries(listing_prefix(&args.prefix)).await?;
+    let listing = client.list_listing(listing_prefix(&args.prefix)).await?;
+    let entries = &listing.entries;
     if ctx.out.is_json() {
         ctx.out
-            .json(&Value::Array(entries.iter().map(entry_json).collect()))
-    } else if entries.is_empty() {
+            .json(&Value::Array(entries.iter().map(entry_json).collect()))?;
+    } else if entries.is_empty() && listing.warnings.is_empty() {
         output::note("no secrets");
-        Ok(())
-    } else {
-        ctx.out.line(&entries_table(&entries))
+    } else if !entries.is_empty() {
+        ctx.out.line(&entries_table(entries))?;
+    }
+    // A backend that could not list is a partial failure: the rest is shown, then exit 1.
+    for warning in &listing.warnings {
+        output::note(&format!("warning: {warning}"));
+    }
+    match listing.warnings.is_empty() {
+        true => Ok(()),
+        false => Err(CliError::failure(format!(
+            "{} backend(s) could not be listed: {}",
+            listing.warnings.len(),
+            listing.warnings.join("; ")
+        ))
+        .with_hint("`hyperforge auth status` shows each backend's health")),
     }
 }
 
@@ -48,6 +61,7 @@ fn entry_json(entry: &SecretEntry) -> Value {
         "version": entry.version,
         "created_at": output::time_json(entry.created_at),
         "updated_at": output::time_json(entry.updated_at),
+        "backend": entry.backend,
     })
 }
 
@@ -60,10 +74,11 @@ fn entries_table(entries: &[SecretEntry]) -> String {
                 entry.path.to_string(),
                 entry.version.to_string(),
                 output::time_human(entry.updated_at),
+                entry.backend.clone().unwrap_or_else(|| "-".to_owned()),
             ]
         })
         .collect();
-    output::table(&["path", "version", "updated"], &rows)
+    output::table(&["path", "version", "updated", "backend"], &rows)
 }
 
 #[cfg(test)]
@@ -90,16 +105,26 @@ mod tests {
             version: 2,
             created_at: time,
             updated_at: time,
+            backend: Some("team".into()),
         };
         let json = entry_json(&entry);
         assert_eq!(json["path"], "github/alice/token");
         assert_eq!(json["version"], 2);
         assert_eq!(json["updated_at"], "2023-11-14T22:13:20Z");
+        assert_eq!(json["backend"], "team");
         let table = entries_table(&[entry]);
         assert!(
-            table.starts_with("path                version  updated\n"),
+            table.starts_with("path                version  updated  "),
             "{table}"
         );
         assert!(table.contains("github/alice/token  2        "), "{table}");
+        assert!(
+            table
+                .lines()
+                .next()
+                .is_some_and(|head| head.ends_with("backend")),
+            "{table}"
+        );
+        assert!(table.trim_end().ends_with("team"), "{table}");
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use auth_hub_client::{discover, AuthError};
 use auth_hub_protocol::request::Status;
-use auth_hub_protocol::response::StatusReply;
+use auth_hub_protocol::response::{BackendStatus, StatusReply};
 use auth_hub_protocol::{Request, Response};
 use clap::Args;
 use serde_json::Value;
@@ -126,11 +126,19 @@ fn verdict(status: &StatusReply, key: &KeyState) -> Option<CliError> {
             ),
         );
     }
-    // Lost or rolled-back secrets and a cut audit log are failures a script must see.
+    // Lost or rolled-back secrets, a cut audit log and a backend that does not serve are
+    // failures a script must see.
+    let unhealthy: Vec<String> = status
+        .backends
+        .iter()
+        .filter(|backend| !(backend.reachable && backend.authenticated))
+        .map(|backend| format!("backend {} {}", backend.name, health_text(backend)))
+        .collect();
     let problems: Vec<&str> = [&status.store_problem, &status.audit_problem]
         .into_iter()
         .flatten()
         .map(String::as_str)
+        .chain(unhealthy.iter().map(String::as_str))
         .collect();
     (!problems.is_empty()).then(|| {
         CliError::failure(format!("the hub reports: {}", problems.join("; ")))
@@ -179,6 +187,7 @@ fn status_text(status: &StatusReply, key: &KeyState) -> String {
         ));
     }
     lines.extend(integrity_lines(status));
+    lines.extend(backend_lines(status));
     lines.push(format!(
         "keys: {}  grants: {}  pending: {}  repositories: {}",
         status.keys, status.grants, status.pending, status.registered_repos
@@ -224,6 +233,72 @@ fn integrity_lines(status: &StatusReply) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// The "backends:" block: each store backend with its kind, routes and health. Nothing when the
+/// local store is the only one (the `store:` line shows it).
+fn backend_lines(status: &StatusReply) -> Vec<String> {
+    if status.backends.len() < 2 {
+        return Vec::new();
+    }
+    let routes: Vec<String> = status
+        .backends
+        .iter()
+        .map(|backend| {
+            let mut routes = backend.routes.clone();
+            if backend.default {
+                routes.push("(default)".to_owned());
+            }
+            if routes.is_empty() {
+                "-".to_owned()
+            } else {
+                routes.join(", ")
+            }
+        })
+        .collect();
+    let name_width = status
+        .backends
+        .iter()
+        .map(|backend| backend.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let route_width = routes.iter().map(|r| r.chars().count()).max().unwrap_or(0);
+    let mut lines = vec!["backends:".to_owned()];
+    for (backend, routes) in status.backends.iter().zip(&routes) {
+        lines.push(format!(
+            "  {:name_width$}  {:8}  {:route_width$}  {}",
+            backend.name,
+            backend.kind,
+            routes,
+            health_text(backend)
+        ));
+    }
+    lines
+}
+
+/// `ok`, `ok (12 ms, v2.1.0)`, `unreachable: …`, `not authenticated: …`.
+fn health_text(backend: &BackendStatus) -> String {
+    let state = if !backend.reachable {
+        "unreachable"
+    } else if !backend.authenticated {
+        "not authenticated"
+    } else {
+        "ok"
+    };
+    let details: Vec<String> = backend
+        .latency_ms
+        .map(|ms| format!("{ms} ms"))
+        .into_iter()
+        .chain(backend.version.as_ref().map(|v| format!("version {v}")))
+        .collect();
+    let mut text = state.to_owned();
+    if !details.is_empty() {
+        text.push_str(&format!(" ({})", details.join(", ")));
+    }
+    if let Some(problem) = &backend.problem {
+        text.push_str(&format!(": {problem}"));
+    }
+    text
 }
 
 /// The "declared scopes:" block: one line per scope (scope, state, repositories), then the
@@ -291,7 +366,71 @@ mod tests {
             }],
             store_problem: None,
             audit_problem: None,
+            backends: Vec::new(),
         }
+    }
+
+    fn backend(name: &str, kind: &str, routes: &[&str], default: bool) -> BackendStatus {
+        BackendStatus {
+            name: name.into(),
+            kind: kind.into(),
+            routes: routes.iter().map(|r| (*r).to_owned()).collect(),
+            default,
+            reachable: true,
+            authenticated: true,
+            latency_ms: None,
+            version: None,
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn backends_are_listed_with_routes_and_health() {
+        let alone = status_text(
+            &StatusReply {
+                backends: vec![backend("file", "file", &[], true)],
+                policy_error: None,
+                ..reply()
+            },
+            &KeyState::default(),
+        );
+        assert!(!alone.contains("backends:"), "{alone}");
+        let status = StatusReply {
+            backends: vec![
+                backend("file", "file", &[], true),
+                BackendStatus {
+                    reachable: false,
+                    authenticated: false,
+                    latency_ms: Some(5001),
+                    problem: Some("connection refused".into()),
+                    ..backend("team", "openbao", &["team/*", "shared/*"], false)
+                },
+                BackendStatus {
+                    latency_ms: Some(3),
+                    version: Some("2.1.0".into()),
+                    ..backend("kv", "openbao", &["x/*"], false)
+                },
+            ],
+            policy_error: None,
+            ..reply()
+        };
+        let text = status_text(&status, &KeyState::default());
+        assert!(
+            text.contains(
+                "\nbackends:\n  file  file      (default)         ok\n  team  openbao   \
+                 team/*, shared/*  unreachable (5001 ms): connection refused\n  kv    openbao   \
+                 x/*               ok (3 ms, version 2.1.0)\n"
+            ),
+            "{text}"
+        );
+        let json = status_json(&status, &KeyState::default());
+        assert_eq!(json["backends"][1]["routes"][0], "team/*");
+        assert_eq!(json["backends"][1]["reachable"], false);
+        let error = verdict(&status, &KeyState::default()).expect("an unreachable backend fails");
+        assert!(
+            error.to_string().contains("backend team unreachable"),
+            "{error}"
+        );
     }
 
     #[test]
