@@ -1,0 +1,309 @@
+//! The keychain backend (`kind = "keychain"`): each secret one item in the OS keychain (the Secret
+//! Service on Linux), with attributes naming the hub and the secret path so that
+//! `secret-tool search service auth-hub path github/alice/token` shows it ([`item`] lists them).
+//!
+//! - **Versions**: an item records its version and its created/updated times as attributes; a
+//!   `put` writes version n + 1 as a new item and then deletes version n, so a crash in between
+//!   leaves two items and the higher version is served. Earlier versions are not kept: the
+//!   Secret Service has no notion of them, so [`SecretStore::history`] is always empty.
+//! - **Isolation**: every item carries the hub's keychain id (its canonical state directory), and
+//!   every search includes it, so two hubs sharing one keychain never see each other's items.
+//! - **Bounded calls**: each request runs on its own thread and the caller waits at most
+//!   [`DEFAULT_TIMEOUT`] (the D-Bus calls themselves time out after 2 s each, and prompts are
+//!   dismissed at once). A write whose caller gave up before it started is dropped; one already
+//!   under way may still complete, which the timeout message says.
+//! - **Errors**: no Secret Service on the bus (or none answering in time) is
+//!   [`StoreError::Unreachable`]; a locked collection is [`StoreError::Refused`] telling the user
+//!   to unlock it. Both name the backend; the local backends are not affected.
+//!
+//! On other platforms every call fails with [`StoreError::Unreachable`] saying the backend is not
+//! built there (macOS would need an index item: the Keychain cannot be searched by attribute).
+
+pub mod item;
+#[cfg(target_os = "linux")]
+mod secret_service;
+#[cfg(not(target_os = "linux"))]
+mod unsupported;
+
+#[cfg(target_os = "linux")]
+use secret_service as platform;
+#[cfg(not(target_os = "linux"))]
+use unsupported as platform;
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use auth_hub_protocol::{SecretPath, SecretValue};
+
+use super::{BackendHealth, SecretMeta, SecretStore, StoreError, StoredSecret};
+
+/// How long a request waits for the keychain before it fails as unreachable.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What to tell the user when the keychain is locked.
+pub const UNLOCK_HINT: &str = "the keychain is locked: unlock it (e.g. log in to the desktop, or \
+                               `gnome-keyring-daemon --unlock`)";
+
+/// Why a keychain call failed, before the backend's name is attached.
+#[derive(Debug)]
+enum Failure {
+    /// Nothing (usable) answers: no bus, no Secret Service on it, or a broken reply.
+    Unreachable(String),
+    /// The collection holding (or to hold) the item is locked.
+    Locked,
+    /// An item exists but cannot be served.
+    Unusable { path: String, reason: String },
+    /// The caller gave up before a write started, so it was not done.
+    Late,
+    /// Anything else the Secret Service said.
+    Other(String),
+}
+
+/// Secrets as keychain items.
+pub struct KeychainStore {
+    name: String,
+    keychain_id: Arc<str>,
+    timeout: Duration,
+    /// Serializes writes, so two puts to one path cannot both write the same next version.
+    writes: Arc<Mutex<()>>,
+}
+
+impl KeychainStore {
+    /// The keychain backend named `name` (for messages) of the hub `keychain_id` (an attribute of
+    /// every item, so hubs sharing one keychain never see each other's items). Opening contacts
+    /// nothing: a missing or locked keychain fails each request, with what to do.
+    pub fn open(name: &str, keychain_id: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            keychain_id: Arc::from(keychain_id),
+            timeout: DEFAULT_TIMEOUT,
+            writes: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// The same store with another request timeout.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    fn error(&self, failure: Failure) -> StoreError {
+        let backend = self.name.clone();
+        match failure {
+            Failure::Unreachable(reason) => StoreError::Unreachable {
+                backend,
+                reason: format!(
+                    "no Secret Service answers on the hub's D-Bus session bus ({reason}); start \
+                     one in the hub's session (gnome-keyring, KeePassXC) or route these paths \
+                     to another backend"
+                ),
+            },
+            Failure::Locked => StoreError::Refused {
+                backend,
+                reason: UNLOCK_HINT.to_owned(),
+            },
+            Failure::Unusable { path, reason } => StoreError::Unusable {
+                backend,
+                path,
+                reason,
+            },
+            Failure::Late => StoreError::Unreachable {
+                backend,
+                reason: format!(
+                    "the keychain was busy for more than {} s; the write was not done",
+                    self.timeout.as_secs_f32()
+                ),
+            },
+            Failure::Other(reason) => StoreError::Unreachable {
+                backend,
+                reason: format!("the Secret Service failed: {reason}"),
+            },
+        }
+    }
+
+    /// Runs `call` with the hub's id on a thread of its own; waits at most the timeout.
+    fn call<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        call: impl FnOnce(&str, Instant) -> Result<T, Failure> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let deadline = Instant::now() + self.timeout;
+        let hub = Arc::clone(&self.keychain_id);
+        let (sender, receiver) = mpsc::channel();
+        thread::Builder::new()
+            .name("keychain".to_owned())
+            .spawn(move || {
+                let _ = sender.send(call(&hub, deadline));
+            })
+            .map_err(|e| StoreError::Unreachable {
+                backend: self.name.clone(),
+                reason: format!("cannot start a keychain thread: {e}"),
+            })?;
+        match receiver.recv_timeout(self.timeout) {
+            Ok(result) => result.map_err(|failure| self.error(failure)),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(StoreError::Unreachable {
+                backend: self.name.clone(),
+                reason: format!(
+                    "the Secret Service did not answer a {what} within {} s (a write may still \
+                     complete)",
+                    self.timeout.as_secs_f32()
+                ),
+            }),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(StoreError::Unreachable {
+                backend: self.name.clone(),
+                reason: format!("the keychain thread ended without answering a {what}"),
+            }),
+        }
+    }
+
+    /// Runs a write under the write lock, unless its caller already gave up.
+    fn write<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        call: impl FnOnce(&str) -> Result<T, Failure> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let writes = Arc::clone(&self.writes);
+        self.call(what, move |hub, deadline| {
+            let _guard = writes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if Instant::now() >= deadline {
+                return Err(Failure::Late);
+            }
+            call(hub)
+        })
+    }
+}
+
+impl SecretStore for KeychainStore {
+    fn kind(&self) -> &'static str {
+        "keychain"
+    }
+
+    fn key_source(&self) -> String {
+        "none".to_owned()
+    }
+
+    fn get(&self, path: &SecretPath) -> Result<Option<StoredSecret>, StoreError> {
+        let path = path.clone();
+        self.call("read", move |hub, _| platform::get(hub, &path))
+    }
+
+    fn put(&self, path: &SecretPath, value: SecretValue) -> Result<SecretMeta, StoreError> {
+        let path = path.clone();
+        self.write("write", move |hub| platform::put(hub, &path, &value))
+    }
+
+    fn delete(&self, path: &SecretPath) -> Result<bool, StoreError> {
+        let path = path.clone();
+        self.write("delete", move |hub| platform::delete(hub, &path))
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<SecretMeta>, StoreError> {
+        let prefix = prefix.to_owned();
+        self.call("list", move |hub, _| platform::list(hub, &prefix))
+    }
+
+    /// Always empty: the keychain keeps only the current version of each secret.
+    fn history(&self, _path: &SecretPath) -> Result<Vec<SecretMeta>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// Connects to the Secret Service and asks whether the default collection is locked: cheap,
+    /// and bounded by the request timeout.
+    fn health(&self) -> BackendHealth {
+        let start = Instant::now();
+        let result = self.call("probe", |_, _| platform::probe());
+        let latency = Some(start.elapsed());
+        match result {
+            Ok(()) => BackendHealth {
+                latency,
+                ..BackendHealth::local()
+            },
+            Err(error) => BackendHealth {
+                reachable: matches!(error, StoreError::Refused { .. }),
+                authenticated: false,
+                latency,
+                version: None,
+                problem: Some(error.to_string()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn failures_name_the_backend_and_what_to_do() {
+        let store = KeychainStore::open("kc", "/state");
+        let locked = store.error(Failure::Locked);
+        assert!(matches!(locked, StoreError::Refused { .. }));
+        assert_eq!(
+            locked.to_string(),
+            "backend kc refused the hub: the keychain is locked: unlock it (e.g. log in to the \
+             desktop, or `gnome-keyring-daemon --unlock`)"
+        );
+        let gone = store.error(Failure::Unreachable("no bus".into()));
+        assert!(matches!(gone, StoreError::Unreachable { .. }));
+        assert!(gone
+            .to_string()
+            .starts_with("backend kc is unreachable: no Secret Service"));
+        assert!(gone.to_string().contains("(no bus)"));
+    }
+
+    #[test]
+    fn a_call_that_never_answers_is_cut_at_the_timeout() {
+        let store = KeychainStore::open("kc", "/state").with_timeout(Duration::from_millis(50));
+        let (_hold, release) = mpsc::channel::<()>();
+        let start = Instant::now();
+        let err = store
+            .call("read", move |_, _| {
+                let _ = release.recv();
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(2));
+        assert!(
+            err.to_string()
+                .contains("did not answer a read within 0.05 s"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_write_whose_caller_gave_up_is_not_done() {
+        let store = KeychainStore::open("kc", "/state").with_timeout(Duration::from_millis(50));
+        let guard = store.writes.lock().unwrap();
+        let done = Arc::new(Mutex::new(false));
+        let flag = Arc::clone(&done);
+        let err = store
+            .write("write", move |_| {
+                *flag.lock().unwrap() = true;
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Unreachable { .. }));
+        drop(guard);
+        // The writer thread now takes the lock, sees the deadline passed, and gives up.
+        let gave_up = (0..200).any(|_| {
+            thread::sleep(Duration::from_millis(5));
+            Arc::strong_count(&done) == 1
+        });
+        assert!(gave_up, "the writer thread did not finish");
+        assert!(!*done.lock().unwrap());
+    }
+
+    #[test]
+    fn history_is_empty_without_asking_the_keychain() {
+        let store = KeychainStore::open("kc", "/state");
+        let path = SecretPath::parse("kc/a").unwrap();
+        assert!(store.history(&path).unwrap().is_empty());
+    }
+}
