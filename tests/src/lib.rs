@@ -128,12 +128,6 @@ impl TestHub {
         self.child.as_ref().map(Child::id).expect("hub is running")
     }
 
-    /// Sets (or replaces) an environment variable for the hub's next start.
-    pub fn set_env(&mut self, name: &str, value: impl Into<OsString>) {
-        self.env.retain(|(known, _)| known != name);
-        self.env.push((name.to_owned(), value.into()));
-    }
-
     /// Writes a new `config.toml`.
     pub fn write_config(&self, config: &str) {
         fs::write(self.home().join("config.toml"), config).expect("write config");
