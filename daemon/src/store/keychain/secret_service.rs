@@ -92,7 +92,7 @@ fn find<'a>(
             }
         }
     }
-    items.sort_by(|a, b| b.1.version.cmp(&a.1.version));
+    items.sort_by_key(|(_, meta)| std::cmp::Reverse(meta.version));
     Ok(items)
 }
 
