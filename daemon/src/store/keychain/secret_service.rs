@@ -1,6 +1,6 @@
-//! The keychain backend's calls to the Secret Service (Linux): one D-Bus connection per request,
-//! items found by the attributes [`super::item`] defines, prompts refused at once (a hub has
-//! nobody to click them), and every failure sorted into [`Failure`].
+//! The keychain backend's calls to the Secret Service (Linux) over a connection the backend's
+//! worker keeps: items found by the attributes [`super::item`] defines, prompts refused at once
+//! (a hub has nobody to click them), and every failure sorted into [`Failure`].
 //!
 //! A `put` creates the new version's item first and only then deletes the older one(s), so a hub
 //! killed between the two leaves both items and readers take the higher version: never a torn or
@@ -62,7 +62,11 @@ fn classify(error: Error) -> Failure {
     }
 }
 
-fn connect() -> Result<SecretService, Failure> {
+/// A session with the Secret Service (an encrypted D-Bus session, negotiated once).
+pub(super) type Connection = SecretService;
+
+/// Opens a session on the session bus named by `DBUS_SESSION_BUS_ADDRESS`.
+pub(super) fn connect() -> Result<Connection, Failure> {
     SecretService::connect_with_max_prompt_timeout(EncryptionType::Dh, NO_PROMPT).map_err(|error| {
         match classify(error) {
             Failure::Other(reason) => Failure::Unreachable(reason),
@@ -97,9 +101,12 @@ fn find<'a>(
 }
 
 /// The current value and metadata of `path`.
-pub(super) fn get(hub: &str, path: &SecretPath) -> Result<Option<StoredSecret>, Failure> {
-    let service = connect()?;
-    let items = find(&service, item::path_query(hub, path))?;
+pub(super) fn get(
+    service: &Connection,
+    hub: &str,
+    path: &SecretPath,
+) -> Result<Option<StoredSecret>, Failure> {
+    let items = find(service, item::path_query(hub, path))?;
     let Some((current, meta)) = items.into_iter().next() else {
         return Ok(None);
     };
@@ -116,12 +123,12 @@ pub(super) fn get(hub: &str, path: &SecretPath) -> Result<Option<StoredSecret>, 
 
 /// Writes the next version of `path`: a new item, then the older items deleted.
 pub(super) fn put(
+    service: &Connection,
     hub: &str,
     path: &SecretPath,
     value: &SecretValue,
 ) -> Result<SecretMeta, Failure> {
-    let service = connect()?;
-    let older = find(&service, item::path_query(hub, path))?;
+    let older = find(service, item::path_query(hub, path))?;
     let meta = item::next_meta(path, older.first().map(|(_, meta)| meta), Utc::now());
     let collection = service
         .get_default_collection()
@@ -155,9 +162,8 @@ pub(super) fn put(
 }
 
 /// Deletes every item of `path`; `false` if there was none.
-pub(super) fn delete(hub: &str, path: &SecretPath) -> Result<bool, Failure> {
-    let service = connect()?;
-    let items = find(&service, item::path_query(hub, path))?;
+pub(super) fn delete(service: &Connection, hub: &str, path: &SecretPath) -> Result<bool, Failure> {
+    let items = find(service, item::path_query(hub, path))?;
     let found = !items.is_empty();
     for (doomed, _) in items {
         doomed.delete().map_err(classify)?;
@@ -166,10 +172,13 @@ pub(super) fn delete(hub: &str, path: &SecretPath) -> Result<bool, Failure> {
 }
 
 /// Metadata of the hub's current versions under the whole-segment `prefix`, sorted by path.
-pub(super) fn list(hub: &str, prefix: &str) -> Result<Vec<SecretMeta>, Failure> {
-    let service = connect()?;
+pub(super) fn list(
+    service: &Connection,
+    hub: &str,
+    prefix: &str,
+) -> Result<Vec<SecretMeta>, Failure> {
     let mut current: BTreeMap<SecretPath, SecretMeta> = BTreeMap::new();
-    for (_, meta) in find(&service, item::hub_query(hub))? {
+    for (_, meta) in find(service, item::hub_query(hub))? {
         if meta.path.starts_with_segments(prefix) && !current.contains_key(&meta.path) {
             // `find` sorts by version, highest first: the first seen is the current one.
             current.insert(meta.path.clone(), meta);
@@ -178,9 +187,8 @@ pub(super) fn list(hub: &str, prefix: &str) -> Result<Vec<SecretMeta>, Failure> 
     Ok(current.into_values().collect())
 }
 
-/// A cheap probe: connects, and asks whether the default collection is locked.
-pub(super) fn probe() -> Result<(), Failure> {
-    let service = connect()?;
+/// A cheap probe: asks whether the default collection is locked.
+pub(super) fn probe(service: &Connection) -> Result<(), Failure> {
     let collection = service
         .get_default_collection()
         .or_else(|_| service.get_any_collection())

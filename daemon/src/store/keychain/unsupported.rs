@@ -7,6 +7,13 @@ use auth_hub_protocol::{SecretPath, SecretValue};
 use super::Failure;
 use crate::store::{SecretMeta, StoredSecret};
 
+/// No connection can be made here.
+pub(super) struct Connection;
+
+pub(super) fn connect() -> Result<Connection, Failure> {
+    unsupported()
+}
+
 fn unsupported<T>() -> Result<T, Failure> {
     Err(Failure::Unreachable(
         "the keychain backend is only built for the Secret Service on Linux; route these paths \
@@ -15,11 +22,16 @@ fn unsupported<T>() -> Result<T, Failure> {
     ))
 }
 
-pub(super) fn get(_hub: &str, _path: &SecretPath) -> Result<Option<StoredSecret>, Failure> {
+pub(super) fn get(
+    _service: &Connection,
+    _hub: &str,
+    _path: &SecretPath,
+) -> Result<Option<StoredSecret>, Failure> {
     unsupported()
 }
 
 pub(super) fn put(
+    _service: &Connection,
     _hub: &str,
     _path: &SecretPath,
     _value: &SecretValue,
@@ -27,14 +39,22 @@ pub(super) fn put(
     unsupported()
 }
 
-pub(super) fn delete(_hub: &str, _path: &SecretPath) -> Result<bool, Failure> {
+pub(super) fn delete(
+    _service: &Connection,
+    _hub: &str,
+    _path: &SecretPath,
+) -> Result<bool, Failure> {
     unsupported()
 }
 
-pub(super) fn list(_hub: &str, _prefix: &str) -> Result<Vec<SecretMeta>, Failure> {
+pub(super) fn list(
+    _service: &Connection,
+    _hub: &str,
+    _prefix: &str,
+) -> Result<Vec<SecretMeta>, Failure> {
     unsupported()
 }
 
-pub(super) fn probe() -> Result<(), Failure> {
+pub(super) fn probe(_service: &Connection) -> Result<(), Failure> {
     unsupported()
 }
