@@ -71,7 +71,9 @@ impl SecretService {
         service
     }
 
-    fn start_keyring(&mut self) {
+    /// Starts gnome-keyring on the bus (again, after [`SecretService::stop_keyring`]: the same
+    /// keyring files, unlocked with the same password) and waits until it answers.
+    pub fn start_keyring(&mut self) {
         let root = self.dir.path();
         let mut keyring = Command::new("gnome-keyring-daemon")
             .args(["--foreground", "--unlock", "--components=secrets"])

@@ -177,6 +177,12 @@ fn no_secret_service_fails_keychain_paths_and_file_paths_keep_serving() {
     file.assert_code(0);
     assert_eq!(file.stdout, "file-value\n");
 
+    // It comes back: the keychain paths serve again without restarting the hub.
+    service.start_keyring();
+    let back = hub.run(&["auth", "get", "kc/alice/token"], None);
+    back.assert_code(0);
+    assert_eq!(back.stdout, "kc-value\n");
+
     // A hub whose session has no bus at all (its file store then keeps its key in a file).
     let lone = TestHub::start_with_env(
         CONFIG,
