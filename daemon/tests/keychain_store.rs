@@ -6,6 +6,8 @@
 //! binary. The same behaviour through the hub and the CLI is in
 //! `tests/tests/e2e/keychain_backend.rs`.
 
+// The backend is built for the Secret Service only, so this runs where there is one: Linux.
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../../tests/src/secret_service.rs"]

@@ -49,6 +49,8 @@ pub const UNLOCK_HINT: &str = "the keychain is locked: unlock it (e.g. log in to
 
 /// Why a keychain call failed, before the backend's name is attached.
 #[derive(Debug)]
+// Where no Secret Service client is built, only `Unreachable` and `Late` occur.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 enum Failure {
     /// Nothing (usable) answers: no bus, no Secret Service on it, or a broken reply.
     Unreachable(String),

@@ -8,7 +8,7 @@ use super::Failure;
 use crate::store::{SecretMeta, StoredSecret};
 
 /// No connection can be made here.
-pub(super) struct Connection;
+pub(super) enum Connection {}
 
 pub(super) fn connect() -> Result<Connection, Failure> {
     unsupported()
