@@ -142,9 +142,9 @@ impl SecretService {
     /// plus `label` and (when unlocked) `secret`.
     pub fn search(&self, attributes: &[(&str, &str)]) -> Vec<BTreeMap<String, String>> {
         let output = self.secret_tool("search", attributes);
-        // secret-tool prints each item's header, label and secret on stdout and its attributes,
-        // sorted by name, on stderr: an attribute name not after the previous one starts the
-        // next item's group.
+        // secret-tool prints each item's header, label and secret on stdout and its attributes on
+        // stderr, item after item in the same order: an attribute name already seen in the
+        // current group starts the next item's (the hub's items all have the same names).
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         let mut items: Vec<BTreeMap<String, String>> = Vec::new();
@@ -162,10 +162,7 @@ impl SecretService {
             line.strip_prefix("attribute.")
                 .and_then(|rest| rest.split_once(" = "))
         }) {
-            let next = groups
-                .last()
-                .and_then(|group| group.keys().next_back())
-                .is_none_or(|last| key <= last.as_str());
+            let next = groups.last().is_none_or(|group| group.contains_key(key));
             if next {
                 groups.push(BTreeMap::new());
             }
