@@ -102,6 +102,40 @@ fn keychain_store_against_gnome_keyring() {
         Some("b-secret".to_owned())
     );
 
+    // The index layout (the one macOS uses), over keyring entries in the same Secret Service.
+    let indexed = KeychainStore::open_indexed("kc", "/state/hub-i");
+    let account = "/state/hub-i#kc/alice/token";
+    assert_eq!(indexed.put(&token, value("i1")).unwrap().version, 1);
+    assert_eq!(indexed.put(&token, value("i2")).unwrap().version, 2);
+    indexed.put(&path("kc/other"), value("o")).unwrap();
+    assert_eq!(
+        service.lookup(&[("service", "auth-hub"), ("username", account)]),
+        Some("i2".to_owned())
+    );
+    let got = indexed.get(&token).unwrap().unwrap();
+    assert_eq!((got.value.expose(), got.meta.version), ("i2", 2));
+    let listed: Vec<String> = indexed
+        .list("kc/alice")
+        .unwrap()
+        .into_iter()
+        .map(|meta| meta.path.to_string())
+        .collect();
+    assert_eq!(listed, ["kc/alice/token"]);
+    assert_eq!(
+        hub_a.list("").unwrap().len(),
+        2,
+        "the index hub's entries stay apart"
+    );
+    assert!(indexed.delete(&token).unwrap());
+    assert!(!indexed.delete(&token).unwrap());
+    assert!(indexed.get(&token).unwrap().is_none());
+    assert_eq!(
+        service.lookup(&[("service", "auth-hub"), ("username", account)]),
+        None
+    );
+    assert_eq!(indexed.list("").unwrap().len(), 1);
+    assert!(indexed.health().authenticated);
+
     // A locked collection: every call says to unlock it, and nothing is written.
     service.lock();
     let kept = path("kc/alice/ci");

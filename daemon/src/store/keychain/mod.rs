@@ -17,9 +17,11 @@
 //!   [`StoreError::Unreachable`]; a locked collection is [`StoreError::Refused`] telling the user
 //!   to unlock it. Both name the backend; the local backends are not affected.
 //!
-//! On other platforms every call fails with [`StoreError::Unreachable`] saying the backend is not
-//! built there (macOS would need an index item: the Keychain cannot be searched by attribute).
+//! On macOS, whose Keychain cannot be searched by custom attributes, the backend keeps an
+//! [`index`] entry per hub instead (not tested here: no macOS). On other platforms every call
+//! fails with [`StoreError::Unreachable`] saying the backend is not built there.
 
+pub mod index;
 pub mod item;
 #[cfg(target_os = "linux")]
 mod secret_service;
@@ -64,9 +66,19 @@ enum Failure {
     Other(String),
 }
 
+/// How the backend finds a hub's items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// By a Secret Service search on their attributes (Linux).
+    Attributes,
+    /// Through the hub's [`index`] entry (macOS).
+    Index,
+}
+
 /// Secrets as keychain items.
 pub struct KeychainStore {
     name: String,
+    layout: Layout,
     keychain_id: Arc<str>,
     timeout: Duration,
     /// The thread that talks to the keychain, or why it could not be started.
@@ -78,8 +90,24 @@ impl KeychainStore {
     /// every item, so hubs sharing one keychain never see each other's items). Opening contacts
     /// nothing: a missing or locked keychain fails each request, with what to do.
     pub fn open(name: &str, keychain_id: &str) -> Self {
+        let layout = if cfg!(target_os = "macos") {
+            Layout::Index
+        } else {
+            Layout::Attributes
+        };
+        Self::with_layout(name, keychain_id, layout)
+    }
+
+    /// The backend with the [`index`] layout, the one macOS uses, whatever the platform: how that
+    /// layout is tested against the Secret Service.
+    pub fn open_indexed(name: &str, keychain_id: &str) -> Self {
+        Self::with_layout(name, keychain_id, Layout::Index)
+    }
+
+    fn with_layout(name: &str, keychain_id: &str, layout: Layout) -> Self {
         Self {
             name: name.to_owned(),
+            layout,
             keychain_id: Arc::from(keychain_id),
             timeout: DEFAULT_TIMEOUT,
             worker: Worker::start(),
@@ -127,19 +155,52 @@ impl KeychainStore {
         }
     }
 
-    /// Runs `call` with the hub's id on the worker; waits at most the timeout.
+    /// Runs `call` with the hub's id on the worker's Secret Service session; waits at most the
+    /// timeout.
     fn call<T: Send + 'static>(
         &self,
         what: &'static str,
         call: impl Fn(&platform::Connection, &str) -> Result<T, Failure> + Send + 'static,
     ) -> Result<T, StoreError> {
+        let worker = self.worker()?;
+        let hub = Arc::clone(&self.keychain_id);
+        self.answer(
+            what,
+            worker.run(self.timeout, move |connection| call(connection, &hub)),
+        )
+    }
+
+    /// Runs `call` (which opens what it needs itself) with the hub's id on the worker; waits at
+    /// most the timeout.
+    fn call_indexed<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        call: impl FnOnce(&str) -> Result<T, Failure> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let worker = self.worker()?;
+        let hub = Arc::clone(&self.keychain_id);
+        self.answer(what, worker.run_with(self.timeout, move |_| call(&hub)))
+    }
+
+    fn worker(&self) -> Result<&Worker, StoreError> {
+        self.worker
+            .as_ref()
+            .map_err(|reason| StoreError::Unreachable {
+                backend: self.name.clone(),
+                reason: reason.clone(),
+            })
+    }
+
+    fn answer<T>(
+        &self,
+        what: &'static str,
+        answer: Result<Result<T, Failure>, Unanswered>,
+    ) -> Result<T, StoreError> {
         let unreachable = |reason: String| StoreError::Unreachable {
             backend: self.name.clone(),
             reason,
         };
-        let worker = self.worker.as_ref().map_err(|e| unreachable(e.clone()))?;
-        let hub = Arc::clone(&self.keychain_id);
-        match worker.run(self.timeout, move |connection| call(connection, &hub)) {
+        match answer {
             Ok(result) => result.map_err(|failure| self.error(failure)),
             Err(Unanswered::Timeout) => Err(unreachable(format!(
                 "the Secret Service did not answer a {what} within {} s (a write may still \
@@ -162,30 +223,42 @@ impl SecretStore for KeychainStore {
 
     fn get(&self, path: &SecretPath) -> Result<Option<StoredSecret>, StoreError> {
         let path = path.clone();
-        self.call("read", move |keychain, hub| {
-            platform::get(keychain, hub, &path)
-        })
+        match self.layout {
+            Layout::Attributes => self.call("read", move |keychain, hub| {
+                platform::get(keychain, hub, &path)
+            }),
+            Layout::Index => self.call_indexed("read", move |hub| index::get(hub, &path)),
+        }
     }
 
     fn put(&self, path: &SecretPath, value: SecretValue) -> Result<SecretMeta, StoreError> {
         let path = path.clone();
-        self.call("write", move |keychain, hub| {
-            platform::put(keychain, hub, &path, &value)
-        })
+        match self.layout {
+            Layout::Attributes => self.call("write", move |keychain, hub| {
+                platform::put(keychain, hub, &path, &value)
+            }),
+            Layout::Index => self.call_indexed("write", move |hub| index::put(hub, &path, &value)),
+        }
     }
 
     fn delete(&self, path: &SecretPath) -> Result<bool, StoreError> {
         let path = path.clone();
-        self.call("delete", move |keychain, hub| {
-            platform::delete(keychain, hub, &path)
-        })
+        match self.layout {
+            Layout::Attributes => self.call("delete", move |keychain, hub| {
+                platform::delete(keychain, hub, &path)
+            }),
+            Layout::Index => self.call_indexed("delete", move |hub| index::delete(hub, &path)),
+        }
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<SecretMeta>, StoreError> {
         let prefix = prefix.to_owned();
-        self.call("list", move |keychain, hub| {
-            platform::list(keychain, hub, &prefix)
-        })
+        match self.layout {
+            Layout::Attributes => self.call("list", move |keychain, hub| {
+                platform::list(keychain, hub, &prefix)
+            }),
+            Layout::Index => self.call_indexed("list", move |hub| index::list(hub, &prefix)),
+        }
     }
 
     /// Always empty: the keychain keeps only the current version of each secret.
@@ -197,7 +270,10 @@ impl SecretStore for KeychainStore {
     /// and bounded by the request timeout.
     fn health(&self) -> BackendHealth {
         let start = Instant::now();
-        let result = self.call("probe", |keychain, _| platform::probe(keychain));
+        let result = match self.layout {
+            Layout::Attributes => self.call("probe", |keychain, _| platform::probe(keychain)),
+            Layout::Index => self.call_indexed("probe", index::probe),
+        };
         let latency = Some(start.elapsed());
         match result {
             Ok(()) => BackendHealth {

@@ -59,7 +59,7 @@ impl Worker {
 
     /// Runs `job` on the worker thread (given the kept session, if any) unless `timeout` has
     /// passed before it starts, and waits at most `timeout` for its answer.
-    fn run_with<T: Send + 'static>(
+    pub(super) fn run_with<T: Send + 'static>(
         &self,
         timeout: Duration,
         job: impl FnOnce(&mut Option<Connection>) -> Result<T, Failure> + Send + 'static,
