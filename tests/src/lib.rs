@@ -6,6 +6,7 @@
 //! `AUTH_HUB_BIN` and `HYPERFORGE_BIN`; the test command builds them first
 //! (`cargo build --workspace --bins`).
 
+use std::ffi::OsString;
 use std::fs;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
@@ -19,6 +20,7 @@ use auth_hub_protocol::MasterToken;
 pub mod forge_fixture;
 pub mod publish_fixture;
 pub mod registries;
+pub mod secret_service;
 
 /// Path of a workspace binary: `$<VAR>` if set, else beside the test executable.
 pub fn binary(name: &str, var: &str) -> PathBuf {
@@ -73,6 +75,8 @@ pub struct TestHub {
     dir: tempfile::TempDir,
     child: Option<Child>,
     store: &'static str,
+    /// Extra environment for every start of the hub (a Secret Service's bus address).
+    env: Vec<(String, OsString)>,
 }
 
 impl TestHub {
@@ -83,6 +87,12 @@ impl TestHub {
 
     /// Starts a hub with the given store backend.
     pub fn start_with_store(config: &str, store: &'static str) -> Self {
+        Self::start_with_env(config, store, Vec::new())
+    }
+
+    /// Starts a hub with the given store backend and extra environment variables, kept for
+    /// restarts (e.g. [`secret_service::SecretService::hub_env`]).
+    pub fn start_with_env(config: &str, store: &'static str, env: Vec<(String, OsString)>) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("hub")
             .tempdir()
@@ -92,6 +102,7 @@ impl TestHub {
             dir,
             child: None,
             store,
+            env,
         };
         hub.spawn(&[]);
         hub
@@ -135,6 +146,7 @@ impl TestHub {
             .args(extra)
             .env_remove("AUTH_HUB_TOKEN")
             .env_remove("AUTH_HUB_SOCKET")
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .env("AUTH_HUB_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -21,6 +21,7 @@ mod forge_wait;
 mod git_credential;
 mod git_server;
 mod hostile;
+mod keychain_backend;
 mod keys;
 mod logs;
 mod one_hub;
