@@ -369,3 +369,29 @@ fn a_server_that_never_answers_fails_within_the_timeout() {
         start.elapsed()
     );
 }
+
+#[test]
+fn a_short_lived_token_is_renewed_before_it_expires() {
+    let (bao, _) = limited();
+    // Renewable, 3 s to live; the store renews it once two thirds of that have passed.
+    let answer = bao.root(
+        "POST",
+        "auth/token/create",
+        Some(json!({"policies": ["auth-hub"], "ttl": "3s", "explicit_max_ttl": "1h"})),
+    );
+    let token = answer["auth"]["client_token"].as_str().unwrap().to_owned();
+    let (store, _local) = token_store(&bao, &token);
+    store.put(&path("team/r"), value("v")).unwrap();
+    let renewed = auth_hub_tests::wait_until(Duration::from_secs(20), || {
+        store.get(&path("team/r")).expect("served while renewing");
+        let looked_up = bao.root("POST", "auth/token/lookup", Some(json!({"token": token})));
+        looked_up["data"]["last_renewal_time"]
+            .as_i64()
+            .filter(|t| *t > 0)
+    });
+    assert!(renewed.is_some(), "the token was never renewed");
+    assert_eq!(
+        store.get(&path("team/r")).unwrap().unwrap().value.expose(),
+        "v"
+    );
+}
