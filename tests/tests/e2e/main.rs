@@ -24,6 +24,7 @@ mod hostile;
 mod keys;
 mod logs;
 mod one_hub;
+mod openbao_backend;
 mod openbao_store;
 mod other_language;
 mod publish;
