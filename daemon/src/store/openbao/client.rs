@@ -218,3 +218,69 @@ impl Client {
         Ok(reply)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use auth_hub_protocol::SecretPath;
+
+    use super::super::super::settings::OpenBaoAuth;
+    use super::*;
+
+    fn settings(ca_cert: Option<std::path::PathBuf>) -> OpenBaoSettings {
+        OpenBaoSettings {
+            url: "https://bao.example:8200/".into(),
+            mount: "secret".into(),
+            prefix: "auth-hub".into(),
+            namespace: None,
+            ca_cert,
+            auth: OpenBaoAuth::Token {
+                token_path: SecretPath::parse("openbao/team/token").unwrap(),
+            },
+            cache_ttl: Duration::ZERO,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn a_missing_or_empty_ca_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let err = Client::new("team", &settings(Some(missing.clone())))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("missing.pem"), "{err}");
+        let empty = dir.path().join("empty.pem");
+        fs::write(&empty, "not a certificate\n").unwrap();
+        let err = Client::new("team", &settings(Some(empty)))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("no PEM certificate"), "{err}");
+        let client = Client::new("team", &settings(None)).unwrap();
+        assert_eq!(client.base, "https://bao.example:8200");
+    }
+
+    #[test]
+    fn server_errors_are_bounded_and_joined() {
+        let reply = Reply {
+            status: 400,
+            body: serde_json::json!({"errors": ["a", "b"]}),
+        };
+        assert_eq!(reply.errors(), "status 400: a; b");
+        let long = Reply {
+            status: 403,
+            body: serde_json::json!({"errors": ["x".repeat(1000)]}),
+        };
+        assert!(long.errors().len() < 350);
+        let empty = Reply {
+            status: 502,
+            body: Value::Null,
+        };
+        assert_eq!(empty.errors(), "status 502");
+    }
+}
