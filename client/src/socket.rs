@@ -394,11 +394,27 @@ impl HubClient {
     /// # Errors
     /// As [`AuthClient::get_secret`].
     pub async fn delete_secret(&self, path: &SecretPath) -> Result<(), AuthError> {
+        self.remove_secret(path, false).await
+    }
+
+    /// Deletes a secret with every version it has anywhere (OpenBao: KV v2 destroy, where
+    /// [`HubClient::delete_secret`] is a soft delete); the same as `delete_secret` on backends
+    /// without a soft delete.
+    ///
+    /// # Errors
+    /// As [`AuthClient::get_secret`].
+    pub async fn destroy_secret(&self, path: &SecretPath) -> Result<(), AuthError> {
+        self.remove_secret(path, true).await
+    }
+
+    /// `delete_secret`, destroying when `destroy`.
+    async fn remove_secret(&self, path: &SecretPath, destroy: bool) -> Result<(), AuthError> {
         self.inner.secrets.invalidate(path);
         let make = |access_token| {
             Request::DeleteSecret(DeleteSecret {
                 access_token,
                 path: path.clone(),
+                destroy,
             })
         };
         let response = self.write_request(path, make).await?;

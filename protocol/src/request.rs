@@ -182,6 +182,11 @@ pub struct DeleteSecret {
     pub access_token: Option<AccessToken>,
     /// The secret.
     pub path: SecretPath,
+    /// Remove every version everywhere (`auth rm --destroy`: OpenBao's KV v2 destroy of all
+    /// versions and the metadata) rather than the backend's ordinary delete (OpenBao: a soft
+    /// delete). Sent only when true, so older peers see the request they know.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub destroy: bool,
 }
 
 /// Would `scope` with `permissions` be granted to this session's key right now without a prompt?

@@ -365,6 +365,12 @@ fn every_request_round_trips() {
         Request::DeleteSecret(DeleteSecret {
             access_token: None,
             path: path("github/alice/token"),
+            destroy: false,
+        }),
+        Request::DeleteSecret(DeleteSecret {
+            access_token: None,
+            path: path("team/deploy/token"),
+            destroy: true,
         }),
         Request::HasScope(HasScope {
             scope: scope("github/alice/*"),

@@ -18,6 +18,7 @@ use auth_hub_client::{ClientOptions, HubClient};
 use auth_hub_protocol::MasterToken;
 
 pub mod forge_fixture;
+pub mod openbao;
 pub mod publish_fixture;
 pub mod registries;
 pub mod secret_service;

@@ -84,7 +84,8 @@ pub async fn put_secret(
     }))
 }
 
-/// Handles `delete_secret`; returns once the deletion is durable.
+/// Handles `delete_secret`; returns once the deletion is durable. With `destroy`, the store's
+/// [`crate::store::SecretStore::destroy`] (every version, everywhere) instead of its delete.
 ///
 /// # Errors
 /// Token or owner errors, `not_found`, store errors.
@@ -93,22 +94,33 @@ pub async fn delete_secret(
     session: &Session,
     request: DeleteSecret,
 ) -> Result<Response, HubError> {
-    let DeleteSecret { access_token, path } = request;
+    let DeleteSecret {
+        access_token,
+        path,
+        destroy,
+    } = request;
     let result = match authorize_write(hub, session, access_token.as_ref(), &path, "delete_secret")
     {
         Ok(()) => {
             let (hub2, path2) = (hub.clone(), path.clone());
-            blocking(move || hub2.store.delete(&path2).map_err(HubError::from))
-                .await
-                .and_then(|existed| {
-                    if existed {
-                        Ok(())
-                    } else {
-                        Err(HubError::NotFound {
-                            path: path.to_string(),
-                        })
-                    }
-                })
+            blocking(move || {
+                if destroy {
+                    hub2.store.destroy(&path2)
+                } else {
+                    hub2.store.delete(&path2)
+                }
+                .map_err(HubError::from)
+            })
+            .await
+            .and_then(|existed| {
+                if existed {
+                    Ok(())
+                } else {
+                    Err(HubError::NotFound {
+                        path: path.to_string(),
+                    })
+                }
+            })
         }
         Err(error) => Err(error),
     };

@@ -25,6 +25,8 @@ mod keychain_backend;
 mod keys;
 mod logs;
 mod one_hub;
+mod openbao_backend;
+mod openbao_store;
 mod other_language;
 mod publish;
 mod recover;

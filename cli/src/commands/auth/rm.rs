@@ -1,4 +1,5 @@
-//! `hyperforge auth rm PATH`: delete one secret.
+//! `hyperforge auth rm [--destroy] PATH`: delete one secret (`--destroy`: every version, on
+//! backends that keep deleted versions).
 
 use auth_hub_client::AuthError;
 use auth_hub_protocol::command::command_line;
@@ -16,6 +17,10 @@ pub struct RmArgs {
     /// The secret to delete.
     #[arg(value_name = "PATH")]
     pub path: SecretPath,
+    /// Remove every version everywhere: on an OpenBao/Vault backend, KV v2's destroy of all
+    /// versions and the metadata instead of a soft delete (the same as a plain `rm` elsewhere).
+    #[arg(long)]
+    pub destroy: bool,
 }
 
 /// Runs `auth rm`.
@@ -24,14 +29,22 @@ pub struct RmArgs {
 /// Not found (4), denied (3), no key (1), unreachable (5).
 pub async fn run(ctx: &Context, args: RmArgs) -> Result<(), CliError> {
     let client = connect_keyed(keyed_options(format!("hyperforge auth rm {}", args.path))?).await?;
-    match client.delete_secret(&args.path).await {
+    let removed = if args.destroy {
+        client.destroy_secret(&args.path).await
+    } else {
+        client.delete_secret(&args.path).await
+    };
+    match removed {
         Ok(()) => {}
         Err(AuthError::SecretNotFound { .. }) => return Err(not_found(&args.path)),
         Err(error) => return Err(error.into()),
     }
     if ctx.out.is_json() {
-        ctx.out
-            .json(&json!({ "path": args.path.as_str(), "deleted": true }))
+        ctx.out.json(
+            &json!({ "path": args.path.as_str(), "deleted": true, "destroyed": args.destroy }),
+        )
+    } else if args.destroy {
+        ctx.out.line(&format!("destroyed {}", args.path))
     } else {
         ctx.out.line(&format!("deleted {}", args.path))
     }

@@ -29,6 +29,7 @@ fn delete(token: Option<&AccessToken>, path_text: &str) -> Request {
     Request::DeleteSecret(DeleteSecret {
         access_token: token.map(|token| AccessToken::from(token.expose())),
         path: path(path_text),
+        destroy: false,
     })
 }
 
