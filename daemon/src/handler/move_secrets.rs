@@ -172,7 +172,7 @@ pub fn run(router: &Router, to: &str, target: &SecretScope) -> Result<MoveReport
             };
             match step.run() {
                 Ok(Some(meta)) => report.moved.push(MovedSecret {
-                    served_by: router.backend_of(&path),
+                    served_by: served_by(router, &path, to, &destination),
                     path,
                     from: from.clone(),
                     to: to.to_owned(),
@@ -187,13 +187,28 @@ pub fn run(router: &Router, to: &str, target: &SecretScope) -> Result<MoveReport
         .into_iter()
         .filter(|path| !found_elsewhere.contains(path))
         .map(|path| UnchangedSecret {
-            served_by: router.backend_of(&path),
+            served_by: served_by(router, &path, to, &destination),
             path,
         })
         .collect();
     report.moved.sort_by(|a, b| a.path.cmp(&b.path));
     report.failed.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(report)
+}
+
+/// The backend reads of `path` go to; `to` itself when that backend is `to`'s store under another
+/// name (reads then see what is in `to`).
+fn served_by(
+    router: &Router,
+    path: &SecretPath,
+    to: &str,
+    destination: &Arc<dyn SecretStore>,
+) -> String {
+    let name = router.backend_of(path);
+    match router.backend(&name) {
+        Some(store) if same_store(&store, destination) => to.to_owned(),
+        _ => name,
+    }
 }
 
 /// The paths in `store` that `target` covers, sorted.
@@ -300,8 +315,8 @@ impl Step<'_> {
         let (path, from, to) = (self.path, self.from, self.to);
         let both = format!("both copies are kept: {path} is in {from} and in {to}");
         match self.source.get(path) {
-            Ok(Some(now)) if now.meta.version == copied.version && same_value(&now.value, value) => {
-            }
+            Ok(Some(now))
+                if now.meta.version == copied.version && same_value(&now.value, value) => {}
             // Deleted meanwhile: the target's copy is the only one left, as a move would leave it.
             Ok(None) => return Ok(()),
             Ok(Some(_)) => {
@@ -331,7 +346,9 @@ impl Step<'_> {
             Ok(Some(copy)) if same_value(&copy.value, value) => return Ok(()),
             Ok(Some(_)) => format!("{to} changed {path} during the move"),
             Ok(None) => format!("{to} no longer holds {path} after it was deleted from {from}"),
-            Err(error) => format!("cannot read {path} in {to} after deleting it from {from}: {error}"),
+            Err(error) => {
+                format!("cannot read {path} in {to} after deleting it from {from}: {error}")
+            }
         };
         match self.source.put(path, value.clone()) {
             Ok(_) => Err(self.fail(
@@ -356,5 +373,4 @@ impl Step<'_> {
 }
 
 #[cfg(test)]
-
 mod tests;

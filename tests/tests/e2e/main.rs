@@ -23,6 +23,7 @@ mod git_server;
 mod hostile;
 mod keys;
 mod logs;
+mod r#move;
 mod one_hub;
 mod other_language;
 mod publish;

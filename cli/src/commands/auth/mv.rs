@@ -202,7 +202,8 @@ mod tests {
         let warnings = warnings(&report(), "team");
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
-            warnings[0].starts_with("warning: github/alice/token is in team, but reads of it go to file"),
+            warnings[0]
+                .starts_with("warning: github/alice/token is in team, but reads of it go to file"),
             "{}",
             warnings[0]
         );

@@ -218,7 +218,10 @@ fn an_exact_path_moves_only_that_secret_and_says_where_reads_go() {
     assert_eq!(report.moved[0].served_by, "file");
     assert_eq!(value(&*team, "github/alice/token").as_deref(), Some("vg"));
     assert_eq!(value(&*file, "github/alice/token"), None);
-    assert_eq!(value(&*file, "github/alice/token/old").as_deref(), Some("vo"));
+    assert_eq!(
+        value(&*file, "github/alice/token/old").as_deref(),
+        Some("vo")
+    );
 
     // And back.
     let back = run(&router, "file", &scope("github/alice/token")).unwrap();
