@@ -409,3 +409,57 @@ fn an_unknown_backend_is_a_bad_request_naming_the_known_ones() {
         "no backend named \"vault\"; the hub's backends are: file, team"
     );
 }
+
+fn move_request(to: &str, target: &str) -> auth_hub_protocol::Request {
+    auth_hub_protocol::Request::MoveSecrets(MoveSecrets {
+        to_backend: to.into(),
+        target: scope(target),
+    })
+}
+
+#[tokio::test]
+async fn over_the_wire_only_the_owner_moves_and_the_report_comes_back() {
+    use auth_hub_protocol::request::PutSecret;
+    use auth_hub_protocol::Permissions;
+
+    use crate::test_support::Served;
+
+    let served = Served::start("");
+    let owner = served.owner_key();
+    let mut wire = served.connect(Some(&owner)).await;
+    wire.ok(auth_hub_protocol::Request::PutSecret(PutSecret {
+        access_token: None,
+        path: path("team/a"),
+        value: "va".into(),
+    }))
+    .await;
+
+    let Response::SecretsMoved(report) = wire.ok(move_request(LOCAL_BACKEND, "team/*")).await
+    else {
+        panic!("not a move report");
+    };
+    assert!(report.moved.is_empty() && report.failed.is_empty());
+    assert_eq!(
+        report.unchanged,
+        [UnchangedSecret {
+            path: path("team/a"),
+            served_by: LOCAL_BACKEND.into(),
+        }]
+    );
+    assert_eq!(
+        wire.refused(move_request("vault", "team/*")).await,
+        ErrorCode::BadRequest
+    );
+
+    let ci = served.service_key("ci", &["team/*"], Permissions::READ_WRITE);
+    let mut ci_wire = served.connect(Some(&ci)).await;
+    assert_eq!(
+        ci_wire.refused(move_request(LOCAL_BACKEND, "team/*")).await,
+        ErrorCode::BadRequest
+    );
+    assert_eq!(
+        value(&*served.hub.store, "team/a").as_deref(),
+        Some("va"),
+        "nothing moved, nothing lost"
+    );
+}
