@@ -111,11 +111,18 @@ fn audit(hub: &Hub, session: &Session, report: &MoveReport) {
     }
     for failed in &report.failed {
         let detail = format!("from {}: {} failed", failed.from, failed.stage.as_str());
+        // A listing failure names the target pattern, not one secret.
+        let (scope, path) = if failed.stage == MoveStage::List {
+            (Some(failed.path.as_str()), None)
+        } else {
+            (None, Some(failed.path.as_str()))
+        };
         hub.record(
             session,
             AuditRecord {
                 event: "move_secret",
-                path: Some(&failed.path),
+                scope,
+                path,
                 outcome: "failed",
                 detail: Some(&detail),
                 ..Default::default()
@@ -138,11 +145,12 @@ pub fn run(router: &Router, to: &str, target: &SecretScope) -> Result<MoveReport
         )));
     };
     let mut report = MoveReport::default();
+    // A target that cannot even be listed would fail every step: nothing is touched.
     let already = match covered(&*destination, target) {
         Ok(paths) => paths,
         Err(error) => {
             report.failed.push(listing_failed(target, to, &error));
-            Vec::new()
+            return Ok(report);
         }
     };
     let mut found_elsewhere = BTreeSet::new();

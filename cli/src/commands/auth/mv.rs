@@ -117,8 +117,8 @@ fn result(report: &MoveReport) -> Result<(), CliError> {
     }
     let failed = u64::try_from(report.failed.len()).unwrap_or(u64::MAX);
     Err(CliError::failure(format!(
-        "{} could not be moved; every value is still where the line above says",
-        plural(failed, "secret", "secrets")
+        "the move did not finish ({}); every value is still where its line above says",
+        plural(failed, "failure", "failures")
     )))
 }
 
@@ -213,7 +213,13 @@ mod tests {
     fn any_failure_exits_1_and_none_exits_0() {
         let error = result(&report()).expect_err("a failure");
         assert_eq!(error.kind().exit_code(), 1);
-        assert!(error.message().starts_with("1 secret could not be moved"));
+        assert!(
+            error
+                .message()
+                .starts_with("the move did not finish (1 failure)"),
+            "{}",
+            error.message()
+        );
         let clean = MoveReport {
             failed: vec![],
             ..report()

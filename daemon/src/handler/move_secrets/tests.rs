@@ -356,6 +356,26 @@ fn a_source_that_cannot_be_listed_is_reported_and_the_others_still_move() {
 }
 
 #[test]
+fn a_target_that_cannot_be_listed_touches_nothing() {
+    let (file, team) = (memory(), Broken::new());
+    put(&*file, "team/a", "va");
+    team.list_fails.store(true, Ordering::SeqCst);
+    let router = router(file.clone(), team.clone());
+
+    let report = run(&router, "team", &scope("team/*")).unwrap();
+
+    assert!(report.moved.is_empty() && report.unchanged.is_empty());
+    assert_eq!(report.failed.len(), 1);
+    let failure = &report.failed[0];
+    assert_eq!(
+        (failure.path.as_str(), failure.from.as_str(), failure.stage),
+        ("team/*", "team", MoveStage::List)
+    );
+    assert_eq!(value(&*file, "team/a").as_deref(), Some("va"));
+    assert_eq!(value(&team.inner, "team/a"), None);
+}
+
+#[test]
 fn one_store_under_two_names_is_left_alone() {
     let file = memory();
     put(&*file, "team/a", "va");
