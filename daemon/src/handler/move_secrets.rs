@@ -73,7 +73,8 @@ pub async fn move_secrets(
 /// The hub's router. The one place that knows how the hub holds it.
 ///
 /// TEMP until the router part is merged: the hub holds only its local store, served here as the
-/// one backend [`LOCAL_BACKEND`]; the integrator replaces this body with the hub's own router.
+/// one backend [`LOCAL_BACKEND`]. With the router merged this body is `Ok(hub.router.clone())`
+/// (and the `Layout` / `LOCAL_BACKEND` import goes).
 fn router(hub: &Hub) -> Result<Arc<Router>, HubError> {
     let local: Arc<dyn SecretStore> = hub.store.clone();
     Ok(Arc::new(Router::with_backends(

@@ -30,8 +30,11 @@ fn dead_openbao(routed: bool) -> String {
     )
 }
 
+/// The audit log as `auth audit` prints it (the hub flushes it first).
 fn audit_log(hub: &TestHub) -> String {
-    std::fs::read_to_string(hub.home().join("state").join("audit.jsonl")).expect("audit file")
+    let run = hub.run(&["auth", "audit"], None);
+    run.assert_code(0);
+    run.stdout
 }
 
 #[test]

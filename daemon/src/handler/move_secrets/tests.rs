@@ -10,7 +10,7 @@ use auth_hub_protocol::ErrorCode;
 
 use super::*;
 use crate::store::memory::MemoryStore;
-use crate::store::settings::Route;
+use crate::store::settings::{Layout, Route, LOCAL_BACKEND};
 use crate::store::{StoredSecret, DEFAULT_HISTORY};
 
 fn path(text: &str) -> SecretPath {
