@@ -24,6 +24,7 @@ mod hostile;
 mod keys;
 mod logs;
 mod r#move;
+mod move_openbao;
 mod one_hub;
 mod other_language;
 mod publish;
