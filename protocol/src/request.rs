@@ -89,6 +89,8 @@ pub enum Request {
     StartRecovery(StartRecovery),
     /// Replace the owner key, proving local control with that code (keyless session).
     Recover(Recover),
+    /// Owner: move the secrets at a path or under a scope into one backend.
+    MoveSecrets(MoveSecrets),
 }
 
 impl Request {
@@ -119,6 +121,7 @@ impl Request {
             Self::ListRepos(_) => "list_repos",
             Self::StartRecovery(_) => "start_recovery",
             Self::Recover(_) => "recover",
+            Self::MoveSecrets(_) => "move_secrets",
         }
     }
 }
@@ -350,4 +353,15 @@ pub struct StartRecovery {}
 pub struct Recover {
     /// The code read from the file `start_recovery` named.
     pub code: RecoveryCode,
+}
+
+/// Move every secret that `target` covers into the backend `to_backend`: each is copied, read
+/// back and compared, and only then deleted from the backend it was in. A failure at any step
+/// leaves the value where it was; the answer (`secrets_moved`) reports each path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveSecrets {
+    /// The backend's name (`[store.backend.<name>]`, or `file` for the local store).
+    pub to_backend: String,
+    /// An exact path (`team/deploy/token`), a scope (`team/*`), or `*` for every secret.
+    pub target: SecretScope,
 }

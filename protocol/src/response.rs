@@ -94,6 +94,8 @@ pub enum Response {
     Repos(RepoList),
     /// To `start_recovery`.
     RecoveryStarted(RecoveryStarted),
+    /// To `move_secrets`.
+    SecretsMoved(MoveReport),
 }
 
 impl Response {
@@ -121,6 +123,7 @@ impl Response {
             Self::RepoUnregistered(_) => "repo_unregistered",
             Self::Repos(_) => "repos",
             Self::RecoveryStarted(_) => "recovery_started",
+            Self::SecretsMoved(_) => "secrets_moved",
         }
     }
 }
@@ -579,4 +582,85 @@ pub struct RecoveryStarted {
     pub code_file: String,
     /// How long the code is accepted, in milliseconds.
     pub expires_in_ms: u64,
+}
+
+/// What `move_secrets` did, path by path. Every list is sorted by path.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveReport {
+    /// Secrets now in the target backend and no longer in the one they came from.
+    pub moved: Vec<MovedSecret>,
+    /// Secrets already in the target backend and in no other: nothing to do.
+    pub unchanged: Vec<UnchangedSecret>,
+    /// Secrets (or backends, for [`MoveStage::List`]) the move could not handle; each value is
+    /// still where it was.
+    pub failed: Vec<MoveFailure>,
+}
+
+/// One secret moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedSecret {
+    /// The secret.
+    pub path: SecretPath,
+    /// The backend it was in.
+    pub from: String,
+    /// The backend it is in now.
+    pub to: String,
+    /// Its version in `to`.
+    pub version: u64,
+    /// The backend the routes send this path to: reads see the moved value only when this is
+    /// `to`.
+    pub served_by: String,
+}
+
+/// One secret that was in the target backend only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnchangedSecret {
+    /// The secret.
+    pub path: SecretPath,
+    /// The backend the routes send this path to.
+    pub served_by: String,
+}
+
+/// One secret the move left where it was, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveFailure {
+    /// The secret; for [`MoveStage::List`], the target pattern that could not be listed.
+    pub path: String,
+    /// The backend the secret is in (for [`MoveStage::List`]: the backend that could not be
+    /// listed).
+    pub from: String,
+    /// The step that failed.
+    pub stage: MoveStage,
+    /// What went wrong, and where the value is now; never the value.
+    pub reason: String,
+}
+
+/// The steps of moving one secret, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MoveStage {
+    /// Listing a backend's secrets under the target.
+    List,
+    /// Reading the value from its backend (or the target's copy, to compare).
+    Read,
+    /// Writing it to the target backend.
+    Write,
+    /// Reading the copy back: it was missing or differed. The source is untouched.
+    Verify,
+    /// Deleting it from the backend it came from: both copies exist.
+    DeleteSource,
+}
+
+impl MoveStage {
+    /// The wire name (`delete_source`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::List => "list",
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Verify => "verify",
+            Self::DeleteSource => "delete_source",
+        }
+    }
 }

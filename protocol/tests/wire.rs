@@ -21,17 +21,18 @@ use auth_hub_protocol::event::{Event, PendingOutcome, PendingResolved};
 use auth_hub_protocol::frame::{self, FrameError, DEFAULT_MAX_FRAME, LENGTH_BYTES};
 use auth_hub_protocol::request::{
     CreateKey, DeleteSecret, Deny, GetSecret, Grant, HasScope, ImportKey, ListGrants, ListKeys,
-    ListPending, ListRepos, ListSecrets, Login, PutSecret, ReadAudit, Recover, RegisterRepo,
-    Request, RequestEnvelope, RequestScope, Revoke, RevokeKey, StartRecovery, Status,
+    ListPending, ListRepos, ListSecrets, Login, MoveSecrets, PutSecret, ReadAudit, Recover,
+    RegisterRepo, Request, RequestEnvelope, RequestScope, Revoke, RevokeKey, StartRecovery, Status,
     UnregisterRepo, WatchPending,
 };
 use auth_hub_protocol::response::{
     AuditReply, AuditVerification, BackendStatus, DeclaredRepoError, DeclaredScope, DeclaredState,
     Deleted, DenyReply, GrantInfo, GrantList, GrantReply, HasScopeReply, KeyCreated, KeyInfo,
-    KeyList, KeyRevokeReply, PeerInfo, PendingList, PendingRequest, RecoveryStarted, RepoInfo,
-    RepoList, RepoRegistered, RepoUnregistered, Response, ResponseEnvelope, ResponseResult,
-    RevokeReply, ScopeOutcome, ScopeOutcomes, ScopeResult, ScopeToken, SecretEntry, SecretList,
-    ServerMessage, StatusReply, Written,
+    KeyList, KeyRevokeReply, MoveFailure, MoveReport, MoveStage, MovedSecret, PeerInfo,
+    PendingList, PendingRequest, RecoveryStarted, RepoInfo, RepoList, RepoRegistered,
+    RepoUnregistered, Response, ResponseEnvelope, ResponseResult, RevokeReply, ScopeOutcome,
+    ScopeOutcomes, ScopeResult, ScopeToken, SecretEntry, SecretList, ServerMessage, StatusReply,
+    UnchangedSecret, Written,
 };
 use auth_hub_protocol::{
     AccessToken, ErrorCode, ErrorReply, Hello, HelloReply, MasterToken, Permissions, RecoveryCode,
@@ -441,11 +442,19 @@ fn every_request_round_trips() {
         Request::Recover(Recover {
             code: RecoveryCode::from("zRecoveryCodeExample"),
         }),
+        Request::MoveSecrets(MoveSecrets {
+            to_backend: "team".into(),
+            target: scope("team/*"),
+        }),
+        Request::MoveSecrets(MoveSecrets {
+            to_backend: "file".into(),
+            target: scope("team/deploy/token"),
+        }),
     ];
     let names: BTreeSet<&str> = requests.iter().map(Request::name).collect();
     assert_eq!(
         names.len(),
-        24,
+        25,
         "every Request variant is covered: {names:?}"
     );
     for (index, request) in requests.into_iter().enumerate() {
@@ -624,6 +633,34 @@ fn every_response_round_trips() {
             code_file: "/home/alice/.local/state/auth-hub/recovery.code".into(),
             expires_in_ms: 300_000,
         }),
+        Response::SecretsMoved(MoveReport {
+            moved: vec![MovedSecret {
+                path: path("team/deploy/token"),
+                from: "file".into(),
+                to: "team".into(),
+                version: 3,
+                served_by: "team".into(),
+            }],
+            unchanged: vec![UnchangedSecret {
+                path: path("team/ci/token"),
+                served_by: "file".into(),
+            }],
+            failed: vec![
+                MoveFailure {
+                    path: "team/db/password".into(),
+                    from: "kc".into(),
+                    stage: MoveStage::DeleteSource,
+                    reason: "backend kc is unreachable: no secret service".into(),
+                },
+                MoveFailure {
+                    path: "team/*".into(),
+                    from: "kc".into(),
+                    stage: MoveStage::List,
+                    reason: "backend kc is unreachable: no secret service".into(),
+                },
+            ],
+        }),
+        Response::SecretsMoved(MoveReport::default()),
     ];
     let mut kinds = BTreeSet::new();
     for (id, ok) in responses.into_iter().enumerate() {
@@ -637,7 +674,7 @@ fn every_response_round_trips() {
     }
     assert_eq!(
         kinds.len(),
-        20,
+        21,
         "every Response variant is covered: {kinds:?}"
     );
 }
@@ -655,6 +692,43 @@ fn recovery_messages_have_named_fields_and_hide_the_code() {
     assert!(!format!("{request:?}").contains("zSecretCode"));
     let start = serde_json::to_value(Request::StartRecovery(StartRecovery {})).unwrap();
     assert_eq!(start, serde_json::json!({"start_recovery": {}}));
+}
+
+#[test]
+fn move_messages_have_the_documented_shape() {
+    let request = Request::MoveSecrets(MoveSecrets {
+        to_backend: "team".into(),
+        target: scope("team/*"),
+    });
+    assert_eq!(
+        serde_json::to_value(&request).unwrap(),
+        serde_json::json!({"move_secrets": {"to_backend": "team", "target": "team/*"}})
+    );
+    let failure = MoveFailure {
+        path: "team/x".into(),
+        from: "file".into(),
+        stage: MoveStage::DeleteSource,
+        reason: "r".into(),
+    };
+    assert_eq!(
+        serde_json::to_value(&failure).unwrap(),
+        serde_json::json!({"path": "team/x", "from": "file", "stage": "delete_source", "reason": "r"})
+    );
+    for stage in [
+        MoveStage::List,
+        MoveStage::Read,
+        MoveStage::Write,
+        MoveStage::Verify,
+        MoveStage::DeleteSource,
+    ] {
+        assert_eq!(
+            serde_json::to_value(stage).unwrap(),
+            serde_json::json!(stage.as_str())
+        );
+    }
+    // A target that is not a path or scope is refused when decoding.
+    let bad = serde_json::json!({"move_secrets": {"to_backend": "team", "target": "../x"}});
+    assert!(serde_json::from_value::<Request>(bad).is_err());
 }
 
 #[test]

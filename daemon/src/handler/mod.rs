@@ -1,8 +1,10 @@
 //! Request handlers, one file per family: scopes (`scope.rs`), secrets (`secrets.rs`), the
 //! owner's operations (`owner.rs`), the hub's status (`status.rs`), registered repositories
-//! (`repos.rs`) and owner-key recovery (`recovery.rs`). [`dispatch`] routes a request and turns
+//! (`repos.rs`), owner-key recovery (`recovery.rs`) and moving secrets between backends
+//! (`move_secrets.rs`). [`dispatch`] routes a request and turns
 //! the outcome into a wire result; errors become error codes in `error.rs`, nowhere else.
 
+pub mod move_secrets;
 pub mod owner;
 pub mod recovery;
 pub mod repos;
@@ -95,5 +97,6 @@ async fn route(
         Request::ListRepos(_) => repos::list_repos(hub, session),
         Request::StartRecovery(_) => recovery::start_recovery(hub, session),
         Request::Recover(request) => recovery::recover(hub, session, &request),
+        Request::MoveSecrets(request) => move_secrets::move_secrets(hub, session, request).await,
     }
 }

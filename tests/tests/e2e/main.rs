@@ -24,6 +24,8 @@ mod hostile;
 mod keychain_backend;
 mod keys;
 mod logs;
+mod r#move;
+mod move_openbao;
 mod one_hub;
 mod openbao_backend;
 mod openbao_store;

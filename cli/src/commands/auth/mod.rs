@@ -12,6 +12,7 @@ pub mod grants;
 pub mod key;
 pub mod login;
 pub mod ls;
+pub mod mv;
 pub mod pending;
 pub mod put;
 pub mod revoke;
@@ -53,6 +54,8 @@ pub enum AuthCommand {
     Ls(ls::LsArgs),
     /// Delete a secret.
     Rm(rm::RmArgs),
+    /// Move secrets into another store backend (copy, verify, then delete the original).
+    Mv(mv::MvArgs),
     /// Approve pending requests for a scope, or pre-grant it.
     Grant(grant::GrantArgs),
     /// Refuse pending requests for a scope.
@@ -86,6 +89,7 @@ pub async fn run(ctx: &Context, command: AuthCommand) -> Result<(), CliError> {
         AuthCommand::Put(args) => put::run(ctx, args).await,
         AuthCommand::Ls(args) => ls::run(ctx, args).await,
         AuthCommand::Rm(args) => rm::run(ctx, args).await,
+        AuthCommand::Mv(args) => mv::run(ctx, args).await,
         AuthCommand::Grant(args) => grant::run(ctx, args).await,
         AuthCommand::Deny(args) => deny::run(ctx, args).await,
         AuthCommand::Pending(args) => pending::run(ctx, args).await,
