@@ -32,7 +32,6 @@ use crate::error::HubError;
 use crate::hub::Hub;
 use crate::session::Session;
 use crate::store::router::Router;
-use crate::store::settings::{Layout, LOCAL_BACKEND};
 use crate::store::{SecretMeta, SecretStore, StoreError};
 
 /// Handles `move_secrets` (owner only). Per-secret failures are in the report, not errors.
@@ -70,26 +69,13 @@ pub async fn move_secrets(
     Ok(Response::SecretsMoved(report))
 }
 
-/// The hub's router. The one place that knows how the hub holds it.
-///
-/// TEMP until the router part is merged: the hub holds only its local store, served here as the
-/// one backend [`LOCAL_BACKEND`]. With the router merged this body is `Ok(hub.router.clone())`
-/// (and the `Layout` / `LOCAL_BACKEND` import goes).
-fn router(hub: &Hub) -> Result<Arc<Router>, HubError> {
-    let local: Arc<dyn SecretStore> = hub.store.clone();
-    Ok(Arc::new(Router::with_backends(
-        vec![(LOCAL_BACKEND.to_owned(), local)],
-        &Layout::default(),
-    )?))
-}
-
 /// Runs the move off the async threads: remote backends block on the network.
 async fn start(
     hub: &Arc<Hub>,
     to_backend: String,
     target: SecretScope,
 ) -> Result<MoveReport, HubError> {
-    let router = router(hub)?;
+    let router = hub.router.clone();
     tokio::task::spawn_blocking(move || run(&router, &to_backend, &target))
         .await
         .unwrap_or_else(|_| Err(HubError::Setup("a move of secrets panicked".into())))
