@@ -34,6 +34,8 @@ pub struct OpenBao {
     dir: tempfile::TempDir,
     bao: PathBuf,
     port: u16,
+    tls: bool,
+    agent: ureq::Agent,
     child: Option<Child>,
 }
 
@@ -43,6 +45,19 @@ impl OpenBao {
     /// # Panics
     /// When `bao` is not installed (run `./scripts/deps`) or the server does not come up.
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// Starts a dev server that serves HTTPS (`-dev-tls`) with a CA of its own, written to
+    /// [`OpenBao::ca_cert`]; the harness's own requests trust that CA only.
+    ///
+    /// # Panics
+    /// As [`OpenBao::start`].
+    pub fn start_tls() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Self {
         let bao = bao_binary();
         let dir = tempfile::tempdir().expect("temporary directory for bao");
         let port = TcpListener::bind("127.0.0.1:0")
@@ -53,15 +68,23 @@ impl OpenBao {
             dir,
             bao,
             port,
+            tls,
+            agent: agent(None),
             child: None,
         };
         server.launch();
         server
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` for [`OpenBao::start_tls`]).
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// The PEM file of the CA a TLS dev server's certificate is signed by.
+    pub fn ca_cert(&self) -> PathBuf {
+        self.dir.path().join("tls/vault-ca.pem")
     }
 
     /// The `bao` binary (for `bao kv get` in benchmarks and checks).
@@ -93,13 +116,21 @@ impl OpenBao {
                 .expect("bao log file")
         };
         let mut command = Command::new(&self.bao);
+        command.args([
+            "server",
+            "-dev",
+            &format!("-dev-listen-address=127.0.0.1:{}", self.port),
+            &format!("-dev-root-token-id={ROOT_TOKEN}"),
+        ]);
+        if self.tls {
+            let certs = self.dir.path().join("tls");
+            let _ = fs::remove_dir_all(&certs);
+            fs::create_dir_all(&certs).expect("tls directory");
+            command
+                .arg("-dev-tls")
+                .arg(format!("-dev-tls-cert-dir={}", certs.display()));
+        }
         command
-            .args([
-                "server",
-                "-dev",
-                &format!("-dev-listen-address=127.0.0.1:{}", self.port),
-                &format!("-dev-root-token-id={ROOT_TOKEN}"),
-            ])
             // A private HOME: the dev server writes its token helper file there.
             .env("HOME", self.dir.path())
             .env_remove("BAO_ADDR")
@@ -113,10 +144,20 @@ impl OpenBao {
             if let Ok(Some(status)) = child.try_wait() {
                 return Some(Err(format!("exited with {status}")));
             }
-            matches!(request("GET", &url, None, None), Ok((200, _))).then_some(Ok(()))
+            // A TLS server writes its CA when it starts: trust it once it is there.
+            let agent = if self.tls {
+                agent(Some(&fs::read(self.ca_cert()).ok()?))
+            } else {
+                agent(None)
+            };
+            matches!(request(&agent, "GET", &url, None, None, None), Ok((200, _)))
+                .then_some(Ok(agent))
         });
         match up {
-            Some(Ok(())) => self.child = Some(child),
+            Some(Ok(agent)) => {
+                self.agent = agent;
+                self.child = Some(child);
+            }
             other => {
                 let _ = child.kill();
                 panic!(
@@ -133,9 +174,56 @@ impl OpenBao {
     /// # Panics
     /// When the server cannot be reached.
     pub fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+        self.call_in(None, method, path, token, body)
+    }
+
+    /// [`OpenBao::call`] inside `namespace` (`X-Vault-Namespace`).
+    ///
+    /// # Panics
+    /// When the server cannot be reached.
+    pub fn call_in(
+        &self,
+        namespace: Option<&str>,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let url = format!("{}/v1/{path}", self.url());
-        request(method, &url, Some(token), body.as_ref())
-            .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+        request(
+            &self.agent,
+            method,
+            &url,
+            Some(token),
+            namespace,
+            body.as_ref(),
+        )
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+    }
+
+    /// Creates namespace `name` with a KV v2 engine at `secret/` inside it.
+    pub fn create_namespace(&self, name: &str) {
+        let (status, answer) = self.call(
+            "POST",
+            &format!("sys/namespaces/{name}"),
+            ROOT_TOKEN,
+            Some(json!({})),
+        );
+        assert!(
+            (200..300).contains(&status),
+            "create namespace {name}: {status} {answer}"
+        );
+        let (status, answer) = self.call_in(
+            Some(name),
+            "POST",
+            "sys/mounts/secret",
+            ROOT_TOKEN,
+            Some(json!({"type": "kv", "options": {"version": "2"}})),
+        );
+        assert!(
+            (200..300).contains(&status),
+            "mount kv in {name}: {status} {answer}"
+        );
     }
 
     /// [`OpenBao::call`] with the root token, asserting a 2xx answer.
@@ -304,26 +392,31 @@ pub fn bao_binary() -> PathBuf {
     })
 }
 
-/// One plain HTTP request with an optional token; status and JSON body.
+/// One plain HTTP request with an optional token and namespace; status and JSON body.
 fn request(
+    agent: &ureq::Agent,
     method: &str,
     url: &str,
     token: Option<&str>,
+    namespace: Option<&str>,
     body: Option<&Value>,
 ) -> Result<(u16, Value), ureq::Error> {
     let mut builder = ureq::http::Request::builder().method(method).uri(url);
     if let Some(token) = token {
         builder = builder.header("X-Vault-Token", token);
     }
+    if let Some(namespace) = namespace {
+        builder = builder.header("X-Vault-Namespace", namespace);
+    }
     let bad = |e: ureq::http::Error| ureq::Error::BadUri(e.to_string());
     let mut response = match body {
-        Some(body) => agent().run(
+        Some(body) => agent.run(
             builder
                 .header("Content-Type", "application/json")
                 .body(body.to_string())
                 .map_err(bad)?,
         )?,
-        None => agent().run(builder.body(()).map_err(bad)?)?,
+        None => agent.run(builder.body(()).map_err(bad)?)?,
     };
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string()?;
@@ -331,17 +424,27 @@ fn request(
     Ok((status, value))
 }
 
-/// One HTTP agent: short timeouts, statuses as answers, bodies allowed on every method.
-fn agent() -> &'static ureq::Agent {
-    static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
-    AGENT.get_or_init(|| {
-        ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(10)))
-            .http_status_as_error(false)
-            .allow_non_standard_methods(true)
-            .build()
-            .into()
-    })
+/// An HTTP agent: short timeouts, statuses as answers, bodies allowed on every method; trusting
+/// only the CA in `ca_pem` when given.
+fn agent(ca_pem: Option<&[u8]>) -> ureq::Agent {
+    let mut config = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .allow_non_standard_methods(true);
+    if let Some(pem) = ca_pem {
+        let certs: Vec<_> = ureq::tls::parse_pem(pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+                _ => None,
+            })
+            .collect();
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::from(certs))
+                .build(),
+        );
+    }
+    config.build().into()
 }
 
 /// A command sent to the spawner thread, with where to send the child back.

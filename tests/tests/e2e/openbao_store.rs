@@ -395,3 +395,42 @@ fn a_short_lived_token_is_renewed_before_it_expires() {
         "v"
     );
 }
+
+#[test]
+fn tls_with_the_configured_ca_and_a_namespace() {
+    let bao = OpenBao::start_tls();
+    bao.create_namespace("eng");
+    let local = Arc::new(MemoryStore::new(10));
+    local.put(&path(TOKEN_PATH), value(ROOT_TOKEN)).unwrap();
+    let auth = || OpenBaoAuth::Token {
+        token_path: path(TOKEN_PATH),
+    };
+
+    // Without the CA the server's certificate is not trusted: unreachable, saying why.
+    let untrusted = OpenBaoStore::open("team", &settings(&bao, auth()), local.clone()).unwrap();
+    let err = untrusted.get(&path("team/a")).unwrap_err();
+    assert!(matches!(err, StoreError::Unreachable { .. }), "{err}");
+
+    let mut trusted = settings(&bao, auth());
+    trusted.ca_cert = Some(bao.ca_cert());
+    trusted.namespace = Some("eng".into());
+    let store = OpenBaoStore::open("team", &trusted, local).unwrap();
+    store.put(&path("team/a"), value("in-eng")).unwrap();
+    let (status, held) = bao.call_in(
+        Some("eng"),
+        "GET",
+        "secret/data/auth-hub/team/a",
+        ROOT_TOKEN,
+        None,
+    );
+    assert_eq!(status, 200, "{held}");
+    assert_eq!(held["data"]["data"]["value"], "in-eng");
+    assert!(
+        bao.kv_get("auth-hub/team/a").is_none(),
+        "not in the root namespace"
+    );
+    assert_eq!(
+        store.get(&path("team/a")).unwrap().unwrap().value.expose(),
+        "in-eng"
+    );
+}

@@ -88,3 +88,18 @@ fn audit_chain_verifies_and_never_holds_a_value() {
     std::fs::write(hub.home().join("state").join("audit.jsonl"), tampered).expect("tamper");
     hub.run(&["auth", "audit", "--verify"], None).assert_code(1);
 }
+
+#[test]
+fn rm_destroy_on_a_local_path_deletes_like_rm() {
+    let hub = TestHub::start("[[policy.rule]]\nscope = \"*\"\naction = \"allow\"\n");
+    hub.login();
+    hub.run(&["auth", "put", "cargo/token"], Some("v"))
+        .assert_code(0);
+    let destroyed = hub.run(&["--json", "auth", "rm", "--destroy", "cargo/token"], None);
+    destroyed.assert_code(0);
+    assert_eq!(destroyed.json()["destroyed"], true);
+    hub.run(&["auth", "get", "cargo/token"], None)
+        .assert_code(4);
+    hub.run(&["auth", "rm", "--destroy", "cargo/token"], None)
+        .assert_code(4);
+}

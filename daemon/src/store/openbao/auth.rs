@@ -16,11 +16,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use auth_hub_protocol::{SecretPath, SecretValue};
-use serde_json::{json, Value};
+use serde_json::Value;
+use zeroize::Zeroizing;
 
 use super::super::settings::OpenBaoAuth;
 use super::super::{SecretStore, StoreError};
 use super::client::{Client, Method, Reply};
+use super::kv::json_string;
 
 /// A logged-in session: the token and when to renew it (or log in again).
 struct Session {
@@ -172,7 +174,7 @@ impl Auth {
             Method::Post,
             "auth/token/renew-self",
             Some(token),
-            Some(&json!({})),
+            Some("{}"),
         )?;
         if reply.status != 200 {
             tracing::warn!(backend = %self.backend, status = reply.status, "openbao token renewal refused; reading the token again");
@@ -192,7 +194,11 @@ impl Auth {
         secret_id_path: &SecretPath,
     ) -> Result<Session, StoreError> {
         let secret_id = self.credential(secret_id_path, "AppRole secret id")?;
-        let body = json!({ "role_id": role_id, "secret_id": secret_id.expose() });
+        let body = Zeroizing::new(format!(
+            r#"{{"role_id":{},"secret_id":{}}}"#,
+            Value::from(role_id),
+            *json_string(secret_id.expose())
+        ));
         let reply = client.send(Method::Post, "auth/approle/login", None, Some(&body))?;
         let token = reply.body["auth"]["client_token"]
             .as_str()

@@ -156,7 +156,8 @@ impl Client {
         request
     }
 
-    /// Sends `method` to `/v1/<api_path>` with `token` (if any) and `body` (for `POST`).
+    /// Sends `method` to `/v1/<api_path>` with `token` (if any) and `body` (JSON text, for
+    /// `POST`; the caller builds it in a zeroizing buffer when it holds a secret).
     ///
     /// # Errors
     /// [`StoreError::Unreachable`] when the server cannot be reached, does not answer within the
@@ -167,7 +168,7 @@ impl Client {
         method: Method,
         api_path: &str,
         token: Option<&SecretValue>,
-        body: Option<&Value>,
+        body: Option<&str>,
     ) -> Result<Reply, StoreError> {
         let url = format!("{}/v1/{}", self.base, api_path.trim_start_matches('/'));
         let unreachable = |reason: String| StoreError::Unreachable {
@@ -181,12 +182,10 @@ impl Client {
                 .query("list", "true")
                 .call(),
             Method::Delete => self.headers(self.agent.delete(&url), token).call(),
-            Method::Post => {
-                let text = Zeroizing::new(body.map_or_else(|| "{}".to_owned(), Value::to_string));
-                self.headers(self.agent.post(&url), token)
-                    .content_type("application/json")
-                    .send(text.as_bytes())
-            }
+            Method::Post => self
+                .headers(self.agent.post(&url), token)
+                .content_type("application/json")
+                .send(body.unwrap_or("{}").as_bytes()),
         };
         let mut response = result.map_err(|error| match error {
             ureq::Error::Timeout(_) => unreachable(format!("no answer within {:?}", self.timeout)),

@@ -9,7 +9,8 @@
 
 use auth_hub_protocol::{SecretPath, SecretValue};
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
+use zeroize::Zeroizing;
 
 use super::super::settings::OpenBaoSettings;
 use super::super::{SecretMeta, StoreError};
@@ -66,12 +67,22 @@ impl KvLayout {
 }
 
 /// The body of a write: `{"data":{"value":…}}`, with `options.cas` when a version is checked.
-pub fn write_body(value: &SecretValue, cas: Option<u64>) -> Value {
-    let mut body = json!({ "data": { VALUE_FIELD: value.expose() } });
-    if let Some(cas) = cas {
-        body["options"] = json!({ "cas": cas });
-    }
-    body
+/// Built as text in a zeroizing buffer, so no copy of the value outlives the request.
+pub fn write_body(value: &SecretValue, cas: Option<u64>) -> Zeroizing<String> {
+    let value = json_string(value.expose());
+    Zeroizing::new(match cas {
+        Some(cas) => format!(
+            r#"{{"data":{{"{VALUE_FIELD}":{}}},"options":{{"cas":{cas}}}}}"#,
+            *value
+        ),
+        None => format!(r#"{{"data":{{"{VALUE_FIELD}":{}}}}}"#, *value),
+    })
+}
+
+/// `text` as a JSON string literal, in a zeroizing buffer.
+pub fn json_string(text: &str) -> Zeroizing<String> {
+    // Serializing a &str cannot fail; the fallback is never taken.
+    Zeroizing::new(serde_json::to_string(text).unwrap_or_default())
 }
 
 /// The hub's value in a read's `data.data`.
@@ -186,6 +197,8 @@ mod tests {
 
     use std::time::Duration;
 
+    use serde_json::json;
+
     use super::super::super::settings::{OpenBaoAuth, OpenBaoSettings};
     use super::*;
 
@@ -274,10 +287,19 @@ mod tests {
     #[test]
     fn write_body_carries_cas_only_when_given() {
         let value = SecretValue::new("s".into());
-        assert_eq!(write_body(&value, None), json!({"data": {"value": "s"}}));
+        let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap();
         assert_eq!(
-            write_body(&value, Some(0)),
+            parse(&write_body(&value, None)),
+            json!({"data": {"value": "s"}})
+        );
+        assert_eq!(
+            parse(&write_body(&value, Some(0))),
             json!({"data": {"value": "s"}, "options": {"cas": 0}})
+        );
+        let quoted = SecretValue::new("a\"b\\c\n".into());
+        assert_eq!(
+            parse(&write_body(&quoted, None))["data"]["value"],
+            "a\"b\\c\n"
         );
     }
 }

@@ -94,7 +94,7 @@ impl OpenBaoStore {
     }
 
     /// Sends an authenticated request; on 403 reads the credential again and retries once.
-    fn call(&self, method: Method, api: &str, body: Option<&Value>) -> Result<Reply, StoreError> {
+    fn call(&self, method: Method, api: &str, body: Option<&str>) -> Result<Reply, StoreError> {
         let token = self.auth.token(&self.client)?;
         let reply = self.client.send(method, api, Some(&token), body)?;
         if reply.status != 403 {
