@@ -8,7 +8,7 @@
 //!   Secret Service has no notion of them, so [`SecretStore::history`] is always empty.
 //! - **Isolation**: every item carries the hub's keychain id (its canonical state directory), and
 //!   every search includes it, so two hubs sharing one keychain never see each other's items.
-//! - **Bounded calls**: requests run on the backend's [`worker`] thread, which keeps the Secret
+//! - **Bounded calls**: requests run on the backend's `worker` thread, which keeps the Secret
 //!   Service session, and the caller waits at most [`DEFAULT_TIMEOUT`] (the D-Bus calls
 //!   themselves time out after 2 s each, and prompts are dismissed at once). A request whose
 //!   caller gave up before it started is dropped; one already under way may still complete,
