@@ -15,12 +15,12 @@
 //! (method, path, whether it was refused; never the token).
 
 use std::io::Read;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tiny_http::{Header, Request, Response, Server};
+use tiny_http::{Header, Request, Response};
+
+use crate::listener::{header, Listener};
 
 /// The largest body the gate forwards either way (a test crate is a few KiB).
 const MAX_BODY: u64 = 64 * 1024 * 1024;
@@ -61,20 +61,13 @@ struct Shared {
 
 /// The running gate. Stops on drop, printing its request log first if the test failed.
 pub struct CargoGate {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    server: Arc<Server>,
-    acceptor: Option<JoinHandle<()>>,
+    listener: Listener,
 }
 
 impl CargoGate {
     /// Starts a gate on `127.0.0.1:0` that accepts `token` for writes.
     pub fn start(token: &str) -> Self {
-        let server = Arc::new(Server::http("127.0.0.1:0").expect("bind the cargo gate"));
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .expect("the cargo gate listens on an IP address");
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(UPSTREAM_TIMEOUT))
             .http_status_as_error(false)
@@ -88,27 +81,13 @@ impl CargoGate {
             agent,
             requests: Mutex::new(Vec::new()),
         });
-        let acceptor = {
-            let server = Arc::clone(&server);
-            let shared = Arc::clone(&shared);
-            std::thread::spawn(move || {
-                for request in server.incoming_requests() {
-                    let shared = Arc::clone(&shared);
-                    std::thread::spawn(move || handle(&shared, request));
-                }
-            })
-        };
-        Self {
-            addr,
-            shared,
-            server,
-            acceptor: Some(acceptor),
-        }
+        let listener = Listener::start("cargo gate", &shared, handle);
+        Self { shared, listener }
     }
 
     /// The gate's base URL, `http://127.0.0.1:PORT` (what the registry advertises as its API).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.listener.addr())
     }
 
     /// Forwards requests to `upstream` (`http://127.0.0.1:PORT`) from now on. Only the first
@@ -138,10 +117,6 @@ impl Drop for CargoGate {
                 eprintln!("{request:?}");
             }
         }
-        self.server.unblock();
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
     }
 }
 
@@ -164,20 +139,11 @@ fn token_matches(given: Option<&str>, accepted: &str) -> bool {
     given.len() == accepted.len() && differ == 0
 }
 
-/// A request header's value by name (case-insensitive).
-fn header_value(request: &Request, name: &'static str) -> Option<String> {
-    request
-        .headers()
-        .iter()
-        .find(|header| header.field.equiv(name))
-        .map(|header| header.value.as_str().to_owned())
-}
-
 /// Serves one request: refuses an unauthorized write, forwards anything else.
 fn handle(shared: &Shared, mut request: Request) {
     let method = request.method().to_string();
     let path = request.url().to_owned();
-    let authorization = header_value(&request, "Authorization");
+    let authorization = header(&request, "Authorization");
     let refused =
         is_write(&method, &path) && !token_matches(authorization.as_deref(), &shared.token);
     shared
@@ -206,7 +172,7 @@ fn handle(shared: &Shared, mut request: Request) {
     // A request asking for a protocol upgrade (cargo's curl offers `Upgrade: h2c`) gets the
     // raw connection as its body reader in tiny_http, so only its declared length is read; the
     // gate answers in HTTP/1.1 and the connection closes after it.
-    let upgrade = header_value(&request, "Connection")
+    let upgrade = header(&request, "Connection")
         .is_some_and(|value| value.to_ascii_lowercase().contains("upgrade"));
     let mut body = Vec::new();
     let read = match (request.body_length(), upgrade) {
@@ -347,7 +313,7 @@ mod tests {
     #[test]
     fn reads_are_forwarded_even_when_an_h2c_upgrade_is_offered() {
         // The registry behind the gate: answers every request with its method and path.
-        let upstream = Server::http("127.0.0.1:0").expect("bind the upstream");
+        let upstream = tiny_http::Server::http("127.0.0.1:0").expect("bind the upstream");
         let upstream_url = format!("http://{}", upstream.server_addr());
         std::thread::spawn(move || {
             for request in upstream.incoming_requests() {

@@ -11,13 +11,13 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 
-use tiny_http::{Header, Request, Response, Server, StatusCode};
+use tiny_http::{Header, Request, Response, StatusCode};
+
+use crate::listener::{header, Listener};
 
 /// The realm the server names in its `WWW-Authenticate` challenge.
 const REALM: &str = "hyperforge test forge";
@@ -48,11 +48,10 @@ struct Shared {
 /// The running server. Stops (and removes its repositories) on drop, printing its request log
 /// first if the test failed.
 pub struct GitServer {
+    // Declared first so that it stops serving before the repositories are removed.
+    listener: Listener,
     root: tempfile::TempDir,
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    server: Arc<Server>,
-    acceptor: Option<JoinHandle<()>>,
 }
 
 impl GitServer {
@@ -62,11 +61,6 @@ impl GitServer {
             .prefix("gitserver")
             .tempdir()
             .expect("temp dir for the git server");
-        let server = Arc::new(Server::http("127.0.0.1:0").expect("bind the git server"));
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .expect("the git server listens on an IP address");
         let shared = Arc::new(Shared {
             root: root.path().to_path_buf(),
             backend: http_backend(),
@@ -74,22 +68,11 @@ impl GitServer {
             requests: Mutex::new(Vec::new()),
             latency: Mutex::new(std::time::Duration::ZERO),
         });
-        let acceptor = {
-            let server = Arc::clone(&server);
-            let shared = Arc::clone(&shared);
-            std::thread::spawn(move || {
-                for request in server.incoming_requests() {
-                    let shared = Arc::clone(&shared);
-                    std::thread::spawn(move || handle(&shared, request));
-                }
-            })
-        };
+        let listener = Listener::start("git server", &shared, handle);
         Self {
+            listener,
             root,
-            addr,
             shared,
-            server,
-            acceptor: Some(acceptor),
         }
     }
 
@@ -101,7 +84,7 @@ impl GitServer {
 
     /// The server's base URL, `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.listener.addr())
     }
 
     /// The directory holding the repositories (`GIT_PROJECT_ROOT`).
@@ -185,10 +168,6 @@ impl Drop for GitServer {
                 eprintln!("{request:?}");
             }
         }
-        self.server.unblock();
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
     }
 }
 
@@ -221,15 +200,6 @@ fn git_ok(dir: &Path, args: &[&str]) {
         "git {args:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-/// A request header's value by name (case-insensitive).
-fn header(request: &Request, name: &'static str) -> Option<String> {
-    request
-        .headers()
-        .iter()
-        .find(|header| header.field.equiv(name))
-        .map(|header| header.value.as_str().to_owned())
 }
 
 /// Serves one request: checks the credentials, then runs the CGI backend.

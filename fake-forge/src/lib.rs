@@ -9,3 +9,4 @@
 pub mod cargo_gate;
 pub mod forge_api;
 pub mod git_server;
+mod listener;
