@@ -17,7 +17,7 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use crate::commands::forge_access::{self, Access, ForgeFailure};
-use crate::commands::push::{push_forge_refs, ForgePush, Head};
+use crate::commands::push::{self, push_forge_refs, ForgePush, Head};
 use crate::commands::wait::WaitArgs;
 use crate::commands::Context;
 use crate::config::{RepoConfig, UserConfig};
@@ -166,6 +166,7 @@ pub async fn run(ctx: &Context, args: PublishArgs) -> Result<(), CliError> {
             commit: released.commit.clone(),
         };
         let tags = [released.tag.clone()];
+        let pushed = format!("{} and {}", head.branch, released.tag);
         for forge in target.forges() {
             let task = progress.task(&forge.forge.name);
             let outcome = push_forge_refs(
@@ -181,7 +182,7 @@ pub async fn run(ctx: &Context, args: PublishArgs) -> Result<(), CliError> {
             .await;
             drop(task);
             if !ctx.out.is_json() {
-                report_push(ctx, &progress, &outcome, &head, &released)?;
+                push::report(ctx, &progress, &outcome, &pushed)?;
             }
             pushes.push(outcome);
         }
@@ -401,33 +402,6 @@ fn print_json_error(ctx: &Context, target: &Target, message: &str) -> Result<(),
     map.insert("pushes".into(), json!([]));
     map.insert("error".into(), json!(message));
     ctx.out.json(&Value::Object(map))
-}
-
-/// Prints one forge's push: success on stdout, failure on stderr.
-fn report_push(
-    ctx: &Context,
-    progress: &Progress,
-    outcome: &ForgePush,
-    head: &Head,
-    released: &Released,
-) -> Result<(), CliError> {
-    match &outcome.result {
-        Ok(()) => progress.suspend(|| {
-            ctx.out.line(&format!(
-                "✓ Pushed {} and {} to {} ({})",
-                head.branch,
-                released.tag,
-                outcome.forge,
-                outcome.url.as_deref().unwrap_or("?")
-            ))
-        }),
-        Err(failure) => {
-            for line in failure.lines(&outcome.forge) {
-                progress.note(&line);
-            }
-            Ok(())
-        }
-    }
 }
 
 /// The `--json` object of a published package and the exit: a failed push is a failure (1),

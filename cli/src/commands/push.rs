@@ -239,7 +239,7 @@ pub async fn run(ctx: &Context, args: PushArgs) -> Result<(), CliError> {
         .await;
         drop(task);
         if !ctx.out.is_json() {
-            report(ctx, &progress, &outcome, &head)?;
+            report(ctx, &progress, &outcome, &head.branch)?;
         }
         outcomes.push(outcome);
     }
@@ -262,18 +262,19 @@ pub async fn run(ctx: &Context, args: PushArgs) -> Result<(), CliError> {
     }
 }
 
-/// Prints one forge's outcome: success on stdout, failure on stderr.
-fn report(
+/// Prints one forge's outcome: success (`✓ Pushed <pushed> to <forge> (<url>)`) on stdout,
+/// failure on stderr. `pushed` names what went: the branch, or for `publish` the branch and tag.
+pub fn report(
     ctx: &Context,
     progress: &Progress,
     outcome: &ForgePush,
-    head: &Head,
+    pushed: &str,
 ) -> Result<(), CliError> {
     match &outcome.result {
         Ok(()) => progress.suspend(|| {
             ctx.out.line(&format!(
                 "✓ Pushed {} to {} ({})",
-                head.branch,
+                pushed,
                 outcome.forge,
                 outcome.url.as_deref().unwrap_or("?")
             ))
