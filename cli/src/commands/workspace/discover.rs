@@ -9,6 +9,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::error::CliError;
+
 /// Directories never entered.
 const SKIPPED: &[&str] = &["target", "node_modules"];
 /// How deep below the root the walk goes.
@@ -24,6 +26,24 @@ pub fn find_repositories(root: &Path) -> io::Result<Vec<PathBuf>> {
     walk(root, 0, &mut found);
     found.sort();
     Ok(found)
+}
+
+/// As [`find_repositories`], for a command that needs at least one: the workspace commands'
+/// usage errors when `root` cannot be read or holds no repository.
+///
+/// # Errors
+/// `root` cannot be read, or holds no repository (usage errors, the latter with a hint).
+pub fn repositories_under(root: &Path) -> Result<Vec<PathBuf>, CliError> {
+    let paths = find_repositories(root)
+        .map_err(|error| CliError::usage(format!("cannot read {}: {error}", root.display())))?;
+    if paths.is_empty() {
+        return Err(CliError::usage(format!(
+            "no repository with a .hyperforge/config.toml under {}",
+            root.display()
+        ))
+        .with_hint("run `hyperforge init` in each repository first"));
+    }
+    Ok(paths)
 }
 
 fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {

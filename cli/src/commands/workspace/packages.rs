@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use futures::StreamExt;
 
-use super::discover::{display_name, find_repositories};
+use super::discover::{display_name, repositories_under};
 use crate::config::{RepoConfig, UserConfig};
 use crate::error::CliError;
 use crate::package::manifest;
@@ -75,15 +75,7 @@ impl Workspace {
 /// # Errors
 /// `root` cannot be read, or holds no repository (usage errors).
 pub async fn discover(root: &Path, user: &UserConfig, jobs: usize) -> Result<Workspace, CliError> {
-    let paths = find_repositories(root)
-        .map_err(|error| CliError::usage(format!("cannot read {}: {error}", root.display())))?;
-    if paths.is_empty() {
-        return Err(CliError::usage(format!(
-            "no repository with a .hyperforge/config.toml under {}",
-            root.display()
-        ))
-        .with_hint("run `hyperforge init` in each repository first"));
-    }
+    let paths = repositories_under(root)?;
     let opened: Vec<(PathBuf, Result<Option<Opened>, String>)> =
         futures::stream::iter(paths.into_iter().map(|path| async move {
             let opened = open(&path, user).await;

@@ -11,7 +11,7 @@ use futures::StreamExt;
 use serde_json::json;
 
 use super::approval::request;
-use super::discover::{display_name, find_repositories};
+use super::discover::{display_name, repositories_under};
 use super::WorkspacePushArgs;
 use crate::commands::forge_access::{self, Decisions, ForgeFailure};
 use crate::commands::push::{head, push_forge, ForgePush};
@@ -73,15 +73,7 @@ impl RepoPush {
 pub async fn run(ctx: &Context, args: WorkspacePushArgs) -> Result<(), CliError> {
     let root = &args.common.path;
     let jobs = usize::from(args.common.jobs);
-    let paths = find_repositories(root)
-        .map_err(|error| CliError::usage(format!("cannot read {}: {error}", root.display())))?;
-    if paths.is_empty() {
-        return Err(CliError::usage(format!(
-            "no repository with a .hyperforge/config.toml under {}",
-            root.display()
-        ))
-        .with_hint("run `hyperforge init` in each repository first"));
-    }
+    let paths = repositories_under(root)?;
     let user = UserConfig::load()?;
     let projects = open_all(root, &paths, &user, jobs).await;
 
