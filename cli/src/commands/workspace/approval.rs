@@ -4,6 +4,7 @@
 
 use auth_hub_client::HubClient;
 use auth_hub_protocol::SecretScope;
+use serde_json::{json, Value};
 
 use crate::commands::forge_access::{self, Decisions, ForgeFailure};
 use crate::commands::Context;
@@ -50,4 +51,17 @@ pub async fn request(
         ctx.out.line("\n")?;
     }
     Ok(decisions)
+}
+
+/// The `--json` `scopes` list: each scope asked for and whether the hub granted it.
+pub fn scopes_json(scopes: &[SecretScope], decisions: &Decisions) -> Vec<Value> {
+    scopes
+        .iter()
+        .map(|scope| {
+            json!({
+                "scope": scope.as_str(),
+                "granted": decisions.granted(scope),
+            })
+        })
+        .collect()
 }

@@ -16,7 +16,7 @@ use auth_hub_client::HubClient;
 use auth_hub_protocol::SecretScope;
 use serde_json::{json, Value};
 
-use super::approval::request;
+use super::approval::{request, scopes_json};
 use super::packages::{self, Contents, Workspace};
 use super::schedule::{self, Event, Job, Schedule, State};
 use super::WorkspacePublishArgs;
@@ -239,10 +239,7 @@ pub async fn run(ctx: &Context, args: WorkspacePublishArgs) -> Result<(), CliErr
     let summary = Summary::new(&statuses, &names, &pushes, &workspace);
     if ctx.out.is_json() {
         ctx.out.json(&json!({
-            "scopes": scopes.iter().map(|scope| json!({
-                "scope": scope.as_str(),
-                "granted": decisions.granted(scope),
-            })).collect::<Vec<_>>(),
+            "scopes": scopes_json(&scopes, &decisions),
             "packages": units.iter().zip(&statuses).map(|(unit, status)| {
                 package_json(&workspace, &units, unit, status)
             }).collect::<Vec<_>>(),

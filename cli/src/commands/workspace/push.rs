@@ -10,7 +10,7 @@ use auth_hub_protocol::SecretScope;
 use futures::StreamExt;
 use serde_json::json;
 
-use super::approval::request;
+use super::approval::{request, scopes_json};
 use super::discover::{display_name, repositories_under};
 use super::WorkspacePushArgs;
 use crate::commands::forge_access::{self, Decisions, ForgeFailure};
@@ -111,10 +111,7 @@ pub async fn run(ctx: &Context, args: WorkspacePushArgs) -> Result<(), CliError>
 
     if ctx.out.is_json() {
         ctx.out.json(&json!({
-            "scopes": scopes.iter().map(|scope| json!({
-                "scope": scope.as_str(),
-                "granted": decisions.granted(scope),
-            })).collect::<Vec<_>>(),
+            "scopes": scopes_json(&scopes, &decisions),
             "repos": results.iter().map(|repo| json!({
                 "repo": repo.name,
                 "ok": repo.ok(),
