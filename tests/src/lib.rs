@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use auth_hub_client::{ClientOptions, HubClient};
 use auth_hub_protocol::MasterToken;
 
+mod child;
 pub mod forge_fixture;
 pub mod openbao;
 pub mod publish_fixture;

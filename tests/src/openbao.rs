@@ -10,8 +10,6 @@
 //! [`OpenBao::restart`] only the root token and the `secret/` mount exist again.
 
 use std::fs;
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -20,6 +18,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::child::{die_with_parent, free_port};
 use crate::registries::cache_dir;
 use crate::wait_until;
 
@@ -60,10 +59,7 @@ impl OpenBao {
     fn start_with(tls: bool) -> Self {
         let bao = bao_binary();
         let dir = tempfile::tempdir().expect("temporary directory for bao");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .map(|addr| addr.port())
-            .expect("a free loopback port");
+        let port = free_port().expect("a free loopback port");
         let mut server = Self {
             dir,
             bao,
@@ -461,21 +457,7 @@ fn spawn_dying_with_process(command: Command) -> std::io::Result<Child> {
             .name("openbao-spawner".into())
             .spawn(move || {
                 for (mut command, reply) in receiver {
-                    // SAFETY: getpid(2) has no preconditions.
-                    let parent = unsafe { libc::getpid() };
-                    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork
-                    // and exec.
-                    unsafe {
-                        command.pre_exec(move || {
-                            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                                return Err(std::io::Error::last_os_error());
-                            }
-                            if libc::getppid() != parent {
-                                libc::_exit(1);
-                            }
-                            Ok(())
-                        });
-                    }
+                    die_with_parent(&mut command);
                     let _ = reply.send(command.spawn());
                 }
             })

@@ -15,8 +15,6 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::Read;
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +23,7 @@ use std::time::Duration;
 
 use fake_forge::cargo_gate::{CargoGate, GateRequest};
 
+use crate::child::{die_with_parent, free_port};
 use crate::wait_until;
 
 /// How long one server may take to answer after it was started (verdaccio needs a few seconds
@@ -599,7 +598,7 @@ fn start_on_free_port(
 ) -> Result<String, String> {
     let mut why = String::new();
     for _ in 0..START_ATTEMPTS {
-        let port = free_port()?;
+        let port = free_port().map_err(|e| format!("finding a free port: {e}"))?;
         let (command, ready, url) = make(port);
         let mut child = spawn_logged(command, log)?;
         let up = wait_until(START_LIMIT, || {
@@ -620,14 +619,6 @@ fn start_on_free_port(
     Err(failed(name, &why, log))
 }
 
-/// A port nothing listens on right now.
-fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .map_err(|e| format!("finding a free port: {e}"))
-}
-
 /// Spawns `command` with its output appended to `log`, dying with this process.
 fn spawn_logged(mut command: Command, log: &Path) -> Result<Child, String> {
     let open = || {
@@ -637,22 +628,8 @@ fn spawn_logged(mut command: Command, log: &Path) -> Result<Child, String> {
             .open(log)
             .map_err(|e| format!("{}: {e}", log.display()))
     };
-    // SAFETY: getpid(2) has no preconditions.
-    let parent = unsafe { libc::getpid() };
     command.stdin(Stdio::null()).stdout(open()?).stderr(open()?);
-    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork and exec.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The parent may have died before the signal was armed.
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
+    die_with_parent(&mut command);
     let child = command
         .spawn()
         .map_err(|e| format!("spawn {:?}: {e}", command.get_program()))?;
