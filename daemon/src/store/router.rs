@@ -437,6 +437,16 @@ mod tests {
         SecretValue::from(text.to_owned())
     }
 
+    /// Every secret's path and backend, as the router lists them.
+    fn listed(router: &Router) -> Vec<(String, String)> {
+        router
+            .list_with_backends("")
+            .unwrap()
+            .into_iter()
+            .map(|(meta, backend)| (meta.path.as_str().to_owned(), backend))
+            .collect()
+    }
+
     /// `file`, `team` and `kc` memory stores, `team/*` and `team/x/*`-free routes.
     fn three() -> (Router, Vec<Arc<dyn SecretStore>>) {
         let stores: Vec<Arc<dyn SecretStore>> = (0..3)
@@ -494,14 +504,8 @@ mod tests {
         router.put(&path("cargo/token"), value("3")).unwrap();
         // A stale copy in the default store of a path that routes to `team`.
         stores[0].put(&path("team/stale"), value("4")).unwrap();
-        let listed: Vec<(String, String)> = router
-            .list_with_backends("")
-            .unwrap()
-            .into_iter()
-            .map(|(meta, backend)| (meta.path.as_str().to_owned(), backend))
-            .collect();
         assert_eq!(
-            listed,
+            listed(&router),
             vec![
                 ("alpha/x".to_owned(), "file".to_owned()),
                 ("cargo/token".to_owned(), "kc".to_owned()),
@@ -617,14 +621,8 @@ mod tests {
         ));
         router.put(&path("team/a"), value("1")).unwrap();
         router.put(&path("b/c"), value("2")).unwrap();
-        let listed: Vec<(String, String)> = router
-            .list_with_backends("")
-            .unwrap()
-            .into_iter()
-            .map(|(meta, backend)| (meta.path.as_str().to_owned(), backend))
-            .collect();
         assert_eq!(
-            listed,
+            listed(&router),
             vec![
                 ("b/c".to_owned(), "file".to_owned()),
                 ("team/a".to_owned(), "other".to_owned()),
