@@ -92,48 +92,29 @@ impl Scanner<'_> {
         }
         self.skip_ws();
         match self.peek()? {
-            b'{' => {
-                self.at += 1;
-                loop {
-                    self.skip_ws();
-                    match self.peek()? {
-                        b'}' => {
-                            self.at += 1;
-                            return Some(());
-                        }
-                        b',' => self.at += 1,
-                        _ => {
-                            let key = self.string()?;
-                            self.skip_ws();
-                            if self.peek()? != b':' {
-                                return None;
-                            }
-                            self.at += 1;
-                            self.skip_ws();
-                            let matching = path.and_then(|path| {
-                                let (first, rest) = path.split_first()?;
-                                (self.decode(key)?.as_str() == *first).then_some(rest)
-                            });
-                            match matching {
-                                Some([]) => {
-                                    if self.peek()? == b'"' {
-                                        self.found = Some(self.string()?);
-                                    } else {
-                                        self.found = None;
-                                        self.value(None, depth + 1)?;
-                                    }
-                                }
-                                Some(rest) => {
-                                    // A repeated key replaces what an earlier one held.
-                                    self.found = None;
-                                    self.value(Some(rest), depth + 1)?;
-                                }
-                                None => self.value(None, depth + 1)?,
-                            }
+            b'{' => self.members(|this, key| {
+                let matching = path.and_then(|path| {
+                    let (first, rest) = path.split_first()?;
+                    (this.decode(key)?.as_str() == *first).then_some(rest)
+                });
+                match matching {
+                    Some([]) => {
+                        if this.peek()? == b'"' {
+                            this.found = Some(this.string()?);
+                        } else {
+                            this.found = None;
+                            this.value(None, depth + 1)?;
                         }
                     }
+                    Some(rest) => {
+                        // A repeated key replaces what an earlier one held.
+                        this.found = None;
+                        this.value(Some(rest), depth + 1)?;
+                    }
+                    None => this.value(None, depth + 1)?,
                 }
-            }
+                Some(())
+            }),
             b'[' => {
                 self.at += 1;
                 loop {
@@ -174,6 +155,38 @@ impl Scanner<'_> {
         if self.peek()? != b'{' {
             return self.value(None, depth);
         }
+        self.members(|this, key_range| {
+            let key = this.decode(key_range)?;
+            match path.split_first() {
+                Some((first, rest)) if *first == key => {
+                    out.clear();
+                    this.entries(rest, out, depth + 1)?;
+                }
+                Some(_) => this.value(None, depth + 1)?,
+                None => {
+                    let is_string = this.peek()? == b'"';
+                    let start = this.at;
+                    let range = if is_string {
+                        this.string()?
+                    } else {
+                        this.value(None, depth + 1)?;
+                        start..this.at
+                    };
+                    out.retain(|(seen, _, _)| *seen != key);
+                    out.push((key, range, is_string));
+                }
+            }
+            Some(())
+        })
+    }
+
+    /// Walks the object starting at the current `{` to its `}`, calling `member` with each
+    /// key's raw range once the scanner stands on that key's value; `member` must consume the
+    /// value.
+    fn members(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Range<usize>) -> Option<()>,
+    ) -> Option<()> {
         self.at += 1;
         loop {
             self.skip_ws();
@@ -184,33 +197,14 @@ impl Scanner<'_> {
                 }
                 b',' => self.at += 1,
                 _ => {
-                    let key_range = self.string()?;
-                    let key = self.decode(key_range)?;
+                    let key = self.string()?;
                     self.skip_ws();
                     if self.peek()? != b':' {
                         return None;
                     }
                     self.at += 1;
                     self.skip_ws();
-                    match path.split_first() {
-                        Some((first, rest)) if *first == key => {
-                            out.clear();
-                            self.entries(rest, out, depth + 1)?;
-                        }
-                        Some(_) => self.value(None, depth + 1)?,
-                        None => {
-                            let is_string = self.peek()? == b'"';
-                            let start = self.at;
-                            let range = if is_string {
-                                self.string()?
-                            } else {
-                                self.value(None, depth + 1)?;
-                                start..self.at
-                            };
-                            out.retain(|(seen, _, _)| *seen != key);
-                            out.push((key, range, is_string));
-                        }
-                    }
+                    member(self, key)?;
                 }
             }
         }
