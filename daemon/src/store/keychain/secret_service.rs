@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use auth_hub_protocol::{SecretPath, SecretValue};
 use chrono::Utc;
-use dbus_secret_service::{EncryptionType, Error, Item, SecretService};
+use dbus_secret_service::{Collection, EncryptionType, Error, Item, SecretService};
 use zeroize::Zeroizing;
 
 use super::item;
@@ -130,13 +130,7 @@ pub(super) fn put(
 ) -> Result<SecretMeta, Failure> {
     let older = find(service, item::path_query(hub, path))?;
     let meta = item::next_meta(path, older.first().map(|(_, meta)| meta), Utc::now());
-    let collection = service
-        .get_default_collection()
-        .or_else(|_| service.get_any_collection())
-        .map_err(classify)?;
-    if collection.is_locked().map_err(classify)? {
-        return Err(Failure::Locked);
-    }
+    let collection = unlocked_collection(service)?;
     let attributes = item::attributes(hub, &meta);
     let attributes: HashMap<&str, &str> = attributes
         .iter()
@@ -189,6 +183,11 @@ pub(super) fn list(
 
 /// A cheap probe: asks whether the default collection is locked.
 pub(super) fn probe(service: &Connection) -> Result<(), Failure> {
+    unlocked_collection(service).map(drop)
+}
+
+/// The collection new items go to (the default one, else any), refused when it is locked.
+fn unlocked_collection(service: &Connection) -> Result<Collection<'_>, Failure> {
     let collection = service
         .get_default_collection()
         .or_else(|_| service.get_any_collection())
@@ -196,5 +195,5 @@ pub(super) fn probe(service: &Connection) -> Result<(), Failure> {
     if collection.is_locked().map_err(classify)? {
         return Err(Failure::Locked);
     }
-    Ok(())
+    Ok(collection)
 }
