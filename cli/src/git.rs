@@ -809,11 +809,12 @@ fn helper_command(fd: i32) -> std::io::Result<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Runs git in `dir` for a test, returning stdout; panics with git's message on failure.
-    fn run(dir: &Path, args: &[&str]) -> String {
+    /// The release tests use it too.
+    pub(crate) fn run(dir: &Path, args: &[&str]) -> String {
         let output = std::process::Command::new("git")
             .arg("-C")
             .arg(dir)

@@ -381,6 +381,7 @@ mod tests {
     use auth_hub_protocol::SecretValue;
 
     use super::*;
+    use crate::git::tests::run as git;
     use crate::output::Output;
     use crate::package::Ecosystem;
     use crate::progress::Progress;
@@ -524,21 +525,6 @@ mod tests {
             tool::npm_config(&plan),
             "registry=http://127.0.0.1:4873/\n//127.0.0.1:4873/:_authToken=${NPM_TOKEN}\n"
         );
-    }
-
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let output = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .output()
-            .expect("git runs");
-        assert!(
-            output.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
     /// A crate that does not compile: verification fails after the bump, and the release must
