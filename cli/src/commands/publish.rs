@@ -581,9 +581,9 @@ mod tests {
         assert!(parse(&["--wait", "5m", "--no-wait"]).is_err());
     }
 
-    #[test]
-    fn a_workspace_root_is_a_usage_error_naming_the_way_out() {
-        let member = |name: &str, dir: &str| Package {
+    /// Crate `name` 0.1.0 in `dir`, its lock file in `lock_dir`.
+    fn crate_at(name: &str, dir: &str, lock_dir: &str) -> Package {
+        Package {
             dir: PathBuf::from(dir),
             ecosystem: crate::package::Ecosystem::Cargo,
             name: name.to_owned(),
@@ -594,8 +594,13 @@ mod tests {
                 suffix: String::new(),
             },
             dependencies: Vec::new(),
-            lock_dir: PathBuf::from("/w"),
-        };
+            lock_dir: PathBuf::from(lock_dir),
+        }
+    }
+
+    #[test]
+    fn a_workspace_root_is_a_usage_error_naming_the_way_out() {
+        let member = |name: &str, dir: &str| crate_at(name, dir, "/w");
         let error = several_packages(
             Path::new("/w"),
             &[member("wa", "/w/wa"), member("wb", "/w/wb")],
@@ -615,19 +620,7 @@ mod tests {
 
     #[test]
     fn members_and_subdirectories_are_shared_repositories() {
-        let package = |dir: &str, lock: &str| Package {
-            dir: PathBuf::from(dir),
-            ecosystem: crate::package::Ecosystem::Cargo,
-            name: "wa".to_owned(),
-            version: crate::package::Version {
-                major: 0,
-                minor: 1,
-                patch: 0,
-                suffix: String::new(),
-            },
-            dependencies: Vec::new(),
-            lock_dir: PathBuf::from(lock),
-        };
+        let package = |dir: &str, lock: &str| crate_at("wa", dir, lock);
         let root = Path::new("/nonexistent/r");
         assert!(!shared_repository(
             root,
