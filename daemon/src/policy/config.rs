@@ -304,6 +304,16 @@ impl Checker<'_> {
         }
     }
 
+    /// The scope written at `field`, or the error pointing at it.
+    pub(super) fn scope(
+        &self,
+        raw: &Spanned<String>,
+        field: &str,
+    ) -> Result<SecretScope, ConfigError> {
+        SecretScope::parse(raw.get_ref())
+            .map_err(|error| self.invalid(raw.span(), field, raw.get_ref(), error.to_string()))
+    }
+
     fn convert(&self, raw: RawConfig) -> Result<HubConfig, ConfigError> {
         let (kind, tables) = match raw.store.backend {
             None => (StoreKind::File, Vec::new()),
@@ -359,14 +369,7 @@ impl Checker<'_> {
                     .fold(Permissions::default(), |all, one| all.union(one.rights()))
             }
         };
-        let scope = SecretScope::parse(raw.scope.get_ref()).map_err(|error| {
-            self.invalid(
-                raw.scope.span(),
-                &field("scope"),
-                raw.scope.get_ref(),
-                error.to_string(),
-            )
-        })?;
+        let scope = self.scope(&raw.scope, &field("scope"))?;
         let keys = match raw.keys {
             None => None,
             Some(list) => {

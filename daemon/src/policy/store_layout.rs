@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use auth_hub_protocol::duration::parse_duration;
-use auth_hub_protocol::{SecretPath, SecretScope};
+use auth_hub_protocol::SecretPath;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use toml::Spanned;
@@ -126,14 +126,7 @@ impl Checker<'_> {
         let mut checked: Vec<Route> = Vec::with_capacity(routes.len());
         for (index, raw) in routes.into_iter().enumerate() {
             let field = |name: &str| format!("store.route[{index}].{name}");
-            let scope = SecretScope::parse(raw.scope.get_ref()).map_err(|error| {
-                self.invalid(
-                    raw.scope.span(),
-                    &field("scope"),
-                    raw.scope.get_ref(),
-                    error.to_string(),
-                )
-            })?;
+            let scope = self.scope(&raw.scope, &field("scope"))?;
             if let Some((earlier, first)) = checked
                 .iter()
                 .enumerate()
