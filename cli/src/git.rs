@@ -371,6 +371,24 @@ impl Repo {
         Ok(paths)
     }
 
+    /// The directory this repository's worktrees share (`.git` of the main work tree), where
+    /// its refs and tags live.
+    ///
+    /// # Errors
+    /// [`GitError::Failed`] when git cannot say.
+    pub async fn common_dir(&self) -> Result<PathBuf, GitError> {
+        let output = self
+            .git_ok("rev-parse", ["rev-parse", "--git-common-dir"])
+            .await?;
+        let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim_end());
+        // git prints it relative to the work tree's top when it is inside it.
+        Ok(if dir.is_absolute() {
+            dir
+        } else {
+            self.root.join(dir)
+        })
+    }
+
     /// True when tag `name` exists.
     ///
     /// # Errors

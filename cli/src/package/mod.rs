@@ -9,6 +9,7 @@
 pub mod edit;
 pub mod graph;
 mod json;
+pub mod lock;
 pub mod manifest;
 mod names;
 pub mod refusal;

@@ -205,6 +205,11 @@ pub async fn release(
     // then undoes: with SIGINT handled here it is not killed half-way through the transaction.
     let _interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
     let tools = tool::locate(plan.package.ecosystem)?;
+    // Held to the end of the release: a second run in this repository is refused before it
+    // changes anything (see `lock`).
+    let _lock = super::lock::acquire(repo)
+        .await
+        .map_err(|error| ReleaseError::Repository(error.to_string()))?;
     check(repo, plan, allow_dirty).await?;
     let mut snapshot = repo.snapshot().await.map_err(repository)?;
 

@@ -339,6 +339,52 @@ fn a_denied_registry_scope_exits_3_before_anything_changes() {
     }
 }
 
+/// A release already running in the repository (its lock held, as a second terminal's
+/// `hyperforge publish` holds it) makes this one stop at once: exit 1 naming the lock, nothing
+/// verified, published, committed or tagged.
+#[test]
+fn a_second_release_in_the_same_repository_is_refused_before_anything_changes() {
+    use std::os::fd::AsRawFd;
+
+    let kind = Kind::Cargo;
+    let setup = Setup::new(kind, "", kind.good_token(), true);
+    let before = setup.state();
+    let lock_path = setup.repo.join(".git").join("hyperforge-release.lock");
+    let held = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .expect("open the release lock");
+    // SAFETY: flock on a descriptor this test owns.
+    let locked = unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    assert_eq!(locked, 0, "{}", std::io::Error::last_os_error());
+
+    let run = setup.publish(&[], &["--bump", "patch"]);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains("another hyperforge release is running in this repository"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(setup.state(), before, "the repository changed");
+    assert!(kind.served(&setup.name).is_empty());
+    setup.assert_nothing_pushed("0.1.1");
+    for step in ["package", "publish"] {
+        assert_eq!(
+            setup.world.tool_runs(step),
+            [] as [(String, String, String); 0],
+            "cargo {step} ran while another release held the lock"
+        );
+    }
+
+    // Once the other release ends, the same command goes through.
+    drop(held);
+    let run = setup.publish(&[], &["--bump", "patch"]);
+    setup.assert_released(&run, "0.1.1");
+}
+
 #[test]
 fn dry_run_prints_the_plan_changes_nothing_and_needs_no_hub() {
     let kind = Kind::Cargo;
