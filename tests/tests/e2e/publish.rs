@@ -162,6 +162,17 @@ impl Setup {
     }
 
     /// Nothing reached the git server: no branch, no tag.
+    /// Neither `cargo package` nor `cargo publish` ran (`why` says when that would be wrong).
+    fn assert_cargo_never_ran(&self, why: &str) {
+        for step in ["package", "publish"] {
+            assert_eq!(
+                self.world.tool_runs(step),
+                [] as [(String, String, String); 0],
+                "cargo {step} ran {why}"
+            );
+        }
+    }
+
     fn assert_nothing_pushed(&self, version: &str) {
         let server = &self.world.server;
         assert_eq!(server.head_of("github", ORG, &self.repo_name, "main"), None);
@@ -330,13 +341,7 @@ fn a_denied_registry_scope_exits_3_before_anything_changes() {
     assert_eq!(setup.state(), before, "the repository changed");
     assert!(kind.served(&setup.name).is_empty());
     setup.assert_nothing_pushed("0.1.1");
-    for step in ["package", "publish"] {
-        assert_eq!(
-            setup.world.tool_runs(step),
-            [] as [(String, String, String); 0],
-            "cargo {step} ran though the scope was denied"
-        );
-    }
+    setup.assert_cargo_never_ran("though the scope was denied");
 }
 
 /// A release already running in the repository (its lock held, as a second terminal's
@@ -371,13 +376,7 @@ fn a_second_release_in_the_same_repository_is_refused_before_anything_changes() 
     assert_eq!(setup.state(), before, "the repository changed");
     assert!(kind.served(&setup.name).is_empty());
     setup.assert_nothing_pushed("0.1.1");
-    for step in ["package", "publish"] {
-        assert_eq!(
-            setup.world.tool_runs(step),
-            [] as [(String, String, String); 0],
-            "cargo {step} ran while another release held the lock"
-        );
-    }
+    setup.assert_cargo_never_ran("while another release held the lock");
 
     // Once the other release ends, the same command goes through.
     drop(held);
