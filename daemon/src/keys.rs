@@ -611,18 +611,8 @@ fn validate_record(path: &Path, record: &KeyRecord) -> Result<(), KeyStoreError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use crate::test_support::{at, scope};
     use std::fs;
-
-    fn at(seconds: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_700_000_000 + seconds, 0)
-            .single()
-            .expect("valid test timestamp")
-    }
-
-    fn scope(pattern: &str) -> SecretScope {
-        SecretScope::parse(pattern).expect("valid test scope")
-    }
 
     struct Fixture {
         _dir: tempfile::TempDir,

@@ -234,20 +234,14 @@ impl RepoBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::at;
     use auth_hub_protocol::frame;
     use auth_hub_protocol::response::RepoList;
     use auth_hub_protocol::{
         Response, ResponseEnvelope, ResponseResult, ServerMessage, DEFAULT_MAX_FRAME,
     };
-    use chrono::TimeZone;
     use std::fs;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-
-    fn at(seconds: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_700_000_000 + seconds, 0)
-            .single()
-            .expect("valid test timestamp")
-    }
 
     fn book() -> (tempfile::TempDir, RepoBook) {
         let dir = tempfile::tempdir().expect("temp dir");

@@ -240,6 +240,15 @@ impl Wire {
     }
 }
 
+/// `seconds` after a fixed instant (2023-11-14), for tests of expiry and ordering.
+pub fn at(seconds: i64) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc
+        .timestamp_opt(1_700_000_000 + seconds, 0)
+        .single()
+        .expect("valid test timestamp")
+}
+
 /// A secret path from test text.
 pub fn path(text: &str) -> SecretPath {
     SecretPath::parse(text).expect("a valid path")

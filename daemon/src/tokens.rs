@@ -201,23 +201,13 @@ fn digest(token: &AccessToken) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    fn at(seconds: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_700_000_000 + seconds, 0)
-            .single()
-            .expect("valid test timestamp")
-    }
+    use crate::test_support::{at, path};
 
     fn scope(pattern: &str, permissions: Permissions) -> Access {
         Access::new(
             SecretScope::parse(pattern).expect("valid test scope"),
             permissions,
         )
-    }
-
-    fn path(text: &str) -> SecretPath {
-        SecretPath::parse(text).expect("valid test path")
     }
 
     const MINUTE: Duration = Duration::from_secs(60);

@@ -256,18 +256,8 @@ impl PendingBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{at, scope};
     use auth_hub_protocol::response::PeerInfo;
-    use chrono::{DateTime, TimeZone, Utc};
-
-    fn at(seconds: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_700_000_000 + seconds, 0)
-            .single()
-            .expect("valid test timestamp")
-    }
-
-    fn scope(pattern: &str) -> SecretScope {
-        SecretScope::parse(pattern).expect("valid test scope")
-    }
 
     fn request(key: &str, scopes: &[&str], permissions: Permissions) -> PendingRequest {
         PendingRequest {

@@ -208,10 +208,7 @@ mod tests {
     use std::thread;
 
     use super::*;
-
-    fn path(text: &str) -> SecretPath {
-        SecretPath::parse(text).unwrap()
-    }
+    use crate::test_support::path;
 
     #[test]
     fn put_get_delete() {

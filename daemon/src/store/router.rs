@@ -421,10 +421,7 @@ mod tests {
     use super::*;
     use crate::store::memory::MemoryStore;
     use crate::store::settings::BackendSpec;
-
-    fn path(text: &str) -> SecretPath {
-        SecretPath::parse(text).unwrap()
-    }
+    use crate::test_support::path;
 
     fn route(scope: &str, backend: &str) -> Route {
         Route {

@@ -12,10 +12,7 @@ use super::*;
 use crate::store::memory::MemoryStore;
 use crate::store::settings::{Layout, Route, LOCAL_BACKEND};
 use crate::store::{StoredSecret, DEFAULT_HISTORY};
-
-fn path(text: &str) -> SecretPath {
-    SecretPath::parse(text).unwrap()
-}
+use crate::test_support::path;
 
 fn scope(text: &str) -> SecretScope {
     SecretScope::parse(text).unwrap()

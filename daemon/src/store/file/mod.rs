@@ -374,10 +374,7 @@ mod tests {
     use super::record::{COMMON_HEADER_LEN, HEADER_LEN, NONCE_LEN, TAG_KEY_FILE};
     use super::*;
     use crate::store::KeySource;
-
-    fn path(text: &str) -> SecretPath {
-        SecretPath::parse(text).unwrap()
-    }
+    use crate::test_support::path;
 
     fn options(dir: &Path) -> StoreOptions {
         StoreOptions {

@@ -122,10 +122,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-
-    fn path(text: &str) -> SecretPath {
-        SecretPath::parse(text).unwrap()
-    }
+    use crate::test_support::path;
 
     #[test]
     fn attributes_name_the_hub_and_path() {

@@ -201,6 +201,7 @@ mod tests {
 
     use super::super::super::settings::{OpenBaoAuth, OpenBaoSettings};
     use super::*;
+    use crate::test_support::path;
 
     fn settings(mount: &str, prefix: &str) -> OpenBaoSettings {
         OpenBaoSettings {
@@ -215,10 +216,6 @@ mod tests {
             cache_ttl: Duration::ZERO,
             timeout: Duration::from_secs(5),
         }
-    }
-
-    fn path(text: &str) -> SecretPath {
-        SecretPath::parse(text).unwrap()
     }
 
     #[test]
