@@ -14,8 +14,8 @@ use crate::hub::Hub;
 use crate::session::Session;
 use crate::tokens::TokenError;
 
-/// Handles `get_secret`; the read runs on the blocking pool (a remote backend may take up to its
-/// timeout).
+/// Handles `get_secret`. A local store answers inline from memory; a remote backend's read runs
+/// on the blocking pool (it may take up to its timeout).
 ///
 /// # Errors
 /// Token errors, `not_found`, store errors.
@@ -33,13 +33,17 @@ pub async fn get_secret(
     ) {
         Ok(()) => {
             let (hub2, path2) = (hub.clone(), request.path.clone());
-            blocking(move || hub2.store.get(&path2).map_err(HubError::from))
-                .await
-                .and_then(|found| {
-                    found.ok_or_else(|| HubError::NotFound {
-                        path: request.path.to_string(),
-                    })
+            let read = move || hub2.store.get(&path2).map_err(HubError::from);
+            let found = if hub.router.answers_from_memory(&request.path) {
+                read()
+            } else {
+                blocking(read).await
+            };
+            found.and_then(|found| {
+                found.ok_or_else(|| HubError::NotFound {
+                    path: request.path.to_string(),
                 })
+            })
         }
         Err(error) => Err(error),
     };

@@ -159,6 +159,10 @@ impl SecretStore for MemoryStore {
         "none".to_owned()
     }
 
+    fn reads_from_memory(&self) -> bool {
+        true
+    }
+
     fn get(&self, path: &SecretPath) -> Result<Option<StoredSecret>, StoreError> {
         Ok(self
             .map

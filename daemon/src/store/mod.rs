@@ -72,11 +72,19 @@ pub trait SecretStore: Send + Sync + 'static {
     /// `"none"`.
     fn key_source(&self) -> String;
 
-    /// The current value at `path`, or `None`. Served from memory, without I/O.
+    /// The current value at `path`, or `None`. The local stores answer from memory, without
+    /// I/O; the keychain and OpenBao ask their service, bounded by their timeout.
     ///
     /// # Errors
-    /// None for the built-in backends; the signature leaves room for remote ones.
+    /// None for the local stores; a remote backend's [`StoreError`]s.
     fn get(&self, path: &SecretPath) -> Result<Option<StoredSecret>, StoreError>;
+
+    /// True when [`SecretStore::get`] and [`SecretStore::list`] answer from memory without
+    /// blocking (the local stores), so the hub serves them inline instead of on the blocking
+    /// pool, which costs a thread hop on every read.
+    fn reads_from_memory(&self) -> bool {
+        false
+    }
 
     /// Writes a new version of `path`. Returns only once the write is durable.
     ///

@@ -197,6 +197,13 @@ impl Router {
             .clone()
     }
 
+    /// True when the backend serving `path` reads from memory without blocking (see
+    /// [`SecretStore::reads_from_memory`]).
+    pub fn answers_from_memory(&self, path: &SecretPath) -> bool {
+        self.serving(path)
+            .is_ok_and(|(_, store)| store.reads_from_memory())
+    }
+
     /// The name of the backend that serves `path`.
     pub fn backend_of(&self, path: &SecretPath) -> String {
         self.table().route(path).to_owned()
@@ -578,6 +585,9 @@ mod tests {
         assert!(router.list_with_backends("").is_err());
         // Nothing under `github` can be in `team`: it is not asked.
         assert_eq!(router.list_with_backends("github").unwrap().len(), 1);
+        // Reads of local paths are served inline; the remote backend's go to the blocking pool.
+        assert!(router.answers_from_memory(&path("github/me/token")));
+        assert!(!router.answers_from_memory(&path("team/x")));
     }
 
     #[test]

@@ -293,6 +293,10 @@ impl SecretStore for FileStore {
         Ok(self.read_state().map.get(path))
     }
 
+    fn reads_from_memory(&self) -> bool {
+        true
+    }
+
     fn put(&self, path: &SecretPath, value: SecretValue) -> Result<SecretMeta, StoreError> {
         let (meta, generation) = {
             let mut state = self.write_state();
