@@ -779,49 +779,14 @@ mod tests {
         assert_eq!(raw(&forge, "GET", "/user", &[ua, &bearer], "").0, 200);
         assert_eq!(raw(&forge, "DELETE", "/user", &[ua, &bearer], "").0, 404);
         assert_eq!(raw(&forge, "GET", "/nope", &[ua, &bearer], "").0, 404);
-        let (status, body) = raw(&forge, "POST", "/user/repos", &[ua, &bearer], "{not json");
+        let create = |body: &str| raw(&forge, "POST", "/user/repos", &[ua, &bearer], body);
+        let (status, body) = create("{not json");
         assert_eq!(status, 400);
         assert!(body.contains("Problems parsing JSON"));
-        assert_eq!(
-            raw(
-                &forge,
-                "POST",
-                "/user/repos",
-                &[ua, &bearer],
-                r#"{"private":true}"#
-            )
-            .0,
-            422
-        );
-        assert_eq!(
-            raw(
-                &forge,
-                "POST",
-                "/user/repos",
-                &[ua, &bearer],
-                r#"{"name":"r","private":"yes"}"#
-            )
-            .0,
-            422
-        );
-        assert_eq!(
-            raw(
-                &forge,
-                "POST",
-                "/user/repos",
-                &[ua, &bearer],
-                r#"{"name":"r"}"#
-            )
-            .0,
-            201
-        );
-        let (status, body) = raw(
-            &forge,
-            "POST",
-            "/user/repos",
-            &[ua, &bearer],
-            r#"{"name":"R"}"#,
-        );
+        assert_eq!(create(r#"{"private":true}"#).0, 422);
+        assert_eq!(create(r#"{"name":"r","private":"yes"}"#).0, 422);
+        assert_eq!(create(r#"{"name":"r"}"#).0, 201);
+        let (status, body) = create(r#"{"name":"R"}"#);
         assert_eq!(status, 422);
         assert!(body.contains("name already exists on this account"));
     }
@@ -852,15 +817,10 @@ mod tests {
             .0,
             422
         );
-        assert_eq!(
-            raw(&forge, "POST", "/api/v1/user/repos", &[&auth, json], "{bad").0,
-            422
-        );
-        assert_eq!(
-            raw(&forge, "POST", "/api/v1/user/repos", &[&auth, json], body).0,
-            201
-        );
-        let (status, reply) = raw(&forge, "POST", "/api/v1/user/repos", &[&auth, json], body);
+        let create = |body: &str| raw(&forge, "POST", "/api/v1/user/repos", &[&auth, json], body);
+        assert_eq!(create("{bad").0, 422);
+        assert_eq!(create(body).0, 201);
+        let (status, reply) = create(body);
         assert_eq!(status, 409);
         assert!(reply.contains("The repository with the same name already exists."));
         assert_eq!(
@@ -918,41 +878,13 @@ mod tests {
             .0,
             415
         );
-        assert_eq!(
-            raw(&forge, "POST", "/api/v4/projects", &[&auth, json], "{bad").0,
-            400
-        );
-        assert_eq!(
-            raw(&forge, "POST", "/api/v4/projects", &[&auth, json], "{}").0,
-            400
-        );
-        assert_eq!(
-            raw(
-                &forge,
-                "POST",
-                "/api/v4/projects",
-                &[&auth, json],
-                r#"{"name":"x","visibility":"secret"}"#
-            )
-            .0,
-            400
-        );
-        assert_eq!(
-            raw(
-                &forge,
-                "POST",
-                "/api/v4/projects",
-                &[&auth, json],
-                r#"{"name":"x","namespace_id":999}"#
-            )
-            .0,
-            404
-        );
-        assert_eq!(
-            raw(&forge, "POST", "/api/v4/projects", &[&auth, json], body).0,
-            201
-        );
-        let (status, reply) = raw(&forge, "POST", "/api/v4/projects", &[&auth, json], body);
+        let create = |body: &str| raw(&forge, "POST", "/api/v4/projects", &[&auth, json], body);
+        assert_eq!(create("{bad").0, 400);
+        assert_eq!(create("{}").0, 400);
+        assert_eq!(create(r#"{"name":"x","visibility":"secret"}"#).0, 400);
+        assert_eq!(create(r#"{"name":"x","namespace_id":999}"#).0, 404);
+        assert_eq!(create(body).0, 201);
+        let (status, reply) = create(body);
         assert_eq!(status, 400);
         assert!(reply.contains(r#""name":["has already been taken"]"#));
         assert_eq!(forge.requests().len(), 13);
