@@ -248,6 +248,9 @@ impl From<AuthError> for CliError {
                      backends still work",
                 )
             }
+            refused @ AuthError::InvalidToken(_) => {
+                Self::new(ErrorKind::Denied, refused.to_string())
+            }
             other => Self::failure(other.to_string()),
         }
     }
@@ -325,6 +328,8 @@ mod tests {
             1
         );
         assert_eq!(code(AuthError::Busy("too many pending".into())), 1);
+        assert_eq!(code(AuthError::Conflict("osf/cli/oidc exists".into())), 1);
+        assert_eq!(code(AuthError::InvalidToken("expired".into())), 3);
         assert_eq!(code(AuthError::Locked("no key".into())), 1);
         assert_eq!(code(AuthError::UnsupportedVersion("2".into())), 1);
         assert_eq!(code(AuthError::Protocol("eof".into())), 1);

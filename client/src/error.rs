@@ -59,6 +59,12 @@ pub enum AuthError {
     /// The hub's store failed, or the hub answered something this client cannot use.
     #[error("auth backend error: {0}")]
     BackendError(String),
+    /// The hub refused to create something that exists (`conflict`).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A presented JWT or provider token was refused (`invalid_token`).
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
     /// A store backend the path lives in (an OpenBao server, the OS keychain) is unreachable
     /// or refuses the hub; the hub's message names the backend. Other paths still work.
     #[error("store backend unavailable: {0}")]
@@ -140,6 +146,8 @@ impl AuthError {
             Self::SecretNotFound { .. } => ErrorCode::NotFound,
             Self::BackendError(_) => ErrorCode::Backend,
             Self::BackendUnavailable(_) => ErrorCode::BackendUnavailable,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::InvalidToken(_) => ErrorCode::InvalidToken,
             Self::Locked(_) => ErrorCode::Locked,
             Self::Busy(_) => ErrorCode::Busy,
             Self::Unavailable(_) => ErrorCode::Unavailable,
@@ -186,6 +194,8 @@ impl From<ErrorReply> for AuthError {
             ErrorCode::Busy => Self::Busy(reply.message),
             ErrorCode::Unavailable => Self::Unavailable(reply.message),
             ErrorCode::BackendUnavailable => Self::BackendUnavailable(reply.message),
+            ErrorCode::Conflict => Self::Conflict(reply.message),
+            ErrorCode::InvalidToken => Self::InvalidToken(reply.message),
             ErrorCode::Backend | ErrorCode::Unknown => Self::BackendError(reply.message),
         }
     }

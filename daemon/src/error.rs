@@ -4,8 +4,10 @@ use auth_hub_protocol::{ErrorCode, ErrorReply};
 
 use crate::audit::AuditError;
 use crate::grants::{GrantStoreError, PendingError};
+use crate::identity::IdentityError;
 use crate::keys::KeyStoreError;
 use crate::policy::ConfigError;
+use crate::providers::ProviderStoreError;
 use crate::repos::RepoStoreError;
 use crate::store::StoreError;
 
@@ -86,6 +88,15 @@ pub enum HubError {
     /// The hub is shutting down.
     #[error("auth-hub is shutting down")]
     ShuttingDown,
+    /// An AuthProvider record could not be created or changed.
+    #[error(transparent)]
+    Providers(#[from] ProviderStoreError),
+    /// Signing keys or a signature failed.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// A presented JWT or provider token was refused; the message names the check.
+    #[error("{0}")]
+    InvalidToken(String),
 }
 
 impl HubError {
@@ -113,6 +124,14 @@ impl HubError {
             | Self::Config(_)
             | Self::Setup(_) => ErrorCode::Backend,
             Self::ShuttingDown => ErrorCode::Unavailable,
+            Self::Providers(ProviderStoreError::Conflict { .. }) => ErrorCode::Conflict,
+            Self::Providers(ProviderStoreError::NotFound { .. }) => ErrorCode::NotFound,
+            Self::Providers(ProviderStoreError::Invalid(_)) => ErrorCode::BadRequest,
+            Self::Providers(_) => ErrorCode::Backend,
+            Self::Identity(IdentityError::Jwt(_)) | Self::InvalidToken(_) => {
+                ErrorCode::InvalidToken
+            }
+            Self::Identity(_) => ErrorCode::Backend,
         }
     }
 

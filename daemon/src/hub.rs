@@ -15,10 +15,13 @@ use crate::audit::{AuditLog, AuditRecord};
 use crate::declared::{self, DeclaredBook};
 use crate::error::HubError;
 use crate::grants::{GrantBook, PendingBook};
+use crate::identity::jwks_cache::JwksCache;
+use crate::identity::signing::SigningKeys;
 use crate::integrity::{self, Findings};
 use crate::keys::KeyRing;
 use crate::paths::HubPaths;
 use crate::policy::HubConfig;
+use crate::providers::ProviderBook;
 use crate::recovery::RecoveryCodes;
 use crate::repos::RepoBook;
 use crate::session::Session;
@@ -54,6 +57,14 @@ pub struct Hub {
     pub keys: Mutex<KeyRing>,
     /// Standing grants.
     pub grants: Mutex<GrantBook>,
+    /// AuthProvider records, every version.
+    pub providers: Mutex<ProviderBook>,
+    /// The hub's JWT signing keys.
+    pub signing: Mutex<SigningKeys>,
+    /// Providers' JWKS, fetched on demand.
+    pub provider_keys: JwksCache,
+    /// The loopback HTTP listener's address, once it is bound (`[http] listen`).
+    pub http_address: Mutex<Option<std::net::SocketAddr>>,
     /// Requests waiting for the owner.
     pub pending: Mutex<PendingBook>,
     /// Registered repositories.
@@ -120,6 +131,8 @@ impl Hub {
         );
         let keys = KeyRing::load(&paths.keys_file())?;
         let grants = GrantBook::load(&paths.grants_file())?;
+        let providers = ProviderBook::load(&paths.providers_file())?;
+        let signing = SigningKeys::load_or_create(&paths.jwt_keys_file(), chrono::Utc::now())?;
         let repos = RepoBook::load(&paths.repos_file())?;
         let audit = AuditLog::open(&paths.audit_file())?;
         let findings = integrity::check_on_open(&*router, &audit, &paths.audit_file());
@@ -133,6 +146,10 @@ impl Hub {
             config_error: Mutex::new(None),
             keys: Mutex::new(keys),
             grants: Mutex::new(grants),
+            providers: Mutex::new(providers),
+            signing: Mutex::new(signing),
+            provider_keys: JwksCache::new(),
+            http_address: Mutex::new(None),
             pending: Mutex::new(PendingBook::default()),
             repos: Mutex::new(repos),
             declared: Mutex::new(declared),

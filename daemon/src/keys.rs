@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use auth_hub_protocol::provider::Actor;
 use auth_hub_protocol::response::KeyInfo;
 use auth_hub_protocol::{Access, ApiKey, KeyError, MasterToken, Permissions, SecretScope};
 use chrono::{DateTime, Utc};
@@ -47,6 +48,15 @@ pub struct KeyRecord {
     /// When the key was revoked, if it was.
     #[serde(default)]
     pub revoked_at: Option<DateTime<Utc>>,
+    /// May validate other credentials and issue hub JWTs for them (`--permission validate`).
+    #[serde(default)]
+    pub validate: bool,
+    /// Who created it; absent for keys from before it was recorded.
+    #[serde(default)]
+    pub created_by: Option<Actor>,
+    /// Who revoked it.
+    #[serde(default)]
+    pub revoked_by: Option<Actor>,
 }
 
 impl KeyRecord {
@@ -60,6 +70,10 @@ impl KeyRecord {
             created_at: self.created_at,
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
+            id: String::new(),
+            created_by: self.created_by.clone(),
+            revoked_by: self.revoked_by.clone(),
+            validate: self.validate,
         }
     }
 
@@ -577,6 +591,9 @@ fn new_record(
         created_at: now,
         expires_at,
         revoked_at: None,
+        validate: false,
+        created_by: None,
+        revoked_by: None,
     }
 }
 

@@ -112,6 +112,16 @@ impl HubPaths {
         self.state_dir.join("grants.json")
     }
 
+    /// AuthProvider records, every version.
+    pub fn providers_file(&self) -> PathBuf {
+        self.state_dir.join("providers.json")
+    }
+
+    /// The hub's JWT signing keys (private keys: 0600 like every state file).
+    pub fn jwt_keys_file(&self) -> PathBuf {
+        self.state_dir.join("jwt-keys.json")
+    }
+
     /// Registered repositories.
     pub fn repos_file(&self) -> PathBuf {
         self.state_dir.join("repos.json")

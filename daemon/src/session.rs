@@ -1,5 +1,6 @@
 //! A connection's identity after the hello: the peer process and the key it proved.
 
+use auth_hub_protocol::provider::Actor;
 use auth_hub_protocol::response::PeerInfo;
 
 use crate::error::HubError;
@@ -31,6 +32,18 @@ impl Session {
     /// The key's name, if any.
     pub fn key_name(&self) -> Option<&str> {
         self.key.as_ref().map(|key| key.name.as_str())
+    }
+
+    /// Who is acting, for records' `created_by`/`updated_by`: the key and the peer process.
+    /// `None` on a keyless session.
+    pub fn actor(&self) -> Option<Actor> {
+        let key = self.key.as_ref()?;
+        Some(Actor {
+            key: key.name.clone(),
+            uid: self.peer.uid,
+            pid: self.peer.pid.and_then(|pid| u32::try_from(pid).ok()),
+            exe: self.peer.exe.clone(),
+        })
     }
 
     /// The session's key, or an error for a keyless session.

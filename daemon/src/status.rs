@@ -350,6 +350,8 @@ mod tests {
             store_problem: None,
             audit_problem: None,
             backends: Vec::new(),
+            logins: Vec::new(),
+            http_listen: None,
         }
     }
 

@@ -40,6 +40,13 @@ pub enum ErrorCode {
     /// credential; the message names the backend. Paths served by other backends still work.
     /// Older clients decode it as [`ErrorCode::Unknown`], a generic failure.
     BackendUnavailable,
+    /// The request would create something that exists (a second AuthProvider record for the
+    /// same `ORG/APP/TYPE`). Older clients decode it as [`ErrorCode::Unknown`].
+    Conflict,
+    /// A presented JWT or provider token was refused (signature, issuer, audience, expiry,
+    /// algorithm); the message says which check failed. Older clients decode it as
+    /// [`ErrorCode::Unknown`].
+    InvalidToken,
     /// A code this build does not know (sent by a newer peer).
     #[serde(other)]
     Unknown,
@@ -62,6 +69,8 @@ impl ErrorCode {
             Self::Busy => "busy",
             Self::Unavailable => "unavailable",
             Self::BackendUnavailable => "backend_unavailable",
+            Self::Conflict => "conflict",
+            Self::InvalidToken => "invalid_token",
             Self::Unknown => "unknown",
         }
     }

@@ -17,10 +17,13 @@ pub mod error_code;
 pub mod event;
 pub mod frame;
 pub mod hello;
+pub mod identity;
 pub mod key;
 pub mod local;
 pub mod named_fields;
+pub mod oidc;
 pub mod path;
+pub mod provider;
 pub mod repo_path;
 pub mod request;
 pub mod response;
@@ -35,11 +38,12 @@ pub use frame::{FrameCodec, FrameError, DEFAULT_MAX_FRAME};
 pub use hello::{Hello, HelloReply, Welcome};
 pub use key::{ApiKey, KeyError, KeyFormat};
 pub use path::{PathError, SecretPath};
+pub use provider::{ProviderError, ProviderId};
 pub use repo_path::{validate_repo_path, RepoPathError, MAX_REPO_PATH_LEN};
 pub use request::{request_id, Request, RequestEnvelope};
 pub use response::{Response, ResponseEnvelope, ResponseResult, ServerMessage};
 pub use scope::{Access, Permissions, SecretScope};
-pub use secret::{AccessToken, MasterToken, RecoveryCode, Secret, SecretValue};
+pub use secret::{AccessToken, Jwt, MasterToken, RecoveryCode, Secret, SecretValue};
 
 /// The protocol version this build speaks. A small integer, independent of crate versions; it
 /// changes only when an old peer could no longer understand a message.

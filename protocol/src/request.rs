@@ -6,7 +6,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::identity::{IssueJwt, Jwks, OidcLogin, OidcRefresh, ValidateJwt, ValidateKey};
 use crate::path::SecretPath;
+use crate::provider::{
+    AddProvider, ListProviders, ProviderHistory, RemoveProvider, ShowProvider, UpdateProvider,
+};
 use crate::scope::{Permissions, SecretScope};
 use crate::secret::{AccessToken, MasterToken, RecoveryCode, SecretValue};
 
@@ -91,6 +95,30 @@ pub enum Request {
     Recover(Recover),
     /// Owner: move the secrets at a path or under a scope into one backend.
     MoveSecrets(MoveSecrets),
+    /// Owner: create an AuthProvider record (`crate::provider`).
+    AddProvider(AddProvider),
+    /// Owner: change an AuthProvider record (a new version).
+    UpdateProvider(UpdateProvider),
+    /// AuthProvider records.
+    ListProviders(ListProviders),
+    /// One AuthProvider record.
+    ShowProvider(ShowProvider),
+    /// Every version of an AuthProvider record.
+    ProviderHistory(ProviderHistory),
+    /// Owner: soft-delete an AuthProvider record.
+    RemoveProvider(RemoveProvider),
+    /// Is an API key active? (`validate` permission; `crate::identity`)
+    ValidateKey(ValidateKey),
+    /// Validate a hub or provider JWT (`validate` permission).
+    ValidateJwt(ValidateJwt),
+    /// Issue a hub-signed JWT (for another's credential: `validate` permission).
+    IssueJwt(IssueJwt),
+    /// The hub's public signing keys.
+    Jwks(Jwks),
+    /// Owner: store the tokens of an OIDC device login after validating its id_token.
+    OidcLogin(OidcLogin),
+    /// Owner: refresh an OIDC login with its refresh token.
+    OidcRefresh(OidcRefresh),
 }
 
 impl Request {
@@ -122,6 +150,18 @@ impl Request {
             Self::StartRecovery(_) => "start_recovery",
             Self::Recover(_) => "recover",
             Self::MoveSecrets(_) => "move_secrets",
+            Self::AddProvider(_) => "add_provider",
+            Self::UpdateProvider(_) => "update_provider",
+            Self::ListProviders(_) => "list_providers",
+            Self::ShowProvider(_) => "show_provider",
+            Self::ProviderHistory(_) => "provider_history",
+            Self::RemoveProvider(_) => "remove_provider",
+            Self::ValidateKey(_) => "validate_key",
+            Self::ValidateJwt(_) => "validate_jwt",
+            Self::IssueJwt(_) => "issue_jwt",
+            Self::Jwks(_) => "jwks",
+            Self::OidcLogin(_) => "oidc_login",
+            Self::OidcRefresh(_) => "oidc_refresh",
         }
     }
 }
@@ -276,6 +316,10 @@ pub struct CreateKey {
     /// When the key stops working (unix milliseconds); never when absent.
     #[serde(default)]
     pub expires_at_ms: Option<i64>,
+    /// May validate other credentials and exchange them for hub JWTs (a 1st-layer API's key).
+    /// Sent only when true, so older peers see the request they know.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub validate: bool,
 }
 
 /// Import a legacy `MELT_…` (or an existing `TAUTH_…`) key as a service key.

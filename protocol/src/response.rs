@@ -9,11 +9,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::error_code::ErrorReply;
 use crate::event::Event;
+use crate::identity::{IssuedJwt, JwksReply, JwtValidation, KeyValidation, OidcSession};
 use crate::path::SecretPath;
+use crate::provider::{Actor, ProviderHistoryReply, ProviderList, ProviderReply};
 use crate::scope::{Permissions, SecretScope};
 use crate::secret::{AccessToken, MasterToken, Secret};
 
 /// A frame from the hub after the hello.
+// Responses are decoded one at a time and handed on, never kept in bulk; boxing the large one
+// would cost an allocation per reply for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ServerMessage {
@@ -96,6 +101,22 @@ pub enum Response {
     RecoveryStarted(RecoveryStarted),
     /// To `move_secrets`.
     SecretsMoved(MoveReport),
+    /// To `add_provider`, `update_provider`, `show_provider` and `remove_provider`.
+    Provider(ProviderReply),
+    /// To `list_providers`.
+    Providers(ProviderList),
+    /// To `provider_history`.
+    ProviderHistory(ProviderHistoryReply),
+    /// To `validate_key`.
+    KeyValidation(KeyValidation),
+    /// To `validate_jwt`.
+    JwtValidation(JwtValidation),
+    /// To `issue_jwt`.
+    JwtIssued(IssuedJwt),
+    /// To `jwks`.
+    Jwks(JwksReply),
+    /// To `oidc_login` and `oidc_refresh`.
+    OidcSession(OidcSession),
 }
 
 impl Response {
@@ -124,6 +145,14 @@ impl Response {
             Self::Repos(_) => "repos",
             Self::RecoveryStarted(_) => "recovery_started",
             Self::SecretsMoved(_) => "secrets_moved",
+            Self::Provider(_) => "provider",
+            Self::Providers(_) => "providers",
+            Self::ProviderHistory(_) => "provider_history",
+            Self::KeyValidation(_) => "key_validation",
+            Self::JwtValidation(_) => "jwt_validation",
+            Self::JwtIssued(_) => "jwt_issued",
+            Self::Jwks(_) => "jwks",
+            Self::OidcSession(_) => "oidc_session",
         }
     }
 }
@@ -260,6 +289,19 @@ pub struct KeyInfo {
     /// Revoked (unix milliseconds), if so.
     #[serde(default, with = "crate::time::opt_millis")]
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The seed's `APIKey.id`: hex SHA-256 of (name, stored value hash, soft-deleted flag), so
+    /// it changes when the key is revoked. Empty from an older hub.
+    #[serde(default)]
+    pub id: String,
+    /// Who created it, when known.
+    #[serde(default)]
+    pub created_by: Option<Actor>,
+    /// Who revoked it, when revoked and known.
+    #[serde(default)]
+    pub revoked_by: Option<Actor>,
+    /// May validate other credentials and issue hub JWTs for them.
+    #[serde(default)]
+    pub validate: bool,
 }
 
 /// The hub's state.
@@ -322,6 +364,13 @@ pub struct StatusReply {
     /// Every store backend: the local one first, then the declared ones in config order.
     #[serde(default)]
     pub backends: Vec<BackendStatus>,
+    /// OIDC logins held by the hub (who is logged in where, and until when). Sent only when
+    /// there are some, so a status without identity features encodes as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logins: Vec<OidcSession>,
+    /// The loopback HTTP listener's address (`[http] listen`), when one runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_listen: Option<String>,
 }
 
 /// One store backend as `status` shows it, with the result of a health probe.

@@ -89,6 +89,12 @@ sensitive_string!(
     "MasterToken(<redacted>)"
 );
 sensitive_string!(
+    /// A JSON Web Token (a hub-issued JWT, a provider's id_token or access token): a bearer
+    /// credential, so it is treated like a key.
+    Jwt,
+    "Jwt(<redacted>)"
+);
+sensitive_string!(
     /// A one-time owner-key recovery code, read from the hub's state directory.
     RecoveryCode,
     "RecoveryCode(<redacted>)"

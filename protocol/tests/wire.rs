@@ -221,6 +221,10 @@ fn key_info(owner: bool) -> KeyInfo {
         created_at: at(0),
         expires_at: (!owner).then(|| at(86_400_000)),
         revoked_at: None,
+        id: String::new(),
+        created_by: None,
+        revoked_by: None,
+        validate: false,
     }
 }
 
@@ -412,6 +416,7 @@ fn every_request_round_trips() {
             scopes: vec![scope("github/alice/*")],
             permissions: Permissions::READ,
             expires_at_ms: Some(T0_MS),
+            validate: false,
         }),
         Request::ImportKey(ImportKey {
             key: MasterToken::from("MELT_/myorg/app--prod--z2"),
@@ -560,6 +565,8 @@ fn every_response_round_trips() {
                 version: Some("2.1.0".into()),
                 problem: Some("permission denied".into()),
             }],
+            logins: Vec::new(),
+            http_listen: None,
         }),
         Response::Pending(PendingList {
             requests: vec![pending_request(), pending_request()],
@@ -1160,6 +1167,8 @@ fn status_without_integrity_problems_decodes() {
         store_problem: None,
         audit_problem: None,
         backends: Vec::new(),
+        logins: Vec::new(),
+        http_listen: None,
     };
     let mut body = round_trip(&whole);
     assert!(body.ends_with(BACKENDS_TAIL));
@@ -1258,6 +1267,8 @@ fn status_without_registered_repos_decodes() {
         store_problem: None,
         audit_problem: None,
         backends: Vec::new(),
+        logins: Vec::new(),
+        http_listen: None,
     };
     let mut body = round_trip(&reply);
     // 22 fields take a map16 header; the fields added later are the last six entries.

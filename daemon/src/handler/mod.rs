@@ -1,11 +1,15 @@
 //! Request handlers, one file per family: scopes (`scope.rs`), secrets (`secrets.rs`), the
 //! owner's operations (`owner.rs`), the hub's status (`status.rs`), registered repositories
 //! (`repos.rs`), owner-key recovery (`recovery.rs`) and moving secrets between backends
-//! (`move_secrets.rs`). [`dispatch`] routes a request and turns
+//! (`move_secrets.rs`), AuthProvider records (`providers.rs`), validating and issuing tokens
+//! (`identity.rs`) and OIDC logins (`oidc.rs`). [`dispatch`] routes a request and turns
 //! the outcome into a wire result; errors become error codes in `error.rs`, nowhere else.
 
+pub mod identity;
 pub mod move_secrets;
+pub mod oidc;
 pub mod owner;
+pub mod providers;
 pub mod recovery;
 pub mod repos;
 pub mod scope;
@@ -98,5 +102,17 @@ async fn route(
         Request::StartRecovery(_) => recovery::start_recovery(hub, session),
         Request::Recover(request) => recovery::recover(hub, session, &request),
         Request::MoveSecrets(request) => move_secrets::move_secrets(hub, session, request).await,
+        Request::AddProvider(request) => providers::add_provider(hub, session, request),
+        Request::UpdateProvider(request) => providers::update_provider(hub, session, request),
+        Request::ListProviders(request) => providers::list_providers(hub, session, &request),
+        Request::ShowProvider(request) => providers::show_provider(hub, session, &request),
+        Request::ProviderHistory(request) => providers::provider_history(hub, session, &request),
+        Request::RemoveProvider(request) => providers::remove_provider(hub, session, &request),
+        Request::ValidateKey(request) => identity::validate_key(hub, session, &request),
+        Request::ValidateJwt(request) => identity::validate_jwt(hub, session, request).await,
+        Request::IssueJwt(request) => identity::issue_jwt(hub, session, request).await,
+        Request::Jwks(request) => identity::jwks(hub, session, &request),
+        Request::OidcLogin(request) => oidc::oidc_login(hub, session, request).await,
+        Request::OidcRefresh(request) => oidc::oidc_refresh(hub, session, request).await,
     }
 }

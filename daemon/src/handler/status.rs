@@ -30,6 +30,7 @@ pub async fn status(hub: &Arc<Hub>, session: &Session) -> Response {
         (keys.live_count(now), keys.has_owner())
     };
     let (declared, repo_errors) = declared_states(hub, now);
+    let logins = super::oidc::logins(hub).await;
     Response::Status(StatusReply {
         server_version: env!("CARGO_PKG_VERSION").into(),
         protocol_version: PROTOCOL_VERSION,
@@ -63,6 +64,8 @@ pub async fn status(hub: &Arc<Hub>, session: &Session) -> Response {
             .clone()
             .or_else(|| hub.audit.check_file()),
         backends,
+        logins,
+        http_listen: lock(&hub.http_address).map(|address| address.to_string()),
     })
 }
 

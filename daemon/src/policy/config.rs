@@ -16,6 +16,7 @@ use auth_hub_protocol::key::validate_name;
 use auth_hub_protocol::{Permissions, SecretScope, DEFAULT_MAX_FRAME};
 use serde::Deserialize;
 
+use super::identity_config::{HttpSettings, JwtSettings, RawHttp, RawJwt};
 use crate::store::settings::Layout;
 use crate::store::{KeySource, StoreKind};
 use toml::Spanned;
@@ -123,6 +124,10 @@ pub struct HubConfig {
     pub server: ServerLimits,
     /// `[store]`.
     pub store: StoreSettings,
+    /// `[jwt]`.
+    pub jwt: JwtSettings,
+    /// `[http]`.
+    pub http: HttpSettings,
 }
 
 /// `[server]`: connection limits.
@@ -330,6 +335,8 @@ impl Checker<'_> {
                 mlock: raw.store.mlock.unwrap_or(false),
                 layout: self.layout(tables, raw.store.route, raw.store.default)?,
             },
+            jwt: self.jwt(raw.jwt)?,
+            http: self.http(raw.http)?,
         })
     }
 
@@ -433,7 +440,7 @@ impl Checker<'_> {
         })
     }
 
-    fn duration(
+    pub(super) fn duration(
         &self,
         raw: Option<Spanned<String>>,
         field: &str,
@@ -499,6 +506,10 @@ struct RawConfig {
     server: RawServer,
     #[serde(default)]
     store: RawStore,
+    #[serde(default)]
+    jwt: RawJwt,
+    #[serde(default)]
+    http: RawHttp,
 }
 
 #[derive(Deserialize, Default)]

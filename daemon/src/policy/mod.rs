@@ -5,6 +5,7 @@
 //! fails to parse leaves the previous configuration in force.
 
 pub mod config;
+pub mod identity_config;
 pub mod rules;
 mod store_layout;
 

@@ -14,11 +14,14 @@ pub mod login;
 pub mod ls;
 pub mod mv;
 pub mod pending;
+pub mod provider;
 pub mod put;
 pub mod revoke;
 pub mod rm;
 pub mod scope_arg;
 pub mod status;
+pub mod token;
+pub mod verify;
 
 use std::time::Duration;
 
@@ -75,6 +78,13 @@ pub enum AuthCommand {
     Audit(audit::AuditArgs),
     /// A git credential helper answering with forge tokens from auth-hub.
     GitCredential(git_credential::GitCredentialArgs),
+    /// AuthProvider records (ORG/APP/TYPE): identity providers and key types per app and org.
+    #[command(subcommand)]
+    Provider(provider::ProviderCommand),
+    /// Print a hub-signed JWT for this machine's key.
+    Token(token::TokenArgs),
+    /// Validate a hub JWT, a provider JWT or an API key and print its claims.
+    Verify(verify::VerifyArgs),
 }
 
 /// Runs one `auth` verb.
@@ -99,6 +109,9 @@ pub async fn run(ctx: &Context, command: AuthCommand) -> Result<(), CliError> {
         AuthCommand::Key(command) => key::run(ctx, command).await,
         AuthCommand::Audit(args) => audit::run(ctx, args).await,
         AuthCommand::GitCredential(args) => git_credential::run(ctx, args).await,
+        AuthCommand::Provider(command) => provider::run(ctx, command).await,
+        AuthCommand::Token(args) => token::run(ctx, args).await,
+        AuthCommand::Verify(args) => verify::run(ctx, args).await,
     }
 }
 

@@ -84,6 +84,7 @@ async fn keys_are_created_listed_and_revoked_by_the_owner_only() {
         scopes: vec![scope("cargo/*")],
         permissions: Permissions::READ,
         expires_at_ms: None,
+        validate: false,
     });
     let Response::KeyCreated(created) = admin.ok(create).await else {
         panic!("not created");

@@ -39,6 +39,7 @@ pub async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
         scopes: args.access.scopes,
         permissions,
         expires_at_ms,
+        validate: false,
     });
     let created = match call(
         &format!("hyperforge auth key create {}", args.name),

@@ -80,6 +80,10 @@ mod tests {
             created_at: now,
             expires_at: Some(now - chrono::Duration::seconds(1)),
             revoked_at: None,
+            id: String::new(),
+            created_by: None,
+            revoked_by: None,
+            validate: false,
         };
         assert_eq!(key_state(&ci, now), "expired");
         let json = key_json(&ci);
