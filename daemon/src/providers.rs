@@ -5,6 +5,7 @@
 //! Like the keys file: a versioned JSON document replaced atomically and durably (mode 0600);
 //! every change is persisted before it returns and rolled back in memory if persisting fails.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use auth_hub_protocol::provider::{
@@ -13,7 +14,9 @@ use auth_hub_protocol::provider::{
 use auth_hub_protocol::{ProviderError, ProviderId};
 use chrono::{DateTime, Utc};
 
-use crate::state_file::StateFileError;
+use serde::{Deserialize, Serialize};
+
+use crate::state_file::{self, StateFileError};
 
 /// The `version` written to and accepted from `providers.json`.
 pub const PROVIDER_FILE_VERSION: u32 = 1;
@@ -37,9 +40,30 @@ pub enum ProviderStoreError {
     /// A field is not valid.
     #[error(transparent)]
     Invalid(#[from] ProviderError),
+    /// The file's versions break an invariant (numbering, order).
+    #[error("providers file {} is inconsistent at {id} version {version}: {reason}", path.display())]
+    Inconsistent {
+        /// The file.
+        path: PathBuf,
+        /// The record.
+        id: ProviderId,
+        /// The version found.
+        version: u64,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// The file could not be read, parsed or written; on a failed write nothing changed.
     #[error(transparent)]
     File(#[from] StateFileError),
+}
+
+/// The on-disk shape of `providers.json`: every version, in the order written.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderFile {
+    version: u32,
+    #[serde(default)]
+    versions: Vec<ProviderVersion>,
 }
 
 /// Every version of every provider record, backed by `providers.json`.
@@ -56,10 +80,16 @@ impl ProviderBook {
     /// [`ProviderStoreError::File`], or [`ProviderStoreError::Invalid`] for a record that
     /// breaks an invariant.
     pub fn load(path: &Path) -> Result<Self, ProviderStoreError> {
-        // Skeleton: an empty book until the providers part lands.
+        let Some(file) = state_file::load::<ProviderFile>(path, PROVIDER_FILE_VERSION)? else {
+            return Ok(Self {
+                path: path.to_owned(),
+                versions: Vec::new(),
+            });
+        };
+        check_numbering(path, &file.versions)?;
         Ok(Self {
             path: path.to_owned(),
-            versions: Vec::new(),
+            versions: file.versions,
         })
     }
 
@@ -120,24 +150,73 @@ impl ProviderBook {
 
     /// The newest version of each record, live ones only unless `all`, sorted by address.
     pub fn list(&self, all: bool) -> Vec<ProviderRecord> {
-        let _ = all;
-        unimplemented!("providers")
+        let mut newest: BTreeMap<&ProviderId, &ProviderRecord> = BTreeMap::new();
+        for version in &self.versions {
+            newest.insert(&version.record.id, &version.record);
+        }
+        newest
+            .into_values()
+            .filter(|record| all || record.deleted_at.is_none())
+            .cloned()
+            .collect()
     }
 
     /// Every version of `id`, oldest first; empty when it never existed.
     pub fn history(&self, id: &ProviderId) -> Vec<ProviderVersion> {
-        let _ = id;
-        unimplemented!("providers")
+        self.versions
+            .iter()
+            .filter(|version| &version.record.id == id)
+            .cloned()
+            .collect()
     }
 
     /// The live OIDC records (`oidc`, `auth0`) whose issuer is `issuer`.
     pub fn by_issuer(&self, issuer: &str) -> Vec<&ProviderRecord> {
-        let _ = issuer;
-        unimplemented!("providers")
+        let mut newest: BTreeMap<&ProviderId, &ProviderRecord> = BTreeMap::new();
+        for version in &self.versions {
+            newest.insert(&version.record.id, &version.record);
+        }
+        newest
+            .into_values()
+            .filter(|record| {
+                record.deleted_at.is_none()
+                    && record.id.is_oidc()
+                    && record.fields.issuer.as_deref() == Some(issuer)
+            })
+            .collect()
+    }
+
+    /// The newest version of `id`, live or removed.
+    pub fn newest(&self, id: &ProviderId) -> Option<&ProviderRecord> {
+        self.versions
+            .iter()
+            .rev()
+            .find(|version| &version.record.id == id)
+            .map(|version| &version.record)
     }
 
     /// The file this book persists to.
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Each record's versions must be numbered 1, 2, 3, … in file order, so the newest one is the
+/// last and `version` never repeats.
+fn check_numbering(path: &Path, versions: &[ProviderVersion]) -> Result<(), ProviderStoreError> {
+    let mut last: BTreeMap<&ProviderId, u64> = BTreeMap::new();
+    for version in versions {
+        let record = &version.record;
+        let expected = last.get(&record.id).map_or(1, |n| n + 1);
+        if record.version != expected {
+            return Err(ProviderStoreError::Inconsistent {
+                path: path.to_owned(),
+                id: record.id.clone(),
+                version: record.version,
+                reason: "versions must count up from 1 in file order",
+            });
+        }
+        last.insert(&record.id, expected);
+    }
+    Ok(())
 }
