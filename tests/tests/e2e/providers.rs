@@ -273,6 +273,38 @@ fn add_ls_show_update_history_rm_through_the_cli() {
     )
     .assert_code(3);
 
+    // The hub enforces it too, whatever the client checks: a service key's request is refused.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use auth_hub_protocol::provider::{AddProvider, ProviderFields, RemoveProvider};
+        use auth_hub_protocol::{ProviderId, Request};
+        let client = hub.client(&reader);
+        let id = ProviderId::parse("osf/cli/oidc").unwrap();
+        let removed = client
+            .call(Request::RemoveProvider(RemoveProvider { id: id.clone() }))
+            .await;
+        assert!(
+            matches!(removed, Err(auth_hub_client::AuthError::BadRequest(_))),
+            "{removed:?}"
+        );
+        let added = client
+            .call(Request::AddProvider(AddProvider {
+                id: ProviderId::parse("evil/cli/oidc").unwrap(),
+                fields: ProviderFields::default(),
+            }))
+            .await;
+        assert!(
+            matches!(added, Err(auth_hub_client::AuthError::BadRequest(_))),
+            "{added:?}"
+        );
+    });
+    assert_eq!(history(&hub, "osf/cli/oidc").len(), 4);
+    hub.run(&["auth", "provider", "show", "evil/cli/oidc"], None)
+        .assert_code(4);
+
     // Every change is in the audit chain, which still verifies.
     let audit = hub.run(&["--json", "auth", "audit"], None);
     audit.assert_code(0);
