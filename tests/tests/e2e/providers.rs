@@ -401,3 +401,88 @@ fn versions_and_history_survive_a_restart_and_a_crash() {
     );
     hub.run(&["auth", "audit", "--verify"], None).assert_code(0);
 }
+
+#[test]
+fn kill_9_during_updates_loses_no_acknowledged_version() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use auth_hub_protocol::provider::{ProviderChange, UpdateProvider};
+    use auth_hub_protocol::{ProviderId, Request, Response};
+
+    let mut hub = TestHub::start("");
+    let owner = hub.login();
+    add_osf_cli(&hub).assert_code(0);
+    let acknowledged = Arc::new(AtomicU64::new(1));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = hub.client(&owner);
+        let seen = acknowledged.clone();
+        let writer = tokio::spawn(async move {
+            let id = ProviderId::parse("osf/cli/oidc").unwrap();
+            for round in 1..u32::MAX {
+                let change = ProviderChange {
+                    set_extra: [("round".to_owned(), round.to_string())].into(),
+                    ..ProviderChange::default()
+                };
+                let request = Request::UpdateProvider(UpdateProvider {
+                    id: id.clone(),
+                    change,
+                });
+                match client.call(request).await {
+                    Ok(Response::Provider(reply)) => {
+                        seen.store(reply.record.version, Ordering::SeqCst);
+                    }
+                    _ => return,
+                }
+            }
+        });
+        // Crash the hub in the middle of a stream of updates.
+        auth_hub_tests::wait_until(Duration::from_secs(30), || {
+            (acknowledged.load(Ordering::SeqCst) >= 20).then_some(())
+        })
+        .expect("updates make progress");
+        hub.kill9();
+        let _ = writer.await;
+    });
+
+    hub.restart();
+    let acknowledged = acknowledged.load(Ordering::SeqCst);
+    let after = history(&hub, "osf/cli/oidc");
+    // Numbered 1, 2, 3, … without a gap (the hub refuses to start otherwise), and every
+    // acknowledged version is there; one in flight may have landed after its answer was lost.
+    let numbers: Vec<u64> = after
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, (1..=numbers.len() as u64).collect::<Vec<_>>());
+    assert!(
+        numbers.len() as u64 >= acknowledged,
+        "{} versions after the crash, {acknowledged} acknowledged",
+        numbers.len()
+    );
+    let last = after.last().unwrap();
+    assert_eq!(
+        last["extra"]["round"].as_str().unwrap(),
+        (numbers.len() - 1).to_string()
+    );
+    // The record still works: a change after the crash continues the numbering.
+    hub.run(
+        &[
+            "auth",
+            "provider",
+            "update",
+            "osf/cli/oidc",
+            "--client-id",
+            "after",
+        ],
+        None,
+    )
+    .assert_code(0);
+    assert_eq!(history(&hub, "osf/cli/oidc").len(), numbers.len() + 1);
+}
