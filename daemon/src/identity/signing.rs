@@ -380,3 +380,85 @@ fn raw_part(
         _ => Err(JwtError::Malformed(format!("{what} is not a JSON object"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use chrono::{TimeZone, Utc};
+
+    use super::{thumbprint, SigningKeys};
+    use crate::identity::error::IdentityError;
+
+    #[test]
+    fn keys_file_survives_a_reload_and_is_private() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("jwt-keys.json");
+        let now = Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+            .single()
+            .expect("time");
+        let first = SigningKeys::load_or_create(&path, now).expect("create");
+        let kid = first.current_kid().expect("kid").to_owned();
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let again = SigningKeys::load_or_create(&path, now).expect("load");
+        assert_eq!(again.current_kid(), Some(kid.as_str()));
+        assert_eq!(
+            first.jwks_json(&Default::default(), now),
+            again.jwks_json(&Default::default(), now)
+        );
+    }
+
+    #[test]
+    fn debug_and_jwks_show_no_private_key() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("jwt-keys.json");
+        let now = Utc::now();
+        let keys = SigningKeys::load_or_create(&path, now).expect("create");
+        let file: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+        let private = file["keys"][0]["pkcs8"].as_str().expect("pkcs8").to_owned();
+        assert!(private.len() > 40);
+        let debug = format!("{keys:?}");
+        assert!(!debug.contains(&private[..20]), "{debug}");
+        let jwks = keys.jwks_json(&Default::default(), now);
+        assert!(!jwks.contains(&private[..20]));
+        let jwks: serde_json::Value = serde_json::from_str(&jwks).expect("jwks");
+        let jwk = &jwks["keys"][0];
+        assert_eq!(jwk["kty"], "OKP");
+        assert_eq!(jwk["crv"], "Ed25519");
+        assert_eq!(jwk["alg"], "EdDSA");
+        assert_eq!(jwk["use"], "sig");
+        assert_eq!(jwk.as_object().expect("object").len(), 6);
+        assert_eq!(
+            jwk["kid"].as_str(),
+            Some(thumbprint(jwk["x"].as_str().expect("x")).as_str())
+        );
+    }
+
+    #[test]
+    fn thumbprint_matches_rfc_8037_example() {
+        // RFC 8037 appendix A.3: the thumbprint of the A.2 public key.
+        assert_eq!(
+            thumbprint("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+    }
+
+    #[test]
+    fn a_tampered_keys_file_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("jwt-keys.json");
+        let now = Utc::now();
+        SigningKeys::load_or_create(&path, now).expect("create");
+        let mut file: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+        file["keys"][0]["kid"] = "swapped".into();
+        std::fs::write(&path, file.to_string()).expect("write");
+        assert!(matches!(
+            SigningKeys::load_or_create(&path, now),
+            Err(IdentityError::InvalidKeys(_))
+        ));
+    }
+}
