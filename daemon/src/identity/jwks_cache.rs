@@ -469,3 +469,333 @@ fn missing(kid: Option<&str>, empty: bool) -> JwtError {
         None => "(none)".to_owned(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::super::test_keys::{jwks, Documents, Signer, ISSUER, JWKS_URI};
+    use super::*;
+
+    fn cache(documents: &Arc<Documents>) -> JwksCache {
+        JwksCache::with_fetcher(Box::new(Arc::clone(documents)), REFETCH_INTERVAL)
+    }
+
+    #[test]
+    fn parse_keeps_signing_keys_and_skips_the_others() {
+        let rsa = Signer::rsa(Some("r1"));
+        let ec = Signer::ec(Some("e1"));
+        let ed = Signer::ed(Some("d1"));
+        let mut encryption = rsa.jwk();
+        encryption["use"] = json!("enc");
+        encryption["kid"] = json!("enc");
+        let mut hmac_alg = ec.jwk();
+        hmac_alg["alg"] = json!("HS256");
+        let mut wrong_alg = ec.jwk();
+        wrong_alg["alg"] = json!("ES384");
+        let mut small_rsa = rsa.jwk();
+        small_rsa["n"] = json!(URL_SAFE_NO_PAD.encode([0xc5_u8; 128]));
+        let set = json!({"keys": [
+            rsa.jwk(), ec.jwk(), ed.jwk(), encryption, hmac_alg, wrong_alg, small_rsa,
+            {"kty": "oct", "k": "c2VjcmV0", "kid": "sym"},
+            {"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA", "kid": "p521"},
+            {"kty": "OKP", "crv": "X25519", "x": "AA", "kid": "x25519"},
+            {"kty": "RSA", "n": "not base64!", "e": "AQAB"},
+            {"kty": "PQC", "kid": "future"},
+            "not an object",
+        ]});
+        let keys = parse_jwks(&serde_json::to_vec(&set).unwrap()).unwrap();
+        let kept: Vec<_> = keys
+            .iter()
+            .map(|key| (key.kid.clone().unwrap(), key.family, key.algorithm))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![
+                ("r1".to_owned(), KeyFamily::Rsa, None),
+                ("e1".to_owned(), KeyFamily::Ec, Some(Algorithm::ES256)),
+                ("d1".to_owned(), KeyFamily::Ed, Some(Algorithm::EdDSA)),
+            ]
+        );
+        assert!(keys[0].fits(Algorithm::PS256) && !keys[0].fits(Algorithm::ES256));
+        assert!(keys[1].fits(Algorithm::ES256) && !keys[1].fits(Algorithm::ES384));
+    }
+
+    #[test]
+    fn parse_refuses_what_is_not_a_jwk_set() {
+        for bad in [&b"[]"[..], b"{}", b"{\"keys\": {}}", b"nope", b""] {
+            assert!(
+                matches!(parse_jwks(bad), Err(JwtError::Fetch(_))),
+                "{bad:?}"
+            );
+        }
+        let oversized = format!(
+            "{{\"keys\": [], \"pad\": \"{}\"}}",
+            "x".repeat(MAX_DOCUMENT)
+        );
+        let error = parse_jwks(oversized.as_bytes()).err().unwrap();
+        assert!(error.to_string().contains("more than"), "{error}");
+    }
+
+    #[test]
+    fn an_oversized_jwks_is_a_fetch_error() {
+        let mut big = jwks(&[&Signer::ed(Some("a"))]);
+        big.truncate(big.len() - 1);
+        big.extend_from_slice(format!(", \"pad\": \"{}\"}}", "x".repeat(MAX_DOCUMENT)).as_bytes());
+        let documents = Documents::provider(big);
+        let error = cache(&documents)
+            .key_for(ISSUER, Some("a"), Algorithm::EdDSA)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&error, JwtError::Fetch(reason) if reason.contains("more than")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_set_of_only_symmetric_keys_has_no_usable_key() {
+        let set = br#"{"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "k1", "alg": "HS256"}]}"#;
+        assert!(parse_jwks(set).unwrap().is_empty());
+        let documents = Documents::provider(set.to_vec());
+        let error = cache(&documents)
+            .key_for(ISSUER, Some("k1"), Algorithm::RS256)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&error, JwtError::Fetch(reason) if reason.contains("no key the hub can use")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn keys_are_cached_and_an_unknown_kid_refetches_the_rotated_set() {
+        let old = Signer::ec(Some("old"));
+        let documents = Documents::provider(jwks(&[&old]));
+        let cache = cache(&documents);
+        cache
+            .key_for(ISSUER, Some("old"), Algorithm::ES256)
+            .unwrap();
+        cache
+            .key_for(ISSUER, Some("old"), Algorithm::ES256)
+            .unwrap();
+        assert_eq!(documents.jwks_requests(), 1, "the second lookup is cached");
+
+        let new = Signer::ec(Some("new"));
+        documents.put(JWKS_URI, jwks(&[&new]));
+        let key = cache
+            .key_for(ISSUER, Some("new"), Algorithm::ES256)
+            .unwrap();
+        assert_eq!(key.kid.as_deref(), Some("new"));
+        assert_eq!(documents.jwks_requests(), 2);
+        assert!(matches!(
+            cache.key_for(ISSUER, Some("old"), Algorithm::ES256),
+            Err(JwtError::UnknownKey(kid)) if kid == "old"
+        ));
+        assert_eq!(documents.jwks_requests(), 2, "a re-fetch is rate limited");
+    }
+
+    #[test]
+    fn a_flood_of_unknown_kids_makes_one_fetch() {
+        let documents = Documents::provider(jwks(&[&Signer::ed(Some("real"))]));
+        let cache = cache(&documents);
+        cache
+            .key_for(ISSUER, Some("real"), Algorithm::EdDSA)
+            .unwrap();
+        std::thread::scope(|scope| {
+            for thread in 0..8 {
+                let cache = &cache;
+                scope.spawn(move || {
+                    for n in 0..50 {
+                        let kid = format!("made-up-{thread}-{n}");
+                        let result = cache.key_for(ISSUER, Some(&kid), Algorithm::EdDSA);
+                        assert!(matches!(result, Err(JwtError::UnknownKey(_))));
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            documents.jwks_requests(),
+            2,
+            "one initial fetch, one re-fetch"
+        );
+        assert!(cache
+            .key_for(ISSUER, Some("real"), Algorithm::EdDSA)
+            .is_ok());
+    }
+
+    #[test]
+    fn the_refetch_interval_is_what_limits() {
+        let documents = Documents::provider(jwks(&[&Signer::ed(Some("real"))]));
+        let cache = JwksCache::with_fetcher(Box::new(Arc::clone(&documents)), Duration::ZERO);
+        cache
+            .key_for(ISSUER, Some("real"), Algorithm::EdDSA)
+            .unwrap();
+        for _ in 0..3 {
+            assert!(cache.key_for(ISSUER, Some("x"), Algorithm::EdDSA).is_err());
+        }
+        assert_eq!(documents.jwks_requests(), 4);
+    }
+
+    #[test]
+    fn a_failed_fetch_is_remembered() {
+        let documents = Arc::new(Documents::default());
+        let cache = cache(&documents);
+        for _ in 0..5 {
+            let error = cache
+                .key_for(ISSUER, Some("k"), Algorithm::RS256)
+                .err()
+                .unwrap();
+            assert!(
+                matches!(&error, JwtError::Fetch(reason) if reason.contains("404")),
+                "{error}"
+            );
+        }
+        assert_eq!(documents.all_requests(), 1);
+    }
+
+    #[test]
+    fn a_discovery_document_for_another_issuer_is_refused() {
+        let documents = Documents::provider(jwks(&[&Signer::ed(Some("k"))]));
+        documents.put(
+            &format!("{ISSUER}/.well-known/openid-configuration"),
+            serde_json::to_vec(&json!({
+                "issuer": "http://127.0.0.1:9/evil", "jwks_uri": JWKS_URI,
+                "token_endpoint": "http://127.0.0.1:9/evil/token",
+            }))
+            .unwrap(),
+        );
+        let error = cache(&documents)
+            .key_for(ISSUER, Some("k"), Algorithm::EdDSA)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&error, JwtError::Fetch(reason) if reason.contains("names issuer")),
+            "{error}"
+        );
+        assert_eq!(documents.jwks_requests(), 0);
+    }
+
+    #[test]
+    fn an_http_issuer_off_loopback_is_never_fetched() {
+        let documents = Arc::new(Documents::default());
+        let error = cache(&documents)
+            .key_for("http://id.example", Some("k"), Algorithm::RS256)
+            .err()
+            .unwrap();
+        assert!(matches!(&error, JwtError::Fetch(reason) if reason.contains("https")));
+        assert_eq!(documents.all_requests(), 0);
+    }
+
+    #[test]
+    fn a_token_without_kid_takes_the_only_kidless_key_of_its_family() {
+        let rsa = Signer::rsa(None);
+        let ed = Signer::ed(None);
+        let documents = Documents::provider(jwks(&[&rsa, &ed]));
+        let cache = cache(&documents);
+        assert!(cache.key_for(ISSUER, None, Algorithm::RS256).is_ok());
+        assert!(cache.key_for(ISSUER, None, Algorithm::EdDSA).is_ok());
+        assert!(matches!(
+            cache.key_for(ISSUER, None, Algorithm::ES256),
+            Err(JwtError::UnknownKey(_))
+        ));
+
+        let second = Signer::ed(None);
+        let documents = Documents::provider(jwks(&[&ed, &second]));
+        assert!(matches!(
+            super::JwksCache::with_fetcher(Box::new(documents), REFETCH_INTERVAL).key_for(
+                ISSUER,
+                None,
+                Algorithm::EdDSA
+            ),
+            Err(JwtError::UnknownKey(_))
+        ));
+
+        let with_kid = Signer::ed(Some("k"));
+        let documents = Documents::provider(jwks(&[&with_kid]));
+        assert!(matches!(
+            super::JwksCache::with_fetcher(Box::new(documents), REFETCH_INTERVAL).key_for(
+                ISSUER,
+                None,
+                Algorithm::EdDSA
+            ),
+            Err(JwtError::UnknownKey(_))
+        ));
+    }
+
+    #[test]
+    fn a_kid_of_another_key_type_is_an_algorithm_error() {
+        let documents = Documents::provider(jwks(&[&Signer::ec(Some("k"))]));
+        assert!(matches!(
+            cache(&documents).key_for(ISSUER, Some("k"), Algorithm::RS256),
+            Err(JwtError::Algorithm(_))
+        ));
+    }
+
+    #[test]
+    fn with_keys_serves_its_keys_and_fetches_nothing() {
+        let keys = parse_jwks(&jwks(&[&Signer::ed(Some("k"))])).unwrap();
+        let cache = JwksCache::with_keys(ISSUER, keys);
+        assert!(cache.key_for(ISSUER, Some("k"), Algorithm::EdDSA).is_ok());
+        assert!(matches!(
+            cache.key_for(ISSUER, Some("other"), Algorithm::EdDSA),
+            Err(JwtError::UnknownKey(_))
+        ));
+        assert!(matches!(
+            cache.key_for("http://127.0.0.1:9/else", Some("k"), Algorithm::EdDSA),
+            Err(JwtError::Fetch(_))
+        ));
+    }
+
+    /// The real HTTP fetcher against a loopback server: documents are read, a body over
+    /// [`MAX_DOCUMENT`] and a redirect are refused.
+    #[test]
+    fn http_fetch_reads_a_loopback_provider() {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let port = server.server_addr().to_ip().unwrap().port();
+        let issuer = format!("http://127.0.0.1:{port}");
+        let signer = Signer::rsa(Some("r"));
+        let discovery = json!({
+            "issuer": issuer, "jwks_uri": format!("{issuer}/jwks"),
+            "token_endpoint": format!("{issuer}/token"),
+        })
+        .to_string();
+        let set = String::from_utf8(jwks(&[&signer])).unwrap();
+        let serving = std::thread::spawn(move || {
+            for request in server.incoming_requests() {
+                let response = match request.url() {
+                    "/.well-known/openid-configuration" => {
+                        tiny_http::Response::from_string(discovery.clone())
+                    }
+                    "/jwks" => tiny_http::Response::from_string(set.clone()),
+                    "/big" => tiny_http::Response::from_string("x".repeat(MAX_DOCUMENT + 1)),
+                    "/moved" => tiny_http::Response::from_string("")
+                        .with_status_code(302)
+                        .with_header(tiny_http::Header::from_bytes("Location", "/jwks").unwrap()),
+                    "/stop" => {
+                        let _ = request.respond(tiny_http::Response::from_string(""));
+                        return;
+                    }
+                    _ => tiny_http::Response::from_string("").with_status_code(404),
+                };
+                let _ = request.respond(response);
+            }
+        });
+        let cache = JwksCache::new();
+        let key = cache.key_for(&issuer, Some("r"), Algorithm::RS256).unwrap();
+        assert_eq!(key.family, KeyFamily::Rsa);
+        let fetch = HttpFetch::new();
+        let big = fetch.fetch(&format!("{issuer}/big")).err().unwrap();
+        assert!(big.contains("more than"), "{big}");
+        let moved = fetch.fetch(&format!("{issuer}/moved")).err().unwrap();
+        assert!(!moved.is_empty());
+        let missing = fetch.fetch(&format!("{issuer}/nothing")).err().unwrap();
+        assert!(missing.contains("404"), "{missing}");
+        let _ = fetch.fetch(&format!("{issuer}/stop"));
+        serving.join().unwrap();
+    }
+}

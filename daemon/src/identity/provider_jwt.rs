@@ -53,6 +53,8 @@ pub fn validate(
     let parts = split(token)?;
     let header = decode_json(parts[0], "header")?;
     let algorithm = header_algorithm(&header)?;
+    // The payload's shape is checked before a key is looked up (and maybe fetched) for it.
+    decode_json(parts[1], "payload")?;
     let allowed = allowed_algorithms(provider);
     if !allowed.contains(&algorithm) {
         return Err(JwtError::AlgorithmNotAllowed {
@@ -283,5 +285,359 @@ fn audience_claim(claims: &Map<String, Value>) -> Result<Vec<String>, JwtError> 
         Some(_) => Err(JwtError::Malformed(
             "aud is not a string or an array".to_owned(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::Arc;
+
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::json;
+
+    use super::super::jwks_cache::REFETCH_INTERVAL;
+    use super::super::test_keys::{
+        claims, jwks, raw_token, record, Documents, Signer, CLIENT_ID, ISSUER, JWKS_URI,
+        RSA_PUBLIC_PEM,
+    };
+    use super::*;
+
+    /// A provider serving `signers`' keys, and a cache reading it.
+    fn provider(signers: &[&Signer]) -> (Arc<Documents>, JwksCache) {
+        let documents = Documents::provider(jwks(signers));
+        let cache = JwksCache::with_fetcher(Box::new(Arc::clone(&documents)), REFETCH_INTERVAL);
+        (documents, cache)
+    }
+
+    fn check(token: &str, cache: &JwksCache) -> Result<Map<String, Value>, JwtError> {
+        validate(token, &record(&[], &[]), cache, None, Utc::now())
+    }
+
+    #[test]
+    fn valid_tokens_of_each_key_type() {
+        let rsa = Signer::rsa(Some("rsa"));
+        let ec = Signer::ec(Some("ec"));
+        let ed = Signer::ed(Some("ed"));
+        let (documents, cache) = provider(&[&rsa, &ec, &ed]);
+        for signer in [&rsa, &ec, &ed] {
+            let claims = check(&signer.sign(&claims(Utc::now())), &cache)
+                .unwrap_or_else(|error| panic!("{:?}: {error}", signer.algorithm));
+            assert_eq!(claims["sub"], json!("alice"));
+            assert_eq!(claims["email"], json!("alice@example.com"));
+        }
+        assert_eq!(documents.jwks_requests(), 1);
+    }
+
+    #[test]
+    fn audiences() {
+        let signer = Signer::ed(Some("k"));
+        let (_, cache) = provider(&[&signer]);
+        let now = Utc::now();
+        let mut wrong = claims(now);
+        wrong["aud"] = json!("someone-else");
+        let token = signer.sign(&wrong);
+        assert!(matches!(
+            check(&token, &cache),
+            Err(JwtError::Audience { expected, found })
+                if expected == CLIENT_ID && found == "someone-else"
+        ));
+        // The caller's audience replaces the record's.
+        assert!(validate(&token, &record(&[], &[]), &cache, Some("someone-else"), now).is_ok());
+        // The record's audiences replace the client id.
+        let api = record(&["api-1", "api-2"], &[]);
+        assert!(validate(&token, &api, &cache, None, now).is_err());
+        let mut listed = claims(now);
+        listed["aud"] = json!(["other", "api-2"]);
+        assert!(validate(&signer.sign(&listed), &api, &cache, None, now).is_ok());
+        let mut missing = claims(now);
+        missing.as_object_mut().unwrap().remove("aud");
+        assert!(matches!(
+            check(&signer.sign(&missing), &cache),
+            Err(JwtError::MissingClaim("aud"))
+        ));
+    }
+
+    #[test]
+    fn times_with_leeway() {
+        let signer = Signer::ec(Some("k"));
+        let (_, cache) = provider(&[&signer]);
+        let now = Utc::now();
+        let leeway = i64::try_from(LEEWAY.as_secs()).unwrap();
+        let at = |field: &str, offset: i64| {
+            let mut claims = claims(now);
+            claims[field] = json!(now.timestamp() + offset);
+            signer.sign(&claims)
+        };
+        let record = record(&[], &[]);
+        let run = |token: String| validate(&token, &record, &cache, None, now);
+        assert!(matches!(
+            run(at("exp", -leeway - 1)),
+            Err(JwtError::Expired)
+        ));
+        assert!(run(at("exp", -leeway + 1)).is_ok(), "within the leeway");
+        assert!(matches!(
+            run(at("nbf", leeway + 5)),
+            Err(JwtError::NotYetValid)
+        ));
+        assert!(run(at("nbf", leeway - 5)).is_ok());
+        assert!(matches!(
+            run(at("iat", leeway + 5)),
+            Err(JwtError::IssuedInFuture)
+        ));
+        assert!(run(at("iat", leeway - 5)).is_ok());
+        // The clock is the caller's: the same token, validated an hour later, has expired.
+        let token = signer.sign(&claims(now));
+        assert!(matches!(
+            validate(
+                &token,
+                &record,
+                &cache,
+                None,
+                now + chrono::Duration::hours(1)
+            ),
+            Err(JwtError::Expired)
+        ));
+    }
+
+    #[test]
+    fn required_claims_and_issuer() {
+        let signer = Signer::ed(Some("k"));
+        let (_, cache) = provider(&[&signer]);
+        for claim in ["sub", "exp", "iss"] {
+            let mut claims = claims(Utc::now());
+            claims.as_object_mut().unwrap().remove(claim);
+            let error = check(&signer.sign(&claims), &cache).err().unwrap();
+            assert!(matches!(error, JwtError::MissingClaim(name) if name == claim));
+        }
+        let mut other = claims(Utc::now());
+        other["iss"] = json!("http://127.0.0.1:9/evil");
+        assert!(matches!(
+            check(&signer.sign(&other), &cache),
+            Err(JwtError::Issuer { expected, found })
+                if expected == ISSUER && found == "http://127.0.0.1:9/evil"
+        ));
+        let mut typed = claims(Utc::now());
+        typed["exp"] = json!("tomorrow");
+        assert!(matches!(
+            check(&signer.sign(&typed), &cache),
+            Err(JwtError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn tampering_breaks_the_signature() {
+        let signer = Signer::rsa(Some("k"));
+        let (_, cache) = provider(&[&signer]);
+        let token = signer.sign(&claims(Utc::now()));
+        let (head, signature) = token.rsplit_once('.').unwrap();
+        let (header, _) = head.split_once('.').unwrap();
+
+        let mut forged = claims(Utc::now());
+        forged["sub"] = json!("mallory");
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
+        let tampered_payload = format!("{header}.{payload}.{signature}");
+        assert!(matches!(
+            check(&tampered_payload, &cache),
+            Err(JwtError::BadSignature)
+        ));
+
+        let mut bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        bytes[10] ^= 1;
+        let tampered_signature = format!("{head}.{}", URL_SAFE_NO_PAD.encode(bytes));
+        assert!(matches!(
+            check(&tampered_signature, &cache),
+            Err(JwtError::BadSignature)
+        ));
+        assert!(matches!(
+            check(&format!("{head}."), &cache),
+            Err(JwtError::BadSignature)
+        ));
+
+        // Signed by another key carrying this key's kid.
+        let impostor = Signer::ed(Some("k"));
+        assert!(matches!(
+            check(&impostor.sign(&claims(Utc::now())), &cache),
+            Err(JwtError::Algorithm(_))
+        ));
+    }
+
+    #[test]
+    fn alg_none_is_refused_before_any_key_lookup() {
+        let signer = Signer::rsa(Some("k"));
+        let (documents, cache) = provider(&[&signer]);
+        for alg in ["none", "None", "NONE"] {
+            let token = raw_token(&json!({"alg": alg, "kid": "k"}), &claims(Utc::now()), "");
+            assert!(
+                matches!(check(&token, &cache), Err(JwtError::Algorithm(found)) if found == alg),
+                "{alg}"
+            );
+        }
+        assert_eq!(documents.all_requests(), 0);
+    }
+
+    /// The classic confusion: an HS256 token whose HMAC secret is the provider's RSA public
+    /// key (which is public), hoping the verifier feeds its RSA key to HMAC.
+    #[test]
+    fn hmac_with_the_public_key_as_secret_is_refused() {
+        let signer = Signer::rsa(Some("k"));
+        let (documents, cache) = provider(&[&signer]);
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("k".into());
+        let token = jsonwebtoken::encode(
+            &header,
+            &claims(Utc::now()),
+            &EncodingKey::from_secret(RSA_PUBLIC_PEM.as_bytes()),
+        )
+        .unwrap();
+        assert!(matches!(
+            check(&token, &cache),
+            Err(JwtError::Algorithm(alg)) if alg == "HS256"
+        ));
+        // Even when the record lists it.
+        assert!(matches!(
+            validate(&token, &record(&[], &["HS256", "RS256"]), &cache, None, Utc::now()),
+            Err(JwtError::Algorithm(alg)) if alg == "HS256"
+        ));
+        assert_eq!(documents.all_requests(), 0);
+    }
+
+    #[test]
+    fn algorithms_outside_the_allow_list_are_refused() {
+        let rsa = Signer::rsa(Some("rsa"));
+        let ec = Signer::ec(Some("ec"));
+        let (documents, cache) = provider(&[&rsa, &ec]);
+        let only_ec = record(&[], &["ES256"]);
+        let error = validate(
+            &rsa.sign(&claims(Utc::now())),
+            &only_ec,
+            &cache,
+            None,
+            Utc::now(),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            matches!(&error, JwtError::AlgorithmNotAllowed { alg, allowed }
+                if alg == "RS256" && allowed == "ES256"),
+            "{error}"
+        );
+        assert_eq!(documents.all_requests(), 0);
+        assert!(validate(
+            &ec.sign(&claims(Utc::now())),
+            &only_ec,
+            &cache,
+            None,
+            Utc::now()
+        )
+        .is_ok());
+        // RS384 is not among the defaults.
+        let mut header = Header::new(Algorithm::RS384);
+        header.kid = Some("rsa".into());
+        let rs384 = jsonwebtoken::encode(
+            &header,
+            &claims(Utc::now()),
+            &EncodingKey::from_rsa_pem(super::super::test_keys::RSA_PEM.as_bytes()).unwrap(),
+        )
+        .unwrap();
+        assert!(matches!(
+            check(&rs384, &cache),
+            Err(JwtError::AlgorithmNotAllowed { .. })
+        ));
+        assert!(validate(&rs384, &record(&[], &["RS384"]), &cache, None, Utc::now()).is_ok());
+    }
+
+    #[test]
+    fn a_rotated_key_is_found_by_refetching() {
+        let old = Signer::ed(Some("2026-01"));
+        let (documents, cache) = provider(&[&old]);
+        assert!(check(&old.sign(&claims(Utc::now())), &cache).is_ok());
+        let new = Signer::ed(Some("2026-02"));
+        documents.put(JWKS_URI, jwks(&[&new]));
+        assert!(check(&new.sign(&claims(Utc::now())), &cache).is_ok());
+        assert_eq!(documents.jwks_requests(), 2);
+        let stranger = Signer::ed(Some("never-published"));
+        assert!(matches!(
+            check(&stranger.sign(&claims(Utc::now())), &cache),
+            Err(JwtError::UnknownKey(kid)) if kid == "never-published"
+        ));
+    }
+
+    #[test]
+    fn malformed_tokens() {
+        let signer = Signer::ed(Some("k"));
+        let (documents, cache) = provider(&[&signer]);
+        let good = signer.sign(&claims(Utc::now()));
+        let (header, _) = good.split_once('.').unwrap();
+        for bad in [
+            String::new(),
+            "a.b".to_owned(),
+            "a.b.c.d".to_owned(),
+            "..".to_owned(),
+            format!("{header}.!!!.sig"),
+            format!("{}.e30.", URL_SAFE_NO_PAD.encode("[1]")),
+            format!("{}.e30.", URL_SAFE_NO_PAD.encode(r#"{"kid":"k"}"#)),
+            format!(
+                "{}.e30.",
+                URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","kid":7}"#)
+            ),
+            format!(
+                "{}.e30.",
+                URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","crit":["x"]}"#)
+            ),
+            "x".repeat(MAX_TOKEN + 1),
+        ] {
+            assert!(
+                matches!(check(&bad, &cache), Err(JwtError::Malformed(_))),
+                "{bad:.60}"
+            );
+        }
+        assert!(matches!(
+            check(&raw_token(&json!({"alg": "ES512"}), &json!({}), ""), &cache),
+            Err(JwtError::Algorithm(_))
+        ));
+        assert_eq!(documents.all_requests(), 0);
+    }
+
+    #[test]
+    fn unverified_issuer_reads_iss_only() {
+        let signer = Signer::ed(Some("k"));
+        assert_eq!(
+            unverified_issuer(&signer.sign(&claims(Utc::now()))).unwrap(),
+            ISSUER
+        );
+        let forged = raw_token(&json!({"alg": "none"}), &json!({"iss": "x"}), "");
+        assert_eq!(unverified_issuer(&forged).unwrap(), "x");
+        assert!(matches!(
+            unverified_issuer(&raw_token(&json!({}), &json!({"sub": "a"}), "")),
+            Err(JwtError::MissingClaim("iss"))
+        ));
+        assert!(matches!(
+            unverified_issuer(&raw_token(&json!({}), &json!({"iss": 5}), "")),
+            Err(JwtError::Malformed(_))
+        ));
+        assert!(matches!(
+            unverified_issuer("nope"),
+            Err(JwtError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_record_without_issuer_is_an_unknown_issuer() {
+        let signer = Signer::ed(Some("k"));
+        let (_, cache) = provider(&[&signer]);
+        let mut record = record(&[], &[]);
+        record.fields.issuer = None;
+        assert!(matches!(
+            validate(
+                &signer.sign(&claims(Utc::now())),
+                &record,
+                &cache,
+                None,
+                Utc::now()
+            ),
+            Err(JwtError::UnknownIssuer(_))
+        ));
     }
 }
