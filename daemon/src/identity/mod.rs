@@ -16,5 +16,7 @@ pub mod jwks_cache;
 pub mod ops;
 pub mod provider_jwt;
 pub mod signing;
+#[cfg(test)]
+mod test_keys;
 
 pub use error::{IdentityError, JwtError};
