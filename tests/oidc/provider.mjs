@@ -120,6 +120,8 @@ provider.use(async (ctx, next) => {
     && ctx.is('application/x-www-form-urlencoded');
   if (isDevicePoll && slowDownPending) {
     slowDownPending = false;
+    // Read the request first: answering with its body unread makes node reset the connection.
+    for await (const chunk of ctx.req) void chunk;
     ctx.status = 400;
     ctx.body = { error: 'slow_down', error_description: 'polling too fast' };
     console.error('answered a token request with slow_down');

@@ -147,13 +147,13 @@ impl OidcProvider {
         let mut command = Command::new(node_binary());
         command
             .arg(&script)
-            .args(["--client-id", &options.client_id])
-            .args(["--port", &self.port.to_string()])
-            .args(["--device-ttl", &options.device_ttl.to_string()])
-            .args(["--id-token-ttl", &options.id_token_ttl.to_string()])
-            .args(["--access-token-ttl", &options.access_token_ttl.to_string()])
-            .args(["--interval", &options.interval.to_string()])
-            .args(["--clock-skew", &options.clock_skew.to_string()])
+            .arg(format!("--client-id={}", options.client_id))
+            .arg(format!("--port={}", self.port))
+            .arg(format!("--device-ttl={}", options.device_ttl))
+            .arg(format!("--id-token-ttl={}", options.id_token_ttl))
+            .arg(format!("--access-token-ttl={}", options.access_token_ttl))
+            .arg(format!("--interval={}", options.interval))
+            .arg(format!("--clock-skew={}", options.clock_skew))
             .env("OIDC_PROVIDER_HOME", &self.home)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -263,12 +263,18 @@ impl HeadlessUser {
         decision: Decision,
     ) -> Outcome {
         let mut page = self.get(verification_uri);
+        let mut code_entered = false;
         for _ in 0..20 {
             let body = page.body.clone();
             if body.contains("Sign-in Success") {
                 return Outcome::Success;
             }
             let next = if body.contains("op.deviceInputForm") {
+                if code_entered {
+                    // Back at the code prompt: the provider says why (aborted, wrong code).
+                    return Outcome::Refused(text_of(&body));
+                }
+                code_entered = true;
                 let form = [("xsrf", xsrf(&body)), ("user_code", user_code.to_owned())];
                 self.post(&form_action(&body, &page.url), &form)
             } else if body.contains("op.deviceConfirmForm") {
