@@ -27,6 +27,7 @@ mod keys;
 mod logs;
 mod r#move;
 mod move_openbao;
+mod oidc_login;
 mod one_hub;
 mod openbao_backend;
 mod openbao_store;
