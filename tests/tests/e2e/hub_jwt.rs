@@ -1,7 +1,8 @@
 //! Hub-signed JWTs and the validation requests of 1st-layer APIs: `auth token` validated by an
 //! independent library (PyJWT) against the hub's JWKS, `validate_key` for keys in every state,
 //! `auth verify` exit codes, the `validate` permission, `issue_jwt` for a presented key, and
-//! tokens issued before a signing-key rotation (and a restart) still verifying.
+//! tokens issued before a signing-key rotation (and a restart) still verifying, and a real OpenID
+//! provider's id_token validated and exchanged for a hub JWT.
 
 use std::time::Duration;
 
@@ -9,7 +10,12 @@ use auth_hub_client::{AuthError, HubClient};
 use auth_hub_protocol::identity::{
     IssueJwt, Jwks, KeyState, SubjectToken, ValidateJwt, ValidateKey,
 };
+use auth_hub_protocol::provider::{AddProvider, ProviderFields, ProviderId};
 use auth_hub_protocol::{Jwt, MasterToken, Request, Response};
+use auth_hub_tests::oidc_provider::{
+    device_authorization, installed, poll_token, Decision, HeadlessUser, OidcProvider, Outcome,
+    ProviderOptions,
+};
 use auth_hub_tests::pyjwt::{self, JwksSource};
 use auth_hub_tests::{wait_until, TestHub};
 use serde_json::Value;
@@ -359,5 +365,136 @@ fn tokens_issued_before_a_rotation_still_verify_across_a_restart() {
     assert_eq!(
         std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
         0o600
+    );
+}
+
+/// A real id_token from a real OpenID provider (`oidc-provider` on loopback), fetched by the
+/// harness through the device flow.
+fn provider_id_token(provider: &OidcProvider) -> String {
+    let device = device_authorization(provider);
+    let outcome = HeadlessUser::new("carol").complete(
+        device["verification_uri"]
+            .as_str()
+            .expect("verification_uri"),
+        device["user_code"].as_str().expect("user_code"),
+        Decision::Approve,
+    );
+    assert_eq!(outcome, Outcome::Success);
+    let code = device["device_code"].as_str().expect("device_code");
+    let tokens = wait_until(Duration::from_secs(10), || {
+        let (status, answer) = poll_token(provider, code);
+        (status == 200).then_some(answer)
+    })
+    .expect("tokens after approval");
+    tokens["id_token"].as_str().expect("id_token").to_owned()
+}
+
+#[test]
+fn a_provider_id_token_is_validated_and_exchanged_for_a_hub_jwt() {
+    assert!(
+        installed(),
+        "oidc-provider is not installed: run ./scripts/registries"
+    );
+    let hub = TestHub::start(&format!("[jwt]\nissuer = \"{ISSUER}\"\n"));
+    let owner = hub.login();
+    let api = validator_key(&hub, "api");
+    let provider = OidcProvider::start(ProviderOptions::default());
+    let runtime = runtime();
+    runtime
+        .block_on(hub.client(&owner).call(Request::AddProvider(AddProvider {
+            id: ProviderId::parse("osf/cli/oidc").expect("id"),
+            fields: ProviderFields {
+                issuer: Some(provider.issuer()),
+                client_id: Some(provider.client_id().to_owned()),
+                ..ProviderFields::default()
+            },
+        })))
+        .expect("add_provider");
+    let id_token = provider_id_token(&provider);
+
+    // validate_jwt finds the record by the token's issuer.
+    let validation = match runtime
+        .block_on(hub.client(&api).call(Request::ValidateJwt(ValidateJwt {
+            token: Jwt::from(id_token.as_str()),
+            provider: None,
+            audience: None,
+        })))
+        .expect("validate_jwt")
+    {
+        Response::JwtValidation(validation) => validation,
+        other => panic!("unexpected reply {other:?}"),
+    };
+    assert!(validation.active, "{validation:?}");
+    assert_eq!(
+        validation
+            .provider
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("osf/cli/oidc")
+    );
+    let claims: Value =
+        serde_json::from_str(validation.claims_json.as_deref().expect("claims")).expect("json");
+    let user = claims["sub"].as_str().expect("sub").to_owned();
+    assert_eq!(claims["iss"], provider.issuer().as_str());
+
+    // auth verify says the same, and refuses another audience or a tampered signature.
+    let verify = hub.run_as(
+        Some(&api),
+        &["--json", "auth", "verify", "-"],
+        Some(&id_token),
+    );
+    verify.assert_code(0);
+    let report = verify.json();
+    assert_eq!(report["kind"], "provider_jwt", "{report}");
+    assert_eq!(report["provider_record"], "osf/cli/oidc");
+    assert_eq!(report["sub"], user.as_str());
+    hub.run_as(
+        Some(&api),
+        &["auth", "verify", "-", "--audience", "someone-else"],
+        Some(&id_token),
+    )
+    .assert_code(3);
+    let (head, signature) = id_token.rsplit_once('.').expect("jwt");
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    let tampered = format!("{head}.{flipped}{}", &signature[1..]);
+    let refused = hub.run_as(Some(&api), &["auth", "verify", "-"], Some(&tampered));
+    refused.assert_code(3);
+    assert!(refused.stderr.contains("signature"), "{}", refused.stderr);
+
+    // issue_jwt exchanges the id_token for a hub JWT that PyJWT accepts, about that user.
+    let issue = |token: &str| {
+        runtime.block_on(hub.client(&api).call(Request::IssueJwt(IssueJwt {
+            subject: Some(SubjectToken::Jwt {
+                token: Jwt::from(token),
+                provider: None,
+            }),
+            audience: "orders".to_owned(),
+            ttl_ms: Some(60_000),
+        })))
+    };
+    let issued = match issue(&id_token).expect("exchange") {
+        Response::JwtIssued(issued) => issued,
+        other => panic!("unexpected reply {other:?}"),
+    };
+    let jwks = jwks(&runtime, &hub.client(&api));
+    let hub_claims = pyjwt::verify(
+        issued.token.expose(),
+        JwksSource::Json(&jwks),
+        ISSUER,
+        "orders",
+    );
+    hub_claims.assert_code(0);
+    let hub_claims = hub_claims.json();
+    assert_eq!(
+        hub_claims["sub"],
+        format!("{}|{user}", provider.issuer()).as_str()
+    );
+    assert_eq!(hub_claims["provider"], "osf/cli/oidc");
+    assert!(hub_claims.get("scope").is_none(), "{hub_claims}");
+    let error = issue(&tampered).expect_err("a tampered subject");
+    assert!(
+        matches!(error, AuthError::InvalidToken(ref m) if m.contains("signature")),
+        "{error:?}"
     );
 }
