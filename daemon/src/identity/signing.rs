@@ -9,6 +9,7 @@
 //! PKCS#8 bytes in [`Zeroizing`] buffers and never appear in `Debug` or the log.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -76,7 +77,11 @@ impl SigningKey {
     /// True while the key must be published at `now`: current, or retired less than `keep`
     /// ago.
     fn published(&self, keep: chrono::Duration, now: DateTime<Utc>) -> bool {
-        self.retired_at.is_none_or(|retired| now < retired + keep)
+        self.retired_at.is_none_or(|retired| {
+            retired
+                .checked_add_signed(keep)
+                .is_none_or(|until| now < until)
+        })
     }
 
     /// The public JWK.
@@ -194,8 +199,12 @@ impl SigningKeys {
 
     /// How long a retired key stays published.
     fn overlap(settings: &JwtSettings) -> chrono::Duration {
-        chrono::Duration::from_std(settings.max_ttl).unwrap_or(chrono::Duration::MAX)
-            + chrono::Duration::seconds(LEEWAY_SECS as i64)
+        chrono::Duration::from_std(
+            settings
+                .max_ttl
+                .saturating_add(Duration::from_secs(LEEWAY_SECS)),
+        )
+        .unwrap_or(chrono::Duration::MAX)
     }
 
     /// Writes every key to the file.
@@ -387,8 +396,11 @@ mod tests {
 
     use chrono::{TimeZone, Utc};
 
+    use std::time::Duration;
+
     use super::{thumbprint, SigningKeys};
     use crate::identity::error::IdentityError;
+    use crate::policy::identity_config::JwtSettings;
 
     #[test]
     fn keys_file_survives_a_reload_and_is_private() {
@@ -444,6 +456,29 @@ mod tests {
             thumbprint("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"),
             "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
         );
+    }
+
+    #[test]
+    fn huge_lifetimes_do_not_overflow() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("jwt-keys.json");
+        let now = Utc::now();
+        let mut keys = SigningKeys::load_or_create(&path, now).expect("create");
+        let settings = JwtSettings {
+            max_ttl: Duration::MAX,
+            rotate_every: Duration::ZERO,
+            ..JwtSettings::default()
+        };
+        let (_, first) = keys
+            .sign(&serde_json::json!({"sub": "a"}), &settings, now)
+            .expect("sign");
+        let (_, second) = keys
+            .sign(&serde_json::json!({"sub": "a"}), &settings, now)
+            .expect("sign");
+        assert_ne!(first, second, "rotate_every 0 rotates at every signature");
+        let jwks: serde_json::Value =
+            serde_json::from_str(&keys.jwks_json(&settings, now)).expect("jwks");
+        assert_eq!(jwks["keys"].as_array().expect("keys").len(), 3);
     }
 
     #[test]
