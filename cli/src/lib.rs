@@ -11,6 +11,7 @@ mod daemon;
 mod error;
 pub mod forge;
 mod git;
+mod oidc;
 pub mod org;
 mod output;
 pub mod package;

@@ -1578,6 +1578,119 @@ fn invalid_paths_and_scopes_inside_valid_requests_are_decode_errors() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Hub JWTs and validation for 1st-layer APIs: validate_key, validate_jwt, issue_jwt, jwks.
+
+#[test]
+fn hub_jwt_messages_round_trip_and_never_debug_a_token() {
+    use auth_hub_protocol::identity::{
+        IssueJwt, IssuedJwt, Jwks, JwksReply, JwtValidation, KeyState, KeyValidation, SubjectToken,
+        ValidateJwt, ValidateKey,
+    };
+    use auth_hub_protocol::{Jwt, ProviderId};
+
+    let jwt = || Jwt::from("eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJrZXk6Y2kifQ.c2ln");
+    let provider: ProviderId = "osf/cli/oidc".parse().expect("provider id");
+    let requests = [
+        Request::ValidateKey(ValidateKey {
+            key: master_token(),
+        }),
+        Request::ValidateJwt(ValidateJwt {
+            token: jwt(),
+            provider: Some(provider.clone()),
+            audience: Some("api".to_owned()),
+        }),
+        Request::ValidateJwt(ValidateJwt {
+            token: jwt(),
+            provider: None,
+            audience: None,
+        }),
+        Request::IssueJwt(IssueJwt {
+            subject: None,
+            audience: "api".to_owned(),
+            ttl_ms: Some(600_000),
+        }),
+        Request::IssueJwt(IssueJwt {
+            subject: Some(SubjectToken::Key(master_token())),
+            audience: "api".to_owned(),
+            ttl_ms: None,
+        }),
+        Request::IssueJwt(IssueJwt {
+            subject: Some(SubjectToken::Jwt {
+                token: jwt(),
+                provider: Some(provider.clone()),
+            }),
+            audience: "api".to_owned(),
+            ttl_ms: None,
+        }),
+        Request::Jwks(Jwks {}),
+    ];
+    for (id, request) in requests.into_iter().enumerate() {
+        let debug = format!("{request:?}");
+        assert!(!debug.contains("c2ln"), "a JWT in Debug: {debug}");
+        assert!(
+            !debug.contains(master_token().expose()),
+            "a key in Debug: {debug}"
+        );
+        round_trip(&envelope(id as u64, request));
+    }
+    let responses = [
+        Response::KeyValidation(KeyValidation {
+            state: KeyState::Active,
+            name: Some("ci".to_owned()),
+            owner: false,
+            scopes: vec![scope("cargo/*")],
+            permissions: Permissions::READ,
+            expires_at: Some(at(60_000)),
+            revoked_at: None,
+        }),
+        Response::KeyValidation(KeyValidation {
+            state: KeyState::Revoked,
+            name: Some("old".to_owned()),
+            owner: false,
+            scopes: Vec::new(),
+            permissions: Permissions::default(),
+            expires_at: None,
+            revoked_at: Some(at(0)),
+        }),
+        Response::JwtValidation(JwtValidation {
+            active: true,
+            reason: None,
+            provider: Some(provider),
+            claims_json: Some(r#"{"sub":"u1"}"#.to_owned()),
+        }),
+        Response::JwtValidation(JwtValidation {
+            active: false,
+            reason: Some("expired".to_owned()),
+            provider: None,
+            claims_json: None,
+        }),
+        Response::JwtIssued(IssuedJwt {
+            token: jwt(),
+            kid: "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k".to_owned(),
+            expires_at: at(300_000),
+        }),
+        Response::Jwks(JwksReply {
+            jwks_json: r#"{"keys":[]}"#.to_owned(),
+        }),
+    ];
+    for (id, ok) in responses.into_iter().enumerate() {
+        round_trip(&response(id as u64, ok));
+    }
+    // Every key state has its documented wire name.
+    for (state, name) in [
+        (KeyState::Active, "active"),
+        (KeyState::Revoked, "revoked"),
+        (KeyState::Expired, "expired"),
+        (KeyState::Unknown, "unknown"),
+        (KeyState::Malformed, "malformed"),
+    ] {
+        let body = frame::encode_body(&state).expect("encodes");
+        let text: String = frame::decode_body(&body).expect("a string");
+        assert_eq!(text, name);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Tiny support modules.
 
 /// Encoding through a trait object, for the table in `documented_encodings_hold`.

@@ -19,8 +19,10 @@ use auth_hub_protocol::MasterToken;
 
 mod child;
 pub mod forge_fixture;
+pub mod oidc_provider;
 pub mod openbao;
 pub mod publish_fixture;
+pub mod pyjwt;
 pub mod registries;
 pub mod secret_service;
 

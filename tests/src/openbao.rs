@@ -449,7 +449,7 @@ type SpawnJob = (Command, mpsc::Sender<std::io::Result<Child>>);
 /// Spawns `command` from a thread that lives as long as the process, with `PR_SET_PDEATHSIG`
 /// (which fires when the *thread* that spawned the child ends), so the server dies with the test
 /// process even when that is killed.
-fn spawn_dying_with_process(command: Command) -> std::io::Result<Child> {
+pub(crate) fn spawn_dying_with_process(command: Command) -> std::io::Result<Child> {
     static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnJob>>> = OnceLock::new();
     let spawner = SPAWNER.get_or_init(|| {
         let (jobs, receiver) = mpsc::channel::<SpawnJob>();

@@ -6,6 +6,7 @@
 //! - [`jwks_cache`]: providers' JWKS, fetched through their discovery documents and cached;
 //!   an unknown `kid` re-fetches, at most once per interval.
 //! - [`provider_jwt`]: a provider's JWT (an id_token) checked against its record and JWKS.
+//! - [`refresh`]: an OIDC login refreshed at the provider's token endpoint.
 //! - [`ops`]: the operations themselves (validate a key or a JWT, issue a JWT, the JWKS),
 //!   shared by the socket handlers and the loopback HTTP endpoints.
 //! - [`error`]: why a token was refused.
@@ -15,6 +16,9 @@ pub mod hub_jwt;
 pub mod jwks_cache;
 pub mod ops;
 pub mod provider_jwt;
+pub mod refresh;
 pub mod signing;
+#[cfg(test)]
+mod test_keys;
 
 pub use error::{IdentityError, JwtError};

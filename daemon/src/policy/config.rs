@@ -80,6 +80,17 @@ hello_timeout = "5s"
 max_in_flight = 32        # requests per connection
 allowed_uids = []         # users allowed besides the daemon's own
 
+# Hub-signed JWTs for 1st-layer APIs (`hyperforge auth token`, `issue_jwt`): EdDSA (Ed25519),
+# keys in jwt-keys.json in the state directory, published as a JWKS.
+[jwt]
+issuer = "auth-hub"       # the `iss` claim; APIs check it
+ttl = "5m"                # a token's lifetime when the caller names none
+max_ttl = "1h"            # the longest lifetime granted; longer asks are capped
+# The signing key is replaced at the first signature after it is this old; the old public key
+# stays in the JWKS for max_ttl (+ 60 s leeway) more, so tokens it signed stay valid until they
+# expire.
+rotate_every = "24h"
+
 [store]
 backend = "file"          # the local store: file | memory
 key_source = "auto"       # auto | keychain | file
@@ -649,6 +660,7 @@ mod tests {
         let config = parse(EXAMPLE_CONFIG).expect("example config");
         assert_eq!(config.server, ServerLimits::default());
         assert_eq!(config.store, StoreSettings::default());
+        assert_eq!(config.jwt, JwtSettings::default());
         assert_eq!(config.policy.default, Action::Prompt);
         assert_eq!(config.policy.rules.len(), 2);
         assert_eq!(

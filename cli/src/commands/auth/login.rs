@@ -42,8 +42,16 @@ pub struct LoginArgs {
     /// Replace a lost owner key: prove local control of the hub's state (a one-time code it
     /// writes into its state directory), revoke the old owner key and save a new one. Secrets,
     /// grants and service keys are kept.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["provider", "refresh"])]
     pub recover: bool,
+    /// Log in as an app user at this OIDC provider (ORG/APP/TYPE, e.g. `osf/cli/oidc`) with the
+    /// device flow: prints a URL and a code to approve, then the hub stores the tokens under
+    /// `oidc/ORG/APP/TYPE/`. Needs this machine's key (the owner's).
+    #[arg(long, value_name = "ORG/APP/TYPE")]
+    pub provider: Option<String>,
+    /// With --provider: refresh the stored login with its refresh token instead.
+    #[arg(long, requires = "provider")]
+    pub refresh: bool,
 }
 
 /// Runs `auth login`.
@@ -52,6 +60,9 @@ pub struct LoginArgs {
 /// Hub unreachable; a hub that already has an owner while this machine has no valid key; the
 /// key cannot be saved.
 pub async fn run(ctx: &Context, args: LoginArgs) -> Result<(), CliError> {
+    if let Some(provider) = &args.provider {
+        return super::oidc_login::run(ctx, provider, args.refresh).await;
+    }
     let client = connect(options(None, "hyperforge auth login".into())?).await?;
     let status = match client.call(Request::Status(Status {})).await? {
         Response::Status(status) => status,

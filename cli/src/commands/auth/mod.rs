@@ -13,6 +13,7 @@ pub mod key;
 pub mod login;
 pub mod ls;
 pub mod mv;
+pub mod oidc_login;
 pub mod pending;
 pub mod provider;
 pub mod put;

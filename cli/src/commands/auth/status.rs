@@ -159,6 +159,8 @@ fn status_json(status: &StatusReply, key: &KeyState) -> Value {
         if let Some(why) = &key.refused {
             map.insert("key_refused".into(), Value::String(why.clone()));
         }
+        let logins = status.logins.iter().map(super::oidc_login::session_json);
+        map.insert("logins".into(), Value::Array(logins.collect()));
     }
     value
 }
@@ -217,8 +219,41 @@ fn status_text(status: &StatusReply, key: &KeyState) -> String {
         "key:      none yet: run `hyperforge auth login`".to_owned()
     };
     lines.push(key_line);
+    lines.extend(login_lines(status));
     lines.extend(declared_lines(status));
     lines.join("\n")
+}
+
+/// The "logins:" block: one line per OIDC login the hub holds (provider, who, issuer, until
+/// when, refreshable); nothing when there is none.
+fn login_lines(status: &StatusReply) -> Vec<String> {
+    if status.logins.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec!["logins:".to_owned()];
+    for login in &status.logins {
+        let who = match &login.name {
+            Some(name) => format!("{name} ({})", login.subject),
+            None => login.subject.clone(),
+        };
+        let state = if login.expires_at <= chrono::Utc::now() {
+            "expired"
+        } else {
+            "until"
+        };
+        lines.push(format!(
+            "  {}  {who}  at {}  {state} {}{}",
+            login.provider,
+            login.issuer,
+            output::time_human(login.expires_at),
+            if login.refreshable {
+                "  refreshable"
+            } else {
+                ""
+            }
+        ));
+    }
+    lines
 }
 
 /// What the hub found missing from its store or audit log; nothing when both are whole.
