@@ -220,9 +220,24 @@ fn parse_json<T: serde::de::DeserializeOwned>(
     }
     serde_json::from_slice(bytes).map_err(|error| OidcDocError::Malformed {
         document,
-        // serde_json's messages name the field and position, never the value of a string.
-        reason: error.to_string(),
+        reason: without_quoted_value(&error.to_string()),
     })
+}
+
+/// serde_json's message without the string value it may quote: `invalid type: string "…",
+/// expected u64` repeats the string, which may be a token sent in the wrong field (the fuzz
+/// target `oidc_discovery` found it). Field names (in backquotes) and the position stay.
+fn without_quoted_value(message: &str) -> String {
+    match (message.find('"'), message.rfind('"')) {
+        (Some(first), Some(last)) if first < last => {
+            format!(
+                "{}(value hidden){}",
+                &message[..first],
+                &message[last + 1..]
+            )
+        }
+        _ => message.to_owned(),
+    }
 }
 
 /// `https://…`, or `http://` on `localhost`, `127.0.0.0/8` or `[::1]` (a provider under test
@@ -293,6 +308,24 @@ mod tests {
             .expect("tokens");
         assert!(matches!(tokens, TokenAnswer::Tokens(t) if t.expires_in == Some(60)));
         assert!(TokenAnswer::parse(b"[1]").is_err());
+    }
+
+    #[test]
+    fn errors_never_repeat_a_string_value() {
+        let text =
+            br#"{"access_token":"AAAAAAAAAAAAAAAAAAAA","expires_in":"AAAAAAAAAAAAAAAAAAAA"}"#;
+        let error = TokenAnswer::parse(text).expect_err("expires_in is not a number");
+        let message = error.to_string();
+        assert!(!message.contains("AAAAAAAAAAAAAAAAAAAA"), "{message}");
+        assert!(
+            message.contains("(value hidden)") && message.contains("column"),
+            "{message}"
+        );
+        let error = DeviceAuthorization::parse(br#"{"device_code":"x"}"#).expect_err("missing");
+        assert!(
+            error.to_string().contains("missing field `user_code`"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -155,13 +155,22 @@ fn usable_key(value: serde_json::Value) -> Result<ProviderKey, &'static str> {
             }
             (KeyFamily::Rsa, None)
         }
-        AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
-            EllipticCurve::P256 => (KeyFamily::Ec, Some(Algorithm::ES256)),
-            EllipticCurve::P384 => (KeyFamily::Ec, Some(Algorithm::ES384)),
-            _ => return Err("unsupported EC curve"),
-        },
+        AlgorithmParameters::EllipticCurve(ec) => {
+            let (size, algorithm) = match ec.curve {
+                EllipticCurve::P256 => (32, Algorithm::ES256),
+                EllipticCurve::P384 => (48, Algorithm::ES384),
+                _ => return Err("unsupported EC curve"),
+            };
+            if decoded_len(&ec.x) != Some(size) || decoded_len(&ec.y) != Some(size) {
+                return Err("EC coordinates do not fit the curve");
+            }
+            (KeyFamily::Ec, Some(algorithm))
+        }
         AlgorithmParameters::OctetKeyPair(okp) => match okp.curve {
-            EllipticCurve::Ed25519 => (KeyFamily::Ed, Some(Algorithm::EdDSA)),
+            EllipticCurve::Ed25519 if decoded_len(&okp.x) == Some(32) => {
+                (KeyFamily::Ed, Some(Algorithm::EdDSA))
+            }
+            EllipticCurve::Ed25519 => return Err("Ed25519 key is not 32 bytes"),
             _ => return Err("unsupported OKP curve"),
         },
         AlgorithmParameters::OctetKey(_) => return Err("symmetric key"),
@@ -182,6 +191,14 @@ fn usable_key(value: serde_json::Value) -> Result<ProviderKey, &'static str> {
         family,
         key,
     })
+}
+
+/// The length of a base64url field once decoded, if it decodes.
+fn decoded_len(field: &str) -> Option<usize> {
+    URL_SAFE_NO_PAD
+        .decode(field.as_bytes())
+        .ok()
+        .map(|bytes| bytes.len())
 }
 
 /// The signature algorithm a JWK's `alg` names; `None` for HMAC and encryption algorithms.
@@ -497,10 +514,15 @@ mod tests {
         hmac_alg["alg"] = json!("HS256");
         let mut wrong_alg = ec.jwk();
         wrong_alg["alg"] = json!("ES384");
+        let mut short_ec = ec.jwk();
+        short_ec["x"] = json!(URL_SAFE_NO_PAD.encode([1_u8; 31]));
+        let mut long_ed = ed.jwk();
+        long_ed["x"] = json!(URL_SAFE_NO_PAD.encode([1_u8; 33]));
         let mut small_rsa = rsa.jwk();
         small_rsa["n"] = json!(URL_SAFE_NO_PAD.encode([0xc5_u8; 128]));
         let set = json!({"keys": [
-            rsa.jwk(), ec.jwk(), ed.jwk(), encryption, hmac_alg, wrong_alg, small_rsa,
+            rsa.jwk(), ec.jwk(), ed.jwk(), encryption, hmac_alg, wrong_alg, small_rsa, short_ec,
+            long_ed,
             {"kty": "oct", "k": "c2VjcmV0", "kid": "sym"},
             {"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA", "kid": "p521"},
             {"kty": "OKP", "crv": "X25519", "x": "AA", "kid": "x25519"},

@@ -331,6 +331,30 @@ mod tests {
     }
 
     #[test]
+    fn es384_when_the_record_allows_it() {
+        let p384 = Signer::ec384(Some("p384"));
+        let p256 = Signer::ec(Some("p256"));
+        let (_, cache) = provider(&[&p384, &p256]);
+        let token = p384.sign(&claims(Utc::now()));
+        assert!(matches!(
+            check(&token, &cache),
+            Err(JwtError::AlgorithmNotAllowed { .. })
+        ));
+        let record = record(&[], &["ES384", "ES256"]);
+        assert!(validate(&token, &record, &cache, None, Utc::now()).is_ok());
+        // An ES384 token naming the P-256 key is refused before any signature math.
+        let raw = raw_token(
+            &json!({"alg": "ES384", "kid": "p256"}),
+            &claims(Utc::now()),
+            "AA",
+        );
+        assert!(matches!(
+            validate(&raw, &record, &cache, None, Utc::now()),
+            Err(JwtError::Algorithm(_))
+        ));
+    }
+
+    #[test]
     fn audiences() {
         let signer = Signer::ed(Some("k"));
         let (_, cache) = provider(&[&signer]);

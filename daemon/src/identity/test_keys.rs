@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ring::rand::SystemRandom;
 use ring::signature::{
-    EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING,
+    EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair as _,
+    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING,
 };
 use serde_json::{json, Value};
 
@@ -56,19 +57,43 @@ impl Signer {
 
     /// A fresh EC P-256 key, for ES256.
     pub fn ec(kid: Option<&str>) -> Self {
+        Self::ec_on(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            "P-256",
+            Algorithm::ES256,
+            kid,
+        )
+    }
+
+    /// A fresh EC P-384 key, for ES384.
+    pub fn ec384(kid: Option<&str>) -> Self {
+        Self::ec_on(
+            &ECDSA_P384_SHA384_FIXED_SIGNING,
+            "P-384",
+            Algorithm::ES384,
+            kid,
+        )
+    }
+
+    fn ec_on(
+        curve: &'static EcdsaSigningAlgorithm,
+        name: &str,
+        algorithm: Algorithm,
+        kid: Option<&str>,
+    ) -> Self {
         let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-            .unwrap();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(curve, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(curve, pkcs8.as_ref(), &rng).unwrap();
         // Uncompressed point: 0x04 || x || y.
-        let point = pair.public_key().as_ref();
+        let point = &pair.public_key().as_ref()[1..];
+        let (x, y) = point.split_at(point.len() / 2);
         let jwk = json!({
-            "kty": "EC", "crv": "P-256",
-            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
-            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+            "kty": "EC", "crv": name,
+            "x": URL_SAFE_NO_PAD.encode(x),
+            "y": URL_SAFE_NO_PAD.encode(y),
         });
         Self::new(
-            Algorithm::ES256,
+            algorithm,
             kid,
             EncodingKey::from_ec_der(pkcs8.as_ref()),
             jwk,
