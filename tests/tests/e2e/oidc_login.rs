@@ -391,6 +391,25 @@ fn the_hub_refuses_wrong_audience_tampered_and_unsigned_id_tokens() {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
     let unsigned = invalid_token(setup.hand_in(PROVIDER, &format!("{header}.{body}.")));
     assert!(unsigned.contains("none"), "{unsigned}");
+    // Only the owner hands in logins: a service key is refused whatever it brings.
+    let service = setup.hub.service_key("api", &["cargo/*"]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let by_service = runtime.block_on(setup.hub.client(&service).call(Request::OidcLogin(
+        OidcLogin {
+            provider: ProviderId::parse(PROVIDER).unwrap(),
+            id_token: Jwt::new(token.clone()),
+            access_token: None,
+            refresh_token: None,
+            expires_in: None,
+        },
+    )));
+    assert!(
+        matches!(&by_service, Err(AuthError::BadRequest(m)) if m.contains("owner")),
+        "{by_service:?}"
+    );
     // Nothing of the refused tokens replaced the accepted one.
     assert_eq!(setup.get("oidc/osf/cli/oidc/id_token").stdout.trim(), token);
 }
