@@ -337,6 +337,18 @@ fn refresh_replaces_the_stored_tokens() {
         return;
     }
     let setup = Setup::start(ProviderOptions::default());
+    // No login yet: nothing to refresh (exit 4, like a missing secret).
+    let nothing = setup.hub.run_as(
+        Some(&setup.owner),
+        &["auth", "login", "--provider", PROVIDER, "--refresh"],
+        None,
+    );
+    nothing.assert_code(4);
+    assert!(
+        nothing.stderr.contains("refresh_token"),
+        "{}",
+        nothing.stderr
+    );
     setup
         .device_login(Some(Decision::Approve), |_| {})
         .0
