@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use auth_hub::identity::jwks_cache::REFETCH_INTERVAL;
 use auth_hub_client::AuthError;
 use auth_hub_protocol::identity::OidcLogin;
-use auth_hub_protocol::provider::{AddProvider, ProviderFields, ProviderId};
+use auth_hub_protocol::provider::ProviderId;
 use auth_hub_protocol::{Jwt, Request, Response};
 use auth_hub_tests::oidc_provider::{
     device_authorization, installed, poll_token, Decision, HeadlessUser, OidcProvider, Outcome,
@@ -78,19 +78,31 @@ impl Setup {
         setup
     }
 
-    /// Adds an OIDC record for this provider's issuer with `client_id`.
+    /// Adds an OIDC record for this provider's issuer with `client_id`, through the CLI.
     fn add_record(&self, id: &str, client_id: &str) {
-        let fields = ProviderFields {
-            issuer: Some(self.provider.issuer()),
-            client_id: Some(client_id.to_owned()),
-            scopes: SCOPES.split(' ').map(str::to_owned).collect(),
-            ..ProviderFields::default()
-        };
-        let request = Request::AddProvider(AddProvider {
-            id: ProviderId::parse(id).unwrap(),
-            fields,
-        });
-        self.call(request).expect("add_provider");
+        let id = ProviderId::parse(id).unwrap();
+        let issuer = self.provider.issuer();
+        let mut args = vec![
+            "auth",
+            "provider",
+            "add",
+            "--type",
+            id.kind(),
+            "--app",
+            id.app(),
+            "--org",
+            id.org(),
+            "--issuer",
+            &issuer,
+            "--client-id",
+            client_id,
+        ];
+        for scope in SCOPES.split(' ') {
+            args.extend(["--scope", scope]);
+        }
+        self.hub
+            .run_as(Some(&self.owner), &args, None)
+            .assert_code(0);
     }
 
     /// One request with the owner key.
