@@ -185,7 +185,7 @@ pub struct OidcSession {
     /// The user's name or e-mail when the id_token carries one.
     #[serde(default)]
     pub name: Option<String>,
-    /// When the id_token (or access token, whichever ends first) expires (unix milliseconds).
+    /// When the id_token expires (its `exp`, unix milliseconds).
     #[serde(with = "crate::time::millis")]
     pub expires_at: DateTime<Utc>,
     /// True when a refresh token is stored.

@@ -1,8 +1,9 @@
 //! The blocking HTTP agent for an identity provider's endpoints: every URL checked first
 //! (`https`, plain `http` only on a loopback host, as [`check_url`] says), 10 s to connect, 30 s
 //! per request, no redirects (a token request must not be replayed elsewhere), bodies read up to
-//! [`MAX_DOCUMENT`], `User-Agent: hyperforge/<version>`. Error statuses are answers (the token
-//! endpoint's `authorization_pending` comes with 400), not transport failures.
+//! [`MAX_DOCUMENT`], a new connection per request, `User-Agent: hyperforge/<version>`. Error
+//! statuses are answers (the token endpoint's `authorization_pending` comes with 400), not
+//! transport failures.
 //!
 //! Form values (a device code, a refresh token) travel only in request bodies and never appear
 //! in an error built here.
@@ -62,6 +63,10 @@ impl ProviderHttp {
             .http_status_as_error(false)
             .max_redirects(0)
             .max_redirects_will_error(false)
+            // No idle connections kept: polls are seconds apart, longer than many servers keep an
+            // idle connection (node: 5 s), and a reused connection the server has just closed
+            // fails the poll with a reset.
+            .max_idle_connections(0)
             .user_agent(concat!("hyperforge/", env!("CARGO_PKG_VERSION")))
             .build();
         Self {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use auth_hub::identity::jwks_cache::REFETCH_INTERVAL;
 use auth_hub_client::AuthError;
 use auth_hub_protocol::identity::OidcLogin;
-use auth_hub_protocol::provider::{AddProvider, ProviderFields, ProviderId};
+use auth_hub_protocol::provider::ProviderId;
 use auth_hub_protocol::{Jwt, Request, Response};
 use auth_hub_tests::oidc_provider::{
     device_authorization, installed, poll_token, Decision, HeadlessUser, OidcProvider, Outcome,
@@ -78,19 +78,31 @@ impl Setup {
         setup
     }
 
-    /// Adds an OIDC record for this provider's issuer with `client_id`.
+    /// Adds an OIDC record for this provider's issuer with `client_id`, through the CLI.
     fn add_record(&self, id: &str, client_id: &str) {
-        let fields = ProviderFields {
-            issuer: Some(self.provider.issuer()),
-            client_id: Some(client_id.to_owned()),
-            scopes: SCOPES.split(' ').map(str::to_owned).collect(),
-            ..ProviderFields::default()
-        };
-        let request = Request::AddProvider(AddProvider {
-            id: ProviderId::parse(id).unwrap(),
-            fields,
-        });
-        self.call(request).expect("add_provider");
+        let id = ProviderId::parse(id).unwrap();
+        let issuer = self.provider.issuer();
+        let mut args = vec![
+            "auth",
+            "provider",
+            "add",
+            "--type",
+            id.kind(),
+            "--app",
+            id.app(),
+            "--org",
+            id.org(),
+            "--issuer",
+            &issuer,
+            "--client-id",
+            client_id,
+        ];
+        for scope in SCOPES.split(' ') {
+            args.extend(["--scope", scope]);
+        }
+        self.hub
+            .run_as(Some(&self.owner), &args, None)
+            .assert_code(0);
     }
 
     /// One request with the owner key.
@@ -337,6 +349,18 @@ fn refresh_replaces_the_stored_tokens() {
         return;
     }
     let setup = Setup::start(ProviderOptions::default());
+    // No login yet: nothing to refresh (exit 4, like a missing secret).
+    let nothing = setup.hub.run_as(
+        Some(&setup.owner),
+        &["auth", "login", "--provider", PROVIDER, "--refresh"],
+        None,
+    );
+    nothing.assert_code(4);
+    assert!(
+        nothing.stderr.contains("refresh_token"),
+        "{}",
+        nothing.stderr
+    );
     setup
         .device_login(Some(Decision::Approve), |_| {})
         .0
@@ -391,6 +415,25 @@ fn the_hub_refuses_wrong_audience_tampered_and_unsigned_id_tokens() {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
     let unsigned = invalid_token(setup.hand_in(PROVIDER, &format!("{header}.{body}.")));
     assert!(unsigned.contains("none"), "{unsigned}");
+    // Only the owner hands in logins: a service key is refused whatever it brings.
+    let service = setup.hub.service_key("api", &["cargo/*"]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let by_service = runtime.block_on(setup.hub.client(&service).call(Request::OidcLogin(
+        OidcLogin {
+            provider: ProviderId::parse(PROVIDER).unwrap(),
+            id_token: Jwt::new(token.clone()),
+            access_token: None,
+            refresh_token: None,
+            expires_in: None,
+        },
+    )));
+    assert!(
+        matches!(&by_service, Err(AuthError::BadRequest(m)) if m.contains("owner")),
+        "{by_service:?}"
+    );
     // Nothing of the refused tokens replaced the accepted one.
     assert_eq!(setup.get("oidc/osf/cli/oidc/id_token").stdout.trim(), token);
 }

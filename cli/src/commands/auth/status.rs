@@ -492,6 +492,43 @@ mod tests {
     }
 
     #[test]
+    fn text_and_json_show_logins() {
+        use auth_hub_protocol::identity::OidcSession;
+        use auth_hub_protocol::provider::ProviderId;
+        use chrono::TimeZone;
+        let login = |name: Option<&str>, refreshable| OidcSession {
+            provider: ProviderId::parse("osf/cli/oidc").unwrap(),
+            subject: "alice".into(),
+            issuer: "https://id.example.org".into(),
+            name: name.map(str::to_owned),
+            expires_at: chrono::Utc.timestamp_opt(1_000_000_000, 0).unwrap(),
+            refreshable,
+        };
+        let status = StatusReply {
+            logins: vec![login(Some("Alice"), true), login(None, false)],
+            ..reply()
+        };
+        let text = status_text(&status, &KeyState::default());
+        assert!(
+            text.contains(
+                "\nlogins:\n  osf/cli/oidc  Alice (alice)  at https://id.example.org  expired "
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("refreshable\n  osf/cli/oidc  alice  at"),
+            "{text}"
+        );
+        let json = status_json(&status, &KeyState::default());
+        assert_eq!(json["logins"][0]["provider"], "osf/cli/oidc");
+        assert_eq!(json["logins"][0]["name"], "Alice");
+        assert_eq!(json["logins"][0]["refreshable"], true);
+        assert_eq!(json["logins"][1]["refreshable"], false);
+        let none = status_text(&reply(), &KeyState::default());
+        assert!(!none.contains("logins:"), "{none}");
+    }
+
+    #[test]
     fn json_adds_key_fields_to_the_reply() {
         let key = KeyState {
             saved: true,
