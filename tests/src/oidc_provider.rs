@@ -71,19 +71,16 @@ pub struct OidcProvider {
     child: Option<Child>,
 }
 
-/// Whether `./scripts/registries` installed the provider; prints why a test is skipped if not.
-pub fn installed() -> bool {
+/// Panics, with the command that installs it, when `./scripts/registries` has not installed
+/// the provider: a test against the real provider must not pass by skipping it.
+fn require_installed() {
     let home = cache_dir().join("oidc-provider");
-    let ok = home
-        .join("node_modules/oidc-provider/lib/index.js")
-        .is_file();
-    if !ok {
-        eprintln!(
-            "skipped: oidc-provider is not installed in {} (run ./scripts/registries)",
-            home.display()
-        );
-    }
-    ok
+    assert!(
+        home.join("node_modules/oidc-provider/lib/index.js")
+            .is_file(),
+        "oidc-provider is not installed in {} (run ./scripts/registries)",
+        home.display()
+    );
 }
 
 impl OidcProvider {
@@ -92,6 +89,7 @@ impl OidcProvider {
     /// # Panics
     /// When node or the package is missing, or the provider does not come up.
     pub fn start(options: ProviderOptions) -> Self {
+        require_installed();
         let mut provider = Self {
             dir: tempfile::tempdir().expect("temporary directory for oidc-provider"),
             home: cache_dir().join("oidc-provider"),

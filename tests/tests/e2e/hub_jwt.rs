@@ -13,7 +13,7 @@ use auth_hub_protocol::identity::{
 use auth_hub_protocol::provider::{AddProvider, ProviderFields, ProviderId};
 use auth_hub_protocol::{Jwt, MasterToken, Request, Response};
 use auth_hub_tests::oidc_provider::{
-    device_authorization, installed, poll_token, Decision, HeadlessUser, OidcProvider, Outcome,
+    device_authorization, poll_token, Decision, HeadlessUser, OidcProvider, Outcome,
     ProviderOptions,
 };
 use auth_hub_tests::pyjwt::{self, JwksSource};
@@ -391,10 +391,6 @@ fn provider_id_token(provider: &OidcProvider) -> String {
 
 #[test]
 fn a_provider_id_token_is_validated_and_exchanged_for_a_hub_jwt() {
-    assert!(
-        installed(),
-        "oidc-provider is not installed: run ./scripts/registries"
-    );
     let hub = TestHub::start(&format!("[jwt]\nissuer = \"{ISSUER}\"\n"));
     let owner = hub.login();
     let api = validator_key(&hub, "api");

@@ -13,7 +13,7 @@ use auth_hub_protocol::identity::OidcLogin;
 use auth_hub_protocol::provider::ProviderId;
 use auth_hub_protocol::{Jwt, Request, Response};
 use auth_hub_tests::oidc_provider::{
-    device_authorization, installed, poll_token, Decision, HeadlessUser, OidcProvider, Outcome,
+    device_authorization, poll_token, Decision, HeadlessUser, OidcProvider, Outcome,
     ProviderOptions, SCOPES,
 };
 use auth_hub_tests::{wait_until, Run, TestHub};
@@ -25,9 +25,6 @@ use serde_json::Value;
 /// harness drives its token endpoint itself.
 #[test]
 fn provider_answers_pending_until_the_user_approves() {
-    if !installed() {
-        return;
-    }
     let provider = OidcProvider::start(ProviderOptions::default());
     let device = device_authorization(&provider);
     let device_code = device["device_code"].as_str().unwrap();
@@ -216,9 +213,6 @@ fn invalid_token(result: Result<Response, AuthError>) -> String {
 /// and stores the tokens; `auth status` shows the login, `auth get` returns the id_token.
 #[test]
 fn device_login_polls_until_approved_and_the_hub_stores_the_tokens() {
-    if !installed() {
-        return;
-    }
     let setup = Setup::start(ProviderOptions::default());
     let (run, outcome) = setup.device_login(Some(Decision::Approve), |setup| {
         // Approve only once the CLI has polled and heard "pending" at least once.
@@ -288,9 +282,6 @@ fn device_login_polls_until_approved_and_the_hub_stores_the_tokens() {
 /// Aborting at the provider's confirmation page ends the CLI with exit 3 and stores nothing.
 #[test]
 fn denied_at_the_provider_exits_3() {
-    if !installed() {
-        return;
-    }
     let setup = Setup::start(ProviderOptions::default());
     let (run, outcome) = setup.device_login(Some(Decision::Abort), |_| {});
     assert!(matches!(outcome, Some(Outcome::Refused(_))), "{outcome:?}");
@@ -306,9 +297,6 @@ fn denied_at_the_provider_exits_3() {
 /// A user code nobody approves expires: exit 3, with the hint to run the login again.
 #[test]
 fn an_expired_user_code_exits_3() {
-    if !installed() {
-        return;
-    }
     let setup = Setup::start(ProviderOptions {
         device_ttl: 2,
         ..ProviderOptions::default()
@@ -322,9 +310,6 @@ fn an_expired_user_code_exits_3() {
 /// `slow_down` makes the CLI wait 5 s more between polls (RFC 8628 §3.5).
 #[test]
 fn slow_down_adds_five_seconds_to_the_interval() {
-    if !installed() {
-        return;
-    }
     let setup = Setup::start(ProviderOptions {
         slow_down_once: true,
         ..ProviderOptions::default()
@@ -345,9 +330,6 @@ fn slow_down_adds_five_seconds_to_the_interval() {
 /// `--refresh` makes the hub trade the stored refresh token for new tokens.
 #[test]
 fn refresh_replaces_the_stored_tokens() {
-    if !installed() {
-        return;
-    }
     let setup = Setup::start(ProviderOptions::default());
     // No login yet: nothing to refresh (exit 4, like a missing secret).
     let nothing = setup.hub.run_as(
@@ -392,9 +374,6 @@ fn refresh_replaces_the_stored_tokens() {
 /// Real id_tokens the hub must refuse: another audience, a flipped signature byte, `alg: none`.
 #[test]
 fn the_hub_refuses_wrong_audience_tampered_and_unsigned_id_tokens() {
-    if !installed() {
-        return;
-    }
     let setup = Setup::start(ProviderOptions::default());
     setup.add_record("osf/other/oidc", "someone-else");
     let token = setup.fresh_id_token();
@@ -442,9 +421,6 @@ fn the_hub_refuses_wrong_audience_tampered_and_unsigned_id_tokens() {
 /// beyond the hub's leeway) is refused: the CLI exits 3 and nothing is stored.
 #[test]
 fn an_expired_id_token_is_refused() {
-    if !installed() {
-        return;
-    }
     let setup = Setup::start(ProviderOptions {
         clock_skew: -300,
         id_token_ttl: 10,
@@ -461,9 +437,6 @@ fn an_expired_id_token_is_refused() {
 /// `kid` makes the hub fetch the JWKS again (at most once per refetch interval) and accept it.
 #[test]
 fn a_rotated_provider_key_is_fetched_and_accepted() {
-    if !installed() {
-        return;
-    }
     let mut setup = Setup::start(ProviderOptions::default());
     let first = setup.fresh_id_token();
     setup.hand_in(PROVIDER, &first).expect("first key accepted");
