@@ -165,7 +165,10 @@ impl From<AuthError> for CliError {
             } => {
                 let hint = grant_hint(Some(&scope), command.as_deref());
                 // The hub's reason (a policy rule, the owner's denial, an expired grant) follows.
-                let message = if message.is_empty() {
+                let message = if scope.is_empty() {
+                    // A refusal that is not about a scope (a key lacking a permission).
+                    format!("access denied: {message}")
+                } else if message.is_empty() {
                     format!("access denied to scope {scope}")
                 } else {
                     format!("access denied to scope {scope}: {message}")

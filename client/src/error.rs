@@ -11,7 +11,7 @@ use auth_hub_protocol::{ErrorCode, ErrorReply};
 pub enum AuthError {
     /// Policy or the owner refused the scope; `message` is the hub's word on why (empty from a
     /// hub that does not say).
-    #[error("access denied to scope {scope}{}", because(message))]
+    #[error("access denied{}{}", to_scope(scope), because(message))]
     AccessDenied {
         /// The scope refused.
         scope: String,
@@ -126,6 +126,15 @@ pub enum AuthError {
 }
 
 /// `: reason` after a message, or nothing when the hub gave no reason.
+/// ` to scope S`, or nothing for a refusal that is not about a scope.
+fn to_scope(scope: &str) -> String {
+    if scope.is_empty() {
+        String::new()
+    } else {
+        format!(" to scope {scope}")
+    }
+}
+
 fn because(reason: &str) -> String {
     if reason.is_empty() {
         String::new()

@@ -94,6 +94,15 @@ pub enum HubError {
     /// Signing keys or a signature failed.
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    /// The caller's key lacks a permission the operation needs (`validate`): `denied` without
+    /// a scope, with the command that creates a key holding it.
+    #[error("{operation} needs a key with the {permission} permission or the owner key")]
+    PermissionRequired {
+        /// The operation refused.
+        operation: String,
+        /// The permission it needs.
+        permission: &'static str,
+    },
     /// A presented JWT or provider token was refused; the message names the check.
     #[error("{0}")]
     InvalidToken(String),
@@ -132,6 +141,7 @@ impl HubError {
                 ErrorCode::InvalidToken
             }
             Self::Identity(_) => ErrorCode::Backend,
+            Self::PermissionRequired { .. } => ErrorCode::Denied,
         }
     }
 
@@ -156,6 +166,12 @@ impl HubError {
             Self::NotFound { path } => ErrorReply {
                 path: Some(path.clone()),
                 ..ErrorReply::new(ErrorCode::NotFound, self.to_string())
+            },
+            Self::PermissionRequired { permission, .. } => ErrorReply {
+                command: Some(format!(
+                    "hyperforge auth key create NAME --permission {permission}"
+                )),
+                ..ErrorReply::new(ErrorCode::Denied, self.to_string())
             },
             other => ErrorReply::new(other.code(), other.to_string()),
         }

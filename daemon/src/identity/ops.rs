@@ -198,10 +198,10 @@ pub fn may_validate(caller: &KeyRecord) -> bool {
 
 /// The refusal for a caller without `validate`.
 pub fn validate_required(operation: &str) -> HubError {
-    HubError::BadRequest(format!(
-        "{operation} needs a key with the validate permission (hyperforge auth key create NAME \
-         --permission validate) or the owner key"
-    ))
+    HubError::PermissionRequired {
+        operation: operation.to_owned(),
+        permission: "validate",
+    }
 }
 
 /// Issues a hub JWT for `subject` (validated first), or for `caller` itself when `subject` is

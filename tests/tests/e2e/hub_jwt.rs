@@ -208,7 +208,8 @@ fn validate_key_tells_active_revoked_expired_and_unknown_apart() {
         })))
         .expect_err("no validate permission");
     assert!(
-        matches!(refused, AuthError::BadRequest(ref m) if m.contains("validate")),
+        matches!(refused, AuthError::AccessDenied { ref message, ref command, .. }
+            if message.contains("validate") && command.as_deref().is_some_and(|c| c.contains("--permission validate"))),
         "{refused:?}"
     );
     let run = hub.run_as(Some(&ci), &["auth", "verify", "-"], Some(&ci));

@@ -9,7 +9,6 @@
 
 use std::io;
 
-use auth_hub_client::AuthError;
 use auth_hub_protocol::identity::{
     JwtValidation, KeyState, KeyValidation, ValidateJwt, ValidateKey,
 };
@@ -102,7 +101,7 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> Result<(), CliError> {
             audience: args.audience,
         }),
     };
-    let response = client.call(request).await.map_err(refused)?;
+    let response = client.call(request).await?;
     let (verdict, body) = match response {
         Response::KeyValidation(validation) => key_report(&validation),
         Response::JwtValidation(validation) => jwt_report(&validation),
@@ -114,19 +113,6 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> Result<(), CliError> {
         ctx.out.line(&human(&body))?;
     }
     verdict
-}
-
-/// The hub's refusal of the request itself: a key without `validate` is access denied (3).
-fn refused(error: AuthError) -> CliError {
-    match error {
-        AuthError::BadRequest(message) if message.contains("validate permission") => {
-            CliError::new(ErrorKind::Denied, message).with_hint(
-                "run it with a key that holds the validate permission (AUTH_HUB_TOKEN), or as \
-                 the owner",
-            )
-        }
-        other => other.into(),
-    }
 }
 
 /// The verdict (exit 0, 3, or 2 for a malformed key) and the `--json` object for a key.
