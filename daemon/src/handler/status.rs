@@ -66,6 +66,7 @@ pub async fn status(hub: &Arc<Hub>, session: &Session) -> Response {
         backends,
         logins,
         http_listen: lock(&hub.http_address).map(|address| address.to_string()),
+        http_restart: crate::http::restart_note(hub),
     })
 }
 
