@@ -109,7 +109,12 @@ mod tests {
     #[test]
     fn other_schemes_empty_and_repeated_headers_are_refused() {
         assert_eq!(bearer(&headers(&[])).unwrap_err(), NoBearer::Missing);
-        for bad in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer   ", "TAUTH_api--zabc"] {
+        for bad in [
+            "Basic dXNlcjpwYXNz",
+            "Bearer",
+            "Bearer   ",
+            "TAUTH_api--zabc",
+        ] {
             assert_eq!(
                 bearer(&headers(&[bad])).unwrap_err(),
                 NoBearer::Malformed,

@@ -198,7 +198,10 @@ mod tests {
     fn debug_shows_names_only() {
         let form = parse(b"token=TAUTH_secret--zabc").expect("parses");
         let shown = format!("{form:?}");
-        assert!(shown.contains("token") && !shown.contains("secret"), "{shown}");
+        assert!(
+            shown.contains("token") && !shown.contains("secret"),
+            "{shown}"
+        );
     }
 
     #[test]

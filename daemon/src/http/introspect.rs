@@ -51,7 +51,11 @@ pub(crate) fn shape(text: &str) -> Shape {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
     let parts: Vec<&str> = text.split('.').collect();
-    if parts.len() == 3 && !parts[0].is_empty() && !parts[1].is_empty() && parts.iter().all(|p| base64url(p)) {
+    if parts.len() == 3
+        && !parts[0].is_empty()
+        && !parts[1].is_empty()
+        && parts.iter().all(|p| base64url(p))
+    {
         Shape::Jwt
     } else {
         Shape::Other

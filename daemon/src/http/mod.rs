@@ -19,6 +19,8 @@ pub mod introspect;
 pub mod jwks;
 pub mod reply;
 pub mod route;
+#[cfg(test)]
+mod tests;
 pub mod token;
 
 use std::convert::Infallible;
@@ -110,8 +112,10 @@ pub fn restart_note(hub: &Hub) -> Option<String> {
         Some(wanted) => {
             format!("the config file now says [http] listen = \"{wanted}\"; restart the hub to apply it")
         }
-        None => "the config file no longer sets [http] listen; restart the hub to stop the listener"
-            .to_owned(),
+        None => {
+            "the config file no longer sets [http] listen; restart the hub to stop the listener"
+                .to_owned()
+        }
     })
 }
 

@@ -77,9 +77,10 @@ pub fn unauthorized(sent: bool, description: &str) -> Response<Body> {
     } else {
         "Bearer realm=\"auth-hub\""
     };
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
     response
 }
 

@@ -20,7 +20,10 @@ pub const TOKEN_PATH: &str = "/token";
 
 /// Answers one request.
 pub async fn handle(
-    hub: &Arc<Hub>, peer: SocketAddr, request: Request<Incoming>) -> Response<Body> {
+    hub: &Arc<Hub>,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+) -> Response<Body> {
     let method = request.method().clone();
     match request.uri().path() {
         JWKS_PATH => match method {

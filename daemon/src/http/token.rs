@@ -30,10 +30,10 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use serde_json::json;
 
+use super::caller;
 use super::form::{self, Form};
 use super::introspect::{shape, Shape};
 use super::reply::{self, Body, Caching};
-use super::caller;
 use crate::audit::AuditRecord;
 use crate::error::HubError;
 use crate::hub::Hub;
@@ -116,7 +116,15 @@ pub async fn post(hub: &Arc<Hub>, peer: SocketAddr, request: Request<Incoming>) 
         }
     };
     let audience = exchange.audience.clone();
-    match ops::issue_jwt(hub, &caller, Some(exchange.subject), &exchange.audience, None).await {
+    match ops::issue_jwt(
+        hub,
+        &caller,
+        Some(exchange.subject),
+        &exchange.audience,
+        None,
+    )
+    .await
+    {
         Ok(issued) => {
             audit(hub, &caller, peer, "issued", Some(&audience));
             let expires_in = (issued.expires_at - Utc::now()).num_seconds().max(0);
@@ -201,7 +209,10 @@ pub(crate) fn parse(form: &mut Form) -> Result<Exchange, Refusal> {
             provider: None,
         },
         (TYPE_JWT | TYPE_ID_TOKEN, _) => {
-            return Err(Refusal::bad("invalid_request", "subject_token is not a JWT"))
+            return Err(Refusal::bad(
+                "invalid_request",
+                "subject_token is not a JWT",
+            ))
         }
         _ => {
             return Err(Refusal::bad(
@@ -219,12 +230,14 @@ pub(crate) fn parse(form: &mut Form) -> Result<Exchange, Refusal> {
 /// The OAuth error for a failed issue.
 fn refusal_of(error: HubError) -> Refusal {
     match error {
-        HubError::InvalidToken(why) => {
-            Refusal::bad("invalid_request", format!("the subject_token is not valid: {why}"))
-        }
-        HubError::Identity(crate::identity::IdentityError::Jwt(why)) => {
-            Refusal::bad("invalid_request", format!("the subject_token is not valid: {why}"))
-        }
+        HubError::InvalidToken(why) => Refusal::bad(
+            "invalid_request",
+            format!("the subject_token is not valid: {why}"),
+        ),
+        HubError::Identity(crate::identity::IdentityError::Jwt(why)) => Refusal::bad(
+            "invalid_request",
+            format!("the subject_token is not valid: {why}"),
+        ),
         HubError::BadRequest(why) => Refusal::bad("invalid_request", why),
         other => {
             tracing::error!(error = %other, "cannot issue a hub JWT over http");
@@ -267,7 +280,8 @@ mod tests {
     }
 
     const GRANT: &str = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange";
-    const KEY_TYPE: &str = "subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token";
+    const KEY_TYPE: &str =
+        "subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token";
     const JWT_TYPE: &str = "subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt";
 
     #[test]
@@ -289,7 +303,10 @@ mod tests {
              requested_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt"
         ))
         .expect("parses");
-        assert!(matches!(parsed.subject, SubjectToken::Jwt { provider: None, .. }));
+        assert!(matches!(
+            parsed.subject,
+            SubjectToken::Jwt { provider: None, .. }
+        ));
     }
 
     #[test]
@@ -304,9 +321,18 @@ mod tests {
     #[test]
     fn missing_and_mismatched_parameters_are_invalid_requests() {
         let key = "subject_token=TAUTH_user--zabc";
-        assert_eq!(code(&format!("{GRANT}&{KEY_TYPE}&{key}")), "invalid_request");
-        assert_eq!(code(&format!("{GRANT}&{key}&audience=a")), "invalid_request");
-        assert_eq!(code(&format!("{GRANT}&{KEY_TYPE}&audience=a")), "invalid_request");
+        assert_eq!(
+            code(&format!("{GRANT}&{KEY_TYPE}&{key}")),
+            "invalid_request"
+        );
+        assert_eq!(
+            code(&format!("{GRANT}&{key}&audience=a")),
+            "invalid_request"
+        );
+        assert_eq!(
+            code(&format!("{GRANT}&{KEY_TYPE}&audience=a")),
+            "invalid_request"
+        );
         assert_eq!(
             code(&format!("{GRANT}&{JWT_TYPE}&{key}&audience=a")),
             "invalid_request"
@@ -335,7 +361,10 @@ mod tests {
     fn scope_resource_and_actor_are_refused() {
         let base = format!("{GRANT}&{KEY_TYPE}&subject_token=TAUTH_user--zabc&audience=a");
         assert_eq!(code(&format!("{base}&scope=read")), "invalid_scope");
-        assert_eq!(code(&format!("{base}&resource=https%3A%2F%2Fx")), "invalid_target");
+        assert_eq!(
+            code(&format!("{base}&resource=https%3A%2F%2Fx")),
+            "invalid_target"
+        );
         assert_eq!(code(&format!("{base}&actor_token=x")), "invalid_request");
     }
 

@@ -556,8 +556,14 @@ mod tests {
             ..reply()
         };
         let text = status_text(&on, &KeyState::default());
-        assert!(text.contains("\nhttp:     http://127.0.0.1:8787\n"), "{text}");
-        assert!(text.contains("http:     restart the hub to apply it"), "{text}");
+        assert!(
+            text.contains("\nhttp:     http://127.0.0.1:8787\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("http:     restart the hub to apply it"),
+            "{text}"
+        );
         assert_eq!(
             status_json(&on, &KeyState::default())["http_listen"],
             "127.0.0.1:8787"
