@@ -21,6 +21,7 @@ mod child;
 pub mod forge_fixture;
 pub mod openbao;
 pub mod publish_fixture;
+pub mod pyjwt;
 pub mod registries;
 pub mod secret_service;
 
