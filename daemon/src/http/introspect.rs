@@ -1,6 +1,6 @@
 //! `POST /introspect` (RFC 7662): is this token active? The caller sends its own service key as
 //! `Authorization: Bearer <key>` and needs the key's `validate` permission (401 without a live
-//! key, 403 without `validate`); the form's `token` is an API key (`TAUTH_…`/`MELT_…`), a hub
+//! key, 403 without `validate`; the owner key may too); the form's `token` is an API key (`TAUTH_…`/`MELT_…`), a hub
 //! JWT or a provider JWT. `token_type_hint` is accepted and ignored: the token's shape says
 //! what it is.
 //!
@@ -9,7 +9,8 @@
 //! why. An active one carries `token_type` (`Bearer`), `credential` (`api_key`, `hub_jwt` or
 //! `provider_jwt`) and the standard members that apply: `sub`, `username`, `client_id`,
 //! `scope`, `exp`, `iat`, `nbf`, `iss`, `aud`, `jti`; an API key adds `permissions` and
-//! `owner`, a provider JWT `provider` (`ORG/APP/TYPE`).
+//! `owner`, a provider JWT (or a hub JWT issued for a provider's user) `provider`
+//! (`ORG/APP/TYPE`). An API key's `sub` is `key:<name>`, as in the hub JWTs issued for it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -68,7 +69,7 @@ pub async fn post(hub: &Arc<Hub>, peer: SocketAddr, request: Request<Incoming>) 
         Ok(caller) => caller,
         Err(refusal) => return *refusal,
     };
-    if !caller.validate {
+    if !ops::may_validate(&caller) {
         audit(hub, &caller, peer, "denied", None);
         return reply::oauth_error(
             StatusCode::FORBIDDEN,
@@ -137,7 +138,8 @@ pub(crate) fn key_answer(validation: &KeyValidation, issuer: &str) -> Value {
     answer.insert("active".into(), Value::Bool(true));
     answer.insert("token_type".into(), "Bearer".into());
     answer.insert("credential".into(), "api_key".into());
-    answer.insert("sub".into(), name.as_str().into());
+    // As in the hub JWTs issued for the key, so an API sees one `sub` either way.
+    answer.insert("sub".into(), format!("key:{name}").into());
     answer.insert("username".into(), name.as_str().into());
     answer.insert("client_id".into(), name.as_str().into());
     answer.insert("iss".into(), issuer.into());
@@ -182,6 +184,10 @@ pub(crate) fn jwt_answer(validation: &JwtValidation) -> Value {
         }
         None => {
             answer.insert("credential".into(), "hub_jwt".into());
+            // A hub JWT names the key or the provider it was issued for.
+            if let Some(provider) = claims.get("provider").and_then(Value::as_str) {
+                answer.insert("provider".into(), provider.into());
+            }
         }
     }
     for name in ["iss", "sub", "aud", "exp", "iat", "nbf", "jti"] {
@@ -198,7 +204,7 @@ pub(crate) fn jwt_answer(validation: &JwtValidation) -> Value {
     {
         answer.insert("client_id".into(), client.into());
     }
-    if let Some(user) = ["preferred_username", "email", "name"]
+    if let Some(user) = ["preferred_username", "email", "name", "key"]
         .iter()
         .find_map(|name| claims.get(*name).and_then(Value::as_str))
     {
@@ -283,7 +289,8 @@ mod tests {
     fn an_active_key_has_the_standard_members() {
         let answer = key_answer(&validation(KeyState::Active), "auth-hub");
         assert_eq!(answer["active"], true);
-        assert_eq!(answer["sub"], "ci");
+        assert_eq!(answer["sub"], "key:ci");
+        assert_eq!(answer["username"], "ci");
         assert_eq!(answer["client_id"], "ci");
         assert_eq!(answer["scope"], "cargo/*");
         assert_eq!(answer["exp"], 2_000_000_000);

@@ -1,6 +1,6 @@
 //! `POST /token` (RFC 8693 token exchange): an API key or a JWT in, a hub-signed JWT out. The
 //! caller sends its own service key as `Authorization: Bearer <key>` and needs the key's
-//! `validate` permission.
+//! `validate` permission (or the owner key).
 //!
 //! Form parameters:
 //! - `grant_type` = `urn:ietf:params:oauth:grant-type:token-exchange` (anything else:
@@ -89,7 +89,7 @@ pub async fn post(hub: &Arc<Hub>, peer: SocketAddr, request: Request<Incoming>) 
         Ok(caller) => caller,
         Err(refusal) => return *refusal,
     };
-    if !caller.validate {
+    if !ops::may_validate(&caller) {
         audit(hub, &caller, peer, "denied", None);
         return Refusal::bad(
             "unauthorized_client",

@@ -4,11 +4,9 @@
 //! JWT an independent library (PyJWT, `tests/clients/verify_jwt.py`) validates against the
 //! served JWKS, and malformed or oversized requests answered 4xx without harm.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use auth_hub_tests::registries::cache_dir;
+use auth_hub_tests::pyjwt::{self, JwksSource};
 use auth_hub_tests::{wait_until, Run, TestHub};
 use serde_json::{json, Value};
 
@@ -131,37 +129,9 @@ fn introspect(url: &str, api: &str, token: &str) -> Value {
     answer.json()
 }
 
-/// `verify_jwt.py` on the PyJWT venv `./scripts/deps` installs, with `token` on stdin.
+/// PyJWT (`tests/clients/verify_jwt.py`) checks `token` against the JWKS at `jwks_url`.
 fn pyjwt_verify(jwks_url: &str, issuer: &str, audience: &str, token: &str) -> Run {
-    let python = cache_dir().join("pyjwt-venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} missing: run ./scripts/deps",
-        python.display()
-    );
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/verify_jwt.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .args([
-            "--jwks-url",
-            jwks_url,
-            "--issuer",
-            issuer,
-            "--audience",
-            audience,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin piped")
-        .write_all(token.as_bytes())
-        .expect("token written");
-    Run::from(child.wait_with_output().expect("verify_jwt.py ends"))
+    pyjwt::verify(token, JwksSource::Url(jwks_url), issuer, audience)
 }
 
 #[test]
@@ -252,7 +222,8 @@ fn introspection_of_active_revoked_expired_and_unknown_keys() {
     let user = create_key(&hub, "alice", &["--scope", "cargo/*"]);
     let active = introspect(&url, &api, &user);
     assert_eq!(active["active"], true, "{active}");
-    assert_eq!(active["sub"], "alice");
+    assert_eq!(active["sub"], "key:alice");
+    assert_eq!(active["username"], "alice");
     assert_eq!(active["client_id"], "alice");
     assert_eq!(active["scope"], "cargo/*");
     assert_eq!(active["credential"], "api_key");
@@ -358,7 +329,9 @@ fn an_api_key_exchanged_for_a_hub_jwt_validates_with_pyjwt_against_the_served_jw
     let verified = pyjwt_verify(&jwks_url, "auth-hub", "orders", token);
     verified.assert_code(0);
     let claims = verified.json();
-    assert_eq!(claims["sub"], "alice", "{claims}");
+    assert_eq!(claims["sub"], "key:alice", "{claims}");
+    assert_eq!(claims["key"], "alice", "{claims}");
+    assert_eq!(claims["scope"], "cargo/*", "{claims}");
     assert_eq!(claims["aud"], "orders", "{claims}");
     assert_eq!(claims["iss"], "auth-hub", "{claims}");
     // The independent check is not a rubber stamp: another audience fails it.
@@ -368,7 +341,9 @@ fn an_api_key_exchanged_for_a_hub_jwt_validates_with_pyjwt_against_the_served_jw
     let introspected = introspect(&url, &api, token);
     assert_eq!(introspected["active"], true, "{introspected}");
     assert_eq!(introspected["credential"], "hub_jwt");
-    assert_eq!(introspected["sub"], "alice");
+    assert_eq!(introspected["sub"], "key:alice");
+    assert_eq!(introspected["username"], "alice");
+    assert_eq!(introspected["scope"], "cargo/*");
     // Tampered: inactive, and nothing else.
     let mut tampered = token.to_owned();
     let last = tampered.pop().expect("non-empty");
