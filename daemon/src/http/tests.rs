@@ -190,3 +190,26 @@ async fn no_listen_no_listener_and_a_changed_config_asks_for_a_restart() {
         "port 0 agrees with any port"
     );
 }
+
+// Several threads, so the timeout still fires if the handler blocks one on a lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_the_bound_address_without_a_restart_note() {
+    use auth_hub_protocol::request::Status;
+    use auth_hub_protocol::{Request, Response};
+
+    let served = crate::test_support::Served::start("[http]\nlisten = \"127.0.0.1:0\"\n");
+    let _listener = super::bind(&served.hub).await.expect("binds");
+    let bound = lock(&served.hub.http_address).expect("recorded");
+    let mut wire = served.connect(None).await;
+    let reply = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        wire.ok(Request::Status(Status {})),
+    )
+    .await
+    .expect("status answers (no lock held twice)");
+    let Response::Status(status) = reply else {
+        panic!("not a status: {reply:?}");
+    };
+    assert_eq!(status.http_listen, Some(bound.to_string()));
+    assert_eq!(status.http_restart, None);
+}
