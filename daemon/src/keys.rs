@@ -21,6 +21,8 @@ use crate::state_file::{self, StateFileError};
 /// Domain separator hashed before a key's token bytes, so these hashes are never confused with
 /// any other SHA-256 in the hub.
 const HASH_DOMAIN: &[u8] = b"auth-hub/key/v1\0";
+/// Domain separator of a key's public id ([`key_id`]).
+const ID_DOMAIN: &[u8] = b"auth-hub/key-id/v1\0";
 /// The `version` written to and accepted from `keys.json`.
 pub const KEY_FILE_VERSION: u32 = 1;
 
@@ -70,7 +72,7 @@ impl KeyRecord {
             created_at: self.created_at,
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
-            id: String::new(),
+            id: key_id(&self.name, &self.hash, self.revoked_at.is_some()),
             created_by: self.created_by.clone(),
             revoked_by: self.revoked_by.clone(),
             validate: self.validate,
@@ -96,6 +98,38 @@ impl KeyRecord {
     fn hash_matches(&self, presented: &str) -> bool {
         self.hash.as_bytes().ct_eq(presented.as_bytes()).into()
     }
+}
+
+/// What a new service key may do, and who made it (`create_service_with`, `import_with`).
+#[derive(Debug, Clone, Default)]
+pub struct ServiceKeyOptions {
+    /// Scopes it may use without asking.
+    pub scopes: Vec<SecretScope>,
+    /// Rights under those scopes.
+    pub permissions: Permissions,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// May validate other credentials and issue hub JWTs for them.
+    pub validate: bool,
+    /// Who created (or imported) it.
+    pub created_by: Option<Actor>,
+}
+
+/// The seed's `APIKey.id` ("Hash(name, value, soft_deleted)"), computed over what the hub
+/// keeps: lowercase hex of `sha256(b"auth-hub/key-id/v1\0" ‖ name ‖ 0x00 ‖ hash ‖ 0x00 ‖ flag)`
+/// where `name` is the key's name (UTF-8), `hash` the stored hash (64 lowercase hex digits, see
+/// [`KeyRecord::hash`]) and `flag` the byte `1` when revoked (soft-deleted), else `0`. Names
+/// and hashes never contain a NUL, so the encoding is unambiguous; the id changes when the key
+/// is revoked, and it reveals nothing of the key's secret that the stored hash does not.
+pub fn key_id(name: &str, hash: &str, soft_deleted: bool) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(ID_DOMAIN);
+    hasher.update(name.as_bytes());
+    hasher.update([0]);
+    hasher.update(hash.as_bytes());
+    hasher.update([0]);
+    hasher.update([u8::from(soft_deleted)]);
+    hex::encode(hasher.finalize())
 }
 
 /// Why `keys.json` could not be read or changed, or a key could not be created, imported or
@@ -332,12 +366,29 @@ impl KeyRing {
         name: &str,
         now: DateTime<Utc>,
     ) -> Result<(MasterToken, KeyInfo), KeyStoreError> {
+        self.create_owner_by(name, None, now)
+    }
+
+    /// [`KeyRing::create_owner`], recording who created it (`created_by`).
+    ///
+    /// # Errors
+    /// As [`KeyRing::create_owner`].
+    pub fn create_owner_by(
+        &mut self,
+        name: &str,
+        by: Option<Actor>,
+        now: DateTime<Utc>,
+    ) -> Result<(MasterToken, KeyInfo), KeyStoreError> {
         if let Some(owner) = self.owner() {
             return Err(KeyStoreError::OwnerExists {
                 name: owner.name.clone(),
             });
         }
-        self.create(name, true, Vec::new(), Permissions::default(), None, now)
+        let options = ServiceKeyOptions {
+            created_by: by,
+            ..ServiceKeyOptions::default()
+        };
+        self.create(name, true, options, now)
     }
 
     /// Replaces the owner key (recovery of a lost one): the live owner key is revoked, its record
@@ -351,6 +402,19 @@ impl KeyRing {
         &mut self,
         now: DateTime<Utc>,
     ) -> Result<(MasterToken, KeyInfo), KeyStoreError> {
+        self.rotate_owner_by(None, now)
+    }
+
+    /// [`KeyRing::rotate_owner`], recording `by` as the old key's `revoked_by` and the new
+    /// key's `created_by`.
+    ///
+    /// # Errors
+    /// As [`KeyRing::rotate_owner`].
+    pub fn rotate_owner_by(
+        &mut self,
+        by: Option<Actor>,
+        now: DateTime<Utc>,
+    ) -> Result<(MasterToken, KeyInfo), KeyStoreError> {
         let index = self
             .records
             .iter()
@@ -358,21 +422,19 @@ impl KeyRing {
             .ok_or(KeyStoreError::NoOwner)?;
         let key =
             ApiKey::generate(&self.records[index].name).map_err(KeyStoreError::InvalidName)?;
-        let record = new_record(
-            &key,
-            hash_token(&key),
-            true,
-            Vec::new(),
-            Permissions::default(),
-            None,
-            now,
-        );
+        let options = ServiceKeyOptions {
+            created_by: by.clone(),
+            ..ServiceKeyOptions::default()
+        };
+        let record = new_record(&key, hash_token(&key), true, options, now);
         let info = record.info();
         self.records[index].revoked_at = Some(now);
+        self.records[index].revoked_by = by;
         self.records.push(record);
         if let Err(error) = self.persist() {
             self.records.pop();
             self.records[index].revoked_at = None;
+            self.records[index].revoked_by = None;
             return Err(error);
         }
         Ok((key.to_master_token(), info))
@@ -392,7 +454,27 @@ impl KeyRing {
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<(MasterToken, KeyInfo), KeyStoreError> {
-        self.create(name, false, scopes, permissions, expires_at, now)
+        let options = ServiceKeyOptions {
+            scopes,
+            permissions,
+            expires_at,
+            ..ServiceKeyOptions::default()
+        };
+        self.create_service_with(name, options, now)
+    }
+
+    /// [`KeyRing::create_service`] with every option: the `validate` permission and who
+    /// created it.
+    ///
+    /// # Errors
+    /// As [`KeyRing::create_service`].
+    pub fn create_service_with(
+        &mut self,
+        name: &str,
+        options: ServiceKeyOptions,
+        now: DateTime<Utc>,
+    ) -> Result<(MasterToken, KeyInfo), KeyStoreError> {
+        self.create(name, false, options, now)
     }
 
     /// Stores an existing key (such as a legacy `MELT_` key, named `melt.…`) as a service key.
@@ -408,6 +490,25 @@ impl KeyRing {
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<KeyInfo, KeyStoreError> {
+        let options = ServiceKeyOptions {
+            scopes,
+            permissions,
+            expires_at,
+            ..ServiceKeyOptions::default()
+        };
+        self.import_with(key, options, now)
+    }
+
+    /// [`KeyRing::import`] with every option: the `validate` permission and who imported it.
+    ///
+    /// # Errors
+    /// As [`KeyRing::import`].
+    pub fn import_with(
+        &mut self,
+        key: &ApiKey,
+        options: ServiceKeyOptions,
+        now: DateTime<Utc>,
+    ) -> Result<KeyInfo, KeyStoreError> {
         self.check_name_free(key.name(), now)?;
         let hash = hash_token(key);
         if let Some(existing) = self
@@ -419,7 +520,7 @@ impl KeyRing {
                 name: existing.name.clone(),
             });
         }
-        let record = new_record(key, hash, false, scopes, permissions, expires_at, now);
+        let record = new_record(key, hash, false, options, now);
         let info = record.info();
         self.records.push(record);
         if let Err(error) = self.persist() {
@@ -436,6 +537,19 @@ impl KeyRing {
     /// [`KeyStoreError::NotFound`], [`KeyStoreError::OwnerNotRevocable`], or a write error
     /// (nothing changed).
     pub fn revoke(&mut self, name: &str, now: DateTime<Utc>) -> Result<KeyInfo, KeyStoreError> {
+        self.revoke_by(name, None, now)
+    }
+
+    /// [`KeyRing::revoke`], recording who revoked it (`revoked_by`).
+    ///
+    /// # Errors
+    /// As [`KeyRing::revoke`].
+    pub fn revoke_by(
+        &mut self,
+        name: &str,
+        by: Option<Actor>,
+        now: DateTime<Utc>,
+    ) -> Result<KeyInfo, KeyStoreError> {
         let targets: Vec<usize> = self
             .records
             .iter()
@@ -455,10 +569,12 @@ impl KeyRing {
         }
         for &index in &targets {
             self.records[index].revoked_at = Some(now);
+            self.records[index].revoked_by.clone_from(&by);
         }
         if let Err(error) = self.persist() {
             for &index in &targets {
                 self.records[index].revoked_at = None;
+                self.records[index].revoked_by = None;
             }
             return Err(error);
         }
@@ -511,22 +627,12 @@ impl KeyRing {
         &mut self,
         name: &str,
         owner: bool,
-        scopes: Vec<SecretScope>,
-        permissions: Permissions,
-        expires_at: Option<DateTime<Utc>>,
+        options: ServiceKeyOptions,
         now: DateTime<Utc>,
     ) -> Result<(MasterToken, KeyInfo), KeyStoreError> {
         let key = ApiKey::generate(name).map_err(KeyStoreError::InvalidName)?;
         self.check_name_free(name, now)?;
-        let record = new_record(
-            &key,
-            hash_token(&key),
-            owner,
-            scopes,
-            permissions,
-            expires_at,
-            now,
-        );
+        let record = new_record(&key, hash_token(&key), owner, options, now);
         let info = record.info();
         self.records.push(record);
         if let Err(error) = self.persist() {
@@ -577,22 +683,20 @@ fn new_record(
     key: &ApiKey,
     hash: String,
     owner: bool,
-    scopes: Vec<SecretScope>,
-    permissions: Permissions,
-    expires_at: Option<DateTime<Utc>>,
+    options: ServiceKeyOptions,
     now: DateTime<Utc>,
 ) -> KeyRecord {
     KeyRecord {
         name: key.name().to_owned(),
         owner,
         hash,
-        scopes,
-        permissions,
+        scopes: options.scopes,
+        permissions: options.permissions,
         created_at: now,
-        expires_at,
+        expires_at: options.expires_at,
         revoked_at: None,
-        validate: false,
-        created_by: None,
+        validate: options.validate,
+        created_by: options.created_by,
         revoked_by: None,
     }
 }
@@ -931,6 +1035,87 @@ mod tests {
         ));
         assert!(!ring.has_owner());
         assert!(ring.list().is_empty());
+    }
+
+    fn actor(key: &str) -> Actor {
+        Actor {
+            key: key.to_owned(),
+            uid: 1000,
+            pid: Some(7),
+            exe: Some("/usr/bin/hyperforge".to_owned()),
+        }
+    }
+
+    #[test]
+    fn who_created_and_revoked_is_kept_and_the_id_follows_revocation() {
+        let fx = fixture();
+        let mut ring = KeyRing::load(&fx.path).expect("empty ring");
+        ring.create_owner_by("owner", Some(actor("owner")), at(0))
+            .expect("owner");
+        let options = ServiceKeyOptions {
+            validate: true,
+            created_by: Some(actor("owner")),
+            ..ServiceKeyOptions::default()
+        };
+        let (api, info) = ring
+            .create_service_with("api", options, at(1))
+            .expect("api key");
+        assert!(info.validate);
+        assert_eq!(info.created_by, Some(actor("owner")));
+        let live_id = info.id.clone();
+        assert_eq!(live_id.len(), 64);
+        let record = ring.authenticate(&api, at(2)).expect("authenticates");
+        assert_eq!(live_id, key_id("api", &record.hash, false));
+        let revoked = ring
+            .revoke_by("api", Some(actor("owner")), at(3))
+            .expect("revoked");
+        assert_eq!(revoked.revoked_by, Some(actor("owner")));
+        assert_ne!(revoked.id, live_id, "the soft-deleted flag is in the id");
+        drop(ring);
+        let ring = KeyRing::load(&fx.path).expect("reloads");
+        let listed = ring
+            .list()
+            .into_iter()
+            .find(|info| info.name == "api")
+            .expect("revoked key listed");
+        assert_eq!(listed.revoked_by, Some(actor("owner")));
+        assert!(listed.validate);
+        assert_eq!(listed.id, revoked.id);
+        // The encoding is pinned: a client in another language computes the same id.
+        assert_eq!(
+            key_id("ci", &"0".repeat(64), false),
+            hex::encode(Sha256::digest(
+                [
+                    b"auth-hub/key-id/v1\0".as_slice(),
+                    b"ci\0",
+                    "0".repeat(64).as_bytes(),
+                    b"\0\x00"
+                ]
+                .concat()
+            ))
+        );
+    }
+
+    #[test]
+    fn a_keys_file_from_before_the_key_model_loads() {
+        // Exactly the shape the hub wrote before `validate`, `created_by` and `revoked_by`.
+        let fx = fixture();
+        let hash = "ab".repeat(32);
+        let old = format!(
+            r#"{{"version":1,"keys":[{{"name":"owner","owner":true,"hash":"{hash}",
+            "created_at":"2024-01-01T00:00:00Z"}},{{"name":"ci","owner":false,"hash":"{hash}",
+            "scopes":["cargo/*"],"permissions":{{"read":true}},"created_at":"2024-01-01T00:00:00Z",
+            "revoked_at":"2024-02-01T00:00:00Z"}}]}}"#
+        );
+        fs::write(&fx.path, old).expect("write");
+        let ring = KeyRing::load(&fx.path).expect("old file loads");
+        let keys = ring.list();
+        assert_eq!(keys.len(), 2);
+        assert!(keys.iter().all(|info| !info.validate
+            && info.created_by.is_none()
+            && info.revoked_by.is_none()
+            && info.id.len() == 64));
+        assert!(ring.has_owner());
     }
 
     #[test]

@@ -338,3 +338,251 @@ pub struct ProviderHistoryReply {
     /// The versions, oldest first.
     pub versions: Vec<ProviderVersion>,
 }
+
+// ---- Field validation (shared by the hub, which enforces it, and clients, which may check
+// early). ----
+
+/// Signature algorithms a provider record may accept: asymmetric only, so a public key can
+/// never be used as an HMAC secret, and never `none`.
+pub const ALLOWED_ALGORITHMS: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
+
+/// Most `extra` attributes on one record.
+pub const MAX_EXTRA: usize = 64;
+
+/// Longest value of any text field (`service_handle`, `issuer`, `client_id`, a scope, an
+/// audience, an `extra` value), in bytes.
+pub const MAX_FIELD_VALUE: usize = 1024;
+
+/// Most entries in `scopes` or `audiences`.
+pub const MAX_LIST: usize = 64;
+
+/// Longest `extra` attribute name, in bytes.
+pub const MAX_EXTRA_KEY: usize = 64;
+
+impl ProviderFields {
+    /// The field names this record sets (for a version's `changed` list on `add`):
+    /// `service_handle`, `issuer`, `client_id`, `scopes`, `audiences`, `algorithms`, and
+    /// `extra.KEY` for each attribute.
+    pub fn set_names(&self) -> Vec<String> {
+        Self::default().changed_to(self)
+    }
+
+    /// The names of the fields that differ from `self` in `new`, in the order of
+    /// [`ProviderFields::set_names`].
+    pub fn changed_to(&self, new: &Self) -> Vec<String> {
+        let mut changed = Vec::new();
+        let mut note = |differs: bool, name: &str| {
+            if differs {
+                changed.push(name.to_owned());
+            }
+        };
+        note(self.service_handle != new.service_handle, "service_handle");
+        note(self.issuer != new.issuer, "issuer");
+        note(self.client_id != new.client_id, "client_id");
+        note(self.scopes != new.scopes, "scopes");
+        note(self.audiences != new.audiences, "audiences");
+        note(self.algorithms != new.algorithms, "algorithms");
+        let keys: std::collections::BTreeSet<&String> =
+            self.extra.keys().chain(new.extra.keys()).collect();
+        for key in keys {
+            if self.extra.get(key) != new.extra.get(key) {
+                changed.push(format!("extra.{key}"));
+            }
+        }
+        changed
+    }
+
+    /// Fills the OIDC defaults for a record of type `id` (`oidc`, `auth0`): `scopes` empty →
+    /// `["openid"]`, `audiences` empty → `[client_id]`. `algorithms` stays empty, which means
+    /// the hub's default set. Other types are left as they are.
+    pub fn with_defaults(mut self, id: &ProviderId) -> Self {
+        if id.is_oidc() {
+            if self.scopes.is_empty() {
+                self.scopes = vec!["openid".to_owned()];
+            }
+            if self.audiences.is_empty() {
+                if let Some(client_id) = &self.client_id {
+                    self.audiences = vec![client_id.clone()];
+                }
+            }
+        }
+        self
+    }
+
+    /// Checks the fields for a record of type `id`: `issuer` an absolute https URL (http only
+    /// on a loopback host) without query or fragment; `issuer` and `client_id` required for
+    /// `oidc`/`auth0`; algorithms from [`ALLOWED_ALGORITHMS`]; scopes without whitespace; sizes
+    /// within [`MAX_FIELD_VALUE`], [`MAX_LIST`], [`MAX_EXTRA`]; `extra` names 1–64 bytes of
+    /// `[A-Za-z0-9._-]`.
+    ///
+    /// # Errors
+    /// [`ProviderError::Field`] naming the first field that is not acceptable.
+    pub fn check(&self, id: &ProviderId) -> Result<(), ProviderError> {
+        let field = |field: &'static str, reason: String| ProviderError::Field { field, reason };
+        check_text("service_handle", self.service_handle.as_deref())?;
+        check_text("issuer", self.issuer.as_deref())?;
+        check_text("client_id", self.client_id.as_deref())?;
+        if let Some(issuer) = &self.issuer {
+            crate::oidc::check_url("issuer", issuer)
+                .map_err(|error| field("issuer", error.to_string()))?;
+            if issuer.contains(['?', '#']) {
+                return Err(field(
+                    "issuer",
+                    "an issuer has no query or fragment".to_owned(),
+                ));
+            }
+        }
+        if id.is_oidc() {
+            if self.issuer.is_none() {
+                return Err(field(
+                    "issuer",
+                    format!("a {} provider needs --issuer", id.kind()),
+                ));
+            }
+            if self.client_id.is_none() {
+                return Err(field(
+                    "client_id",
+                    format!("a {} provider needs --client-id", id.kind()),
+                ));
+            }
+        }
+        check_list("scopes", &self.scopes)?;
+        if let Some(bad) = self
+            .scopes
+            .iter()
+            .find(|scope| scope.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(field(
+                "scopes",
+                format!("scope {bad:?} contains whitespace"),
+            ));
+        }
+        check_list("audiences", &self.audiences)?;
+        for algorithm in &self.algorithms {
+            if !ALLOWED_ALGORITHMS.contains(&algorithm.as_str()) {
+                return Err(field(
+                    "algorithms",
+                    format!(
+                        "{:?} is not accepted; use one of {}",
+                        algorithm.chars().take(32).collect::<String>(),
+                        ALLOWED_ALGORITHMS.join(", ")
+                    ),
+                ));
+            }
+        }
+        if self.extra.len() > MAX_EXTRA {
+            return Err(field(
+                "extra",
+                format!("at most {MAX_EXTRA} attributes, got {}", self.extra.len()),
+            ));
+        }
+        for (key, value) in &self.extra {
+            check_extra_key(key)?;
+            if value.len() > MAX_FIELD_VALUE {
+                return Err(field(
+                    "extra",
+                    format!("the value of {key} is longer than {MAX_FIELD_VALUE} bytes"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ProviderChange {
+    /// True when the change changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// `fields` with this change applied: `Some("")` clears `service_handle`; lists are
+    /// replaced; `set_extra` then `unset_extra`. When `client_id` changes and the audiences
+    /// were exactly the old client id (the default), they follow the new one.
+    ///
+    /// # Errors
+    /// [`ProviderError::Field`] for an `unset_extra` name that is not a valid attribute name.
+    pub fn apply(&self, fields: &ProviderFields) -> Result<ProviderFields, ProviderError> {
+        let mut new = fields.clone();
+        if let Some(handle) = &self.service_handle {
+            new.service_handle = (!handle.is_empty()).then(|| handle.clone());
+        }
+        if let Some(issuer) = &self.issuer {
+            new.issuer = Some(issuer.clone());
+        }
+        if let Some(client_id) = &self.client_id {
+            let default_audience = fields
+                .client_id
+                .as_ref()
+                .is_some_and(|old| fields.audiences == [old.clone()]);
+            if default_audience && self.audiences.is_none() {
+                new.audiences = vec![client_id.clone()];
+            }
+            new.client_id = Some(client_id.clone());
+        }
+        if let Some(scopes) = &self.scopes {
+            new.scopes.clone_from(scopes);
+        }
+        if let Some(audiences) = &self.audiences {
+            new.audiences.clone_from(audiences);
+        }
+        if let Some(algorithms) = &self.algorithms {
+            new.algorithms.clone_from(algorithms);
+        }
+        for (key, value) in &self.set_extra {
+            new.extra.insert(key.clone(), value.clone());
+        }
+        for key in &self.unset_extra {
+            check_extra_key(key)?;
+            new.extra.remove(key);
+        }
+        Ok(new)
+    }
+}
+
+fn check_text(field: &'static str, value: Option<&str>) -> Result<(), ProviderError> {
+    let Some(value) = value else { return Ok(()) };
+    let reason = if value.is_empty() {
+        "it is empty".to_owned()
+    } else if value.len() > MAX_FIELD_VALUE {
+        format!("it is longer than {MAX_FIELD_VALUE} bytes")
+    } else if value.chars().any(char::is_control) {
+        "it contains control characters".to_owned()
+    } else {
+        return Ok(());
+    };
+    Err(ProviderError::Field { field, reason })
+}
+
+fn check_list(field: &'static str, values: &[String]) -> Result<(), ProviderError> {
+    if values.len() > MAX_LIST {
+        return Err(ProviderError::Field {
+            field,
+            reason: format!("at most {MAX_LIST} entries, got {}", values.len()),
+        });
+    }
+    for value in values {
+        check_text(field, Some(value))?;
+    }
+    Ok(())
+}
+
+fn check_extra_key(key: &str) -> Result<(), ProviderError> {
+    let valid = !key.is_empty()
+        && key.len() <= MAX_EXTRA_KEY
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(ProviderError::Field {
+            field: "extra",
+            reason: format!(
+                "attribute name {:?} must be 1-{MAX_EXTRA_KEY} bytes of A-Z a-z 0-9 . _ -",
+                key.chars().take(MAX_EXTRA_KEY).collect::<String>()
+            ),
+        })
+    }
+}

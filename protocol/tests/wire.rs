@@ -1701,3 +1701,184 @@ mod rmpv_like {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// AuthProvider records and the API key model (issue 14, part "providers").
+
+mod provider_records {
+    use auth_hub_protocol::provider::{
+        Actor, AddProvider, ListProviders, ProviderChange, ProviderFields, ProviderHistory,
+        ProviderHistoryReply, ProviderList, ProviderRecord, ProviderReply, ProviderVersion,
+        RemoveProvider, ShowProvider, UpdateProvider,
+    };
+    use auth_hub_protocol::request::CreateKey;
+    use auth_hub_protocol::response::{KeyCreated, KeyList, ResponseEnvelope, ResponseResult};
+    use auth_hub_protocol::{
+        ErrorCode, ErrorReply, Permissions, ProviderId, Request, Response, ServerMessage,
+    };
+
+    use super::{at, envelope, key_info, response, round_trip, scope};
+
+    fn id() -> ProviderId {
+        ProviderId::parse("osf/cli/oidc").expect("address")
+    }
+
+    fn actor() -> Actor {
+        Actor {
+            key: "owner".into(),
+            uid: 1000,
+            pid: Some(4242),
+            exe: Some("/usr/bin/hyperforge".into()),
+        }
+    }
+
+    fn record(version: u64) -> ProviderRecord {
+        ProviderRecord {
+            id: id(),
+            version,
+            fields: ProviderFields {
+                service_handle: Some("/osf/cli".into()),
+                issuer: Some("https://id.example.com".into()),
+                client_id: Some("hyperforge".into()),
+                scopes: vec!["openid".into(), "email".into()],
+                audiences: vec!["hyperforge".into()],
+                algorithms: vec!["RS256".into(), "EdDSA".into()],
+                extra: [("team".to_owned(), "infra".to_owned())].into(),
+            },
+            created_at: at(0),
+            created_by: actor(),
+            updated_at: at(1_000),
+            updated_by: Actor {
+                pid: None,
+                exe: None,
+                ..actor()
+            },
+            deleted_at: (version == 3).then(|| at(2_000)),
+        }
+    }
+
+    #[test]
+    fn every_provider_request_round_trips() {
+        let requests = vec![
+            Request::AddProvider(AddProvider {
+                id: id(),
+                fields: record(1).fields,
+            }),
+            Request::AddProvider(AddProvider {
+                id: ProviderId::parse("osf/cli/tauth-key").expect("address"),
+                fields: ProviderFields::default(),
+            }),
+            Request::UpdateProvider(UpdateProvider {
+                id: id(),
+                change: ProviderChange {
+                    service_handle: Some(String::new()),
+                    issuer: None,
+                    client_id: Some("cli2".into()),
+                    scopes: Some(vec!["openid".into()]),
+                    audiences: None,
+                    algorithms: Some(vec!["ES256".into()]),
+                    set_extra: [("k".to_owned(), "v".to_owned())].into(),
+                    unset_extra: vec!["team".into()],
+                },
+            }),
+            Request::ListProviders(ListProviders { all: true }),
+            Request::ShowProvider(ShowProvider { id: id() }),
+            Request::ProviderHistory(ProviderHistory { id: id() }),
+            Request::RemoveProvider(RemoveProvider { id: id() }),
+            Request::CreateKey(CreateKey {
+                name: "api".into(),
+                scopes: vec![scope("cargo/*")],
+                permissions: Permissions::READ,
+                expires_at_ms: None,
+                validate: true,
+            }),
+        ];
+        for (index, request) in requests.into_iter().enumerate() {
+            round_trip(&envelope(index as u64, request));
+        }
+    }
+
+    #[test]
+    fn every_provider_response_round_trips() {
+        let mut revoked = key_info(false);
+        revoked.id = "ab".repeat(32);
+        revoked.validate = true;
+        revoked.created_by = Some(actor());
+        revoked.revoked_at = Some(at(5_000));
+        revoked.revoked_by = Some(actor());
+        let responses = vec![
+            Response::Provider(ProviderReply { record: record(2) }),
+            Response::Providers(ProviderList {
+                records: vec![record(2), record(3)],
+            }),
+            Response::ProviderHistory(ProviderHistoryReply {
+                versions: vec![
+                    ProviderVersion {
+                        action: "add".into(),
+                        changed: vec!["issuer".into(), "client_id".into()],
+                        record: record(1),
+                    },
+                    ProviderVersion {
+                        action: "remove".into(),
+                        changed: Vec::new(),
+                        record: record(3),
+                    },
+                ],
+            }),
+            Response::Keys(KeyList {
+                keys: vec![key_info(true), revoked.clone()],
+            }),
+            Response::KeyCreated(KeyCreated {
+                key: None,
+                info: revoked,
+            }),
+        ];
+        for (id, ok) in responses.into_iter().enumerate() {
+            round_trip(&response(id as u64, ok));
+        }
+    }
+
+    #[test]
+    fn a_provider_address_is_one_string_on_the_wire() {
+        let body = round_trip(&ShowProvider { id: id() });
+        let expected = rmp_serde::to_vec_named(&serde_json::json!({"id": "osf/cli/oidc"}))
+            .expect("map encodes");
+        assert_eq!(body, expected);
+        // A malformed address is a decode error, never a panic.
+        let bad = rmp_serde::to_vec_named(&serde_json::json!({"id": "osf/cli"})).expect("map");
+        assert!(auth_hub_protocol::frame::decode_body::<ShowProvider>(&bad).is_err());
+    }
+
+    #[test]
+    fn conflict_is_its_own_code() {
+        let body = round_trip(&ErrorCode::Conflict);
+        assert_eq!(body, rmp_serde::to_vec("conflict").expect("string encodes"));
+        round_trip(&ServerMessage::Response(ResponseEnvelope {
+            id: 9,
+            result: ResponseResult::Error(ErrorReply::new(
+                ErrorCode::Conflict,
+                "provider osf/cli/oidc already exists",
+            )),
+        }));
+    }
+
+    #[test]
+    fn create_key_without_validate_encodes_as_before() {
+        let plain = CreateKey {
+            name: "ci".into(),
+            scopes: Vec::new(),
+            permissions: Permissions::READ,
+            expires_at_ms: None,
+            validate: false,
+        };
+        let body = round_trip(&plain);
+        // A map of the four fields older hubs know (fixmap header 0x84), no `validate`.
+        assert_eq!(body[0], 0x84, "older hubs see the request they know");
+        assert!(!body.windows(8).any(|w| w == b"validate"));
+        let with = round_trip(&CreateKey {
+            validate: true,
+            ..plain
+        });
+        assert_eq!(with[0], 0x85);
+    }
+}

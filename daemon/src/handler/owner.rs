@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use auth_hub_protocol::provider::Actor;
 use auth_hub_protocol::request::{
     CreateKey, Deny, Grant, ImportKey, Login, ReadAudit, Revoke, RevokeKey,
 };
@@ -19,6 +20,7 @@ use crate::audit::{AuditLog, AuditRecord};
 use crate::error::HubError;
 use crate::grants::StandingGrant;
 use crate::hub::{lock, Hub};
+use crate::keys::ServiceKeyOptions;
 use crate::session::Session;
 
 /// Most bytes of audit lines returned at once, to stay well inside a client's frame limit.
@@ -39,7 +41,9 @@ pub fn login(hub: &Hub, session: &Session, request: &Login) -> Result<Response, 
     } else {
         &request.name
     };
-    let (key, info) = lock(&hub.keys).create_owner(name, Utc::now())?;
+    // A keyless session: the key created is the one that acts.
+    let by = peer_actor(session, name);
+    let (key, info) = lock(&hub.keys).create_owner_by(name, Some(by), Utc::now())?;
     hub.record(
         session,
         AuditRecord {
@@ -246,18 +250,23 @@ pub fn create_key(hub: &Hub, session: &Session, request: &CreateKey) -> Result<R
     session.require_owner("create_key")?;
     let now = Utc::now();
     let expires_at = request.expires_at_ms.map(millis_to_time).transpose()?;
-    let (key, info) = lock(&hub.keys).create_service(
-        &request.name,
-        request.scopes.clone(),
-        request.permissions,
+    let options = ServiceKeyOptions {
+        scopes: request.scopes.clone(),
+        permissions: request.permissions,
         expires_at,
-        now,
-    )?;
+        validate: request.validate,
+        created_by: session.actor(),
+    };
+    let (key, info) = lock(&hub.keys).create_service_with(&request.name, options, now)?;
     hub.record(
         session,
         AuditRecord {
             event: "key_create",
-            detail: Some(&request.name),
+            detail: Some(&if request.validate {
+                format!("{} (validate)", request.name)
+            } else {
+                request.name.clone()
+            }),
             outcome: "ok",
             ..Default::default()
         },
@@ -278,13 +287,14 @@ pub fn import_key(hub: &Hub, session: &Session, request: &ImportKey) -> Result<R
     let key = ApiKey::parse(request.key.expose())
         .map_err(|error| HubError::BadRequest(error.to_string()))?;
     let expires_at = request.expires_at_ms.map(millis_to_time).transpose()?;
-    let info = lock(&hub.keys).import(
-        &key,
-        request.scopes.clone(),
-        request.permissions,
+    let options = ServiceKeyOptions {
+        scopes: request.scopes.clone(),
+        permissions: request.permissions,
         expires_at,
-        Utc::now(),
-    )?;
+        validate: false,
+        created_by: session.actor(),
+    };
+    let info = lock(&hub.keys).import_with(&key, options, Utc::now())?;
     hub.record(
         session,
         AuditRecord {
@@ -315,7 +325,7 @@ pub fn list_keys(hub: &Hub, session: &Session) -> Result<Response, HubError> {
 /// Not the owner key; unknown key; the owner key itself; persistence errors.
 pub fn revoke_key(hub: &Hub, session: &Session, request: &RevokeKey) -> Result<Response, HubError> {
     session.require_owner("revoke_key")?;
-    let info = lock(&hub.keys).revoke(&request.name, Utc::now())?;
+    let info = lock(&hub.keys).revoke_by(&request.name, session.actor(), Utc::now())?;
     let tokens = hub
         .tokens
         .write()
@@ -377,6 +387,17 @@ pub async fn read_audit(
     })
     .await
     .unwrap_or_else(|_| Err(HubError::Setup("reading the audit log panicked".into())))
+}
+
+/// The actor for a keyless session (`login`, `recover`): the key it creates, with the peer
+/// process that asked.
+pub(crate) fn peer_actor(session: &Session, key_name: &str) -> Actor {
+    Actor {
+        key: key_name.to_owned(),
+        uid: session.peer.uid,
+        pid: session.peer.pid.and_then(|pid| u32::try_from(pid).ok()),
+        exe: session.peer.exe.clone(),
+    }
 }
 
 /// Makes the audit lines written so far durable; a failure is logged, never shown to the client.

@@ -81,7 +81,13 @@ pub fn recover(hub: &Hub, session: &Session, request: &Recover) -> Result<Respon
         flush_audit(hub);
         return Err(HubError::BadRequest(error.to_string()));
     }
-    let (key, info) = lock(&hub.keys).rotate_owner(Utc::now())?;
+    let (key, info) = {
+        let mut keys = lock(&hub.keys);
+        let by = keys
+            .owner()
+            .map(|owner| super::owner::peer_actor(session, &owner.name));
+        keys.rotate_owner_by(by, Utc::now())?
+    };
     let tokens = hub
         .tokens
         .write()

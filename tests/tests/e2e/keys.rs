@@ -139,3 +139,68 @@ fn legacy_melt_keys_are_imported_from_stdin_and_work() {
     hub.run(&["auth", "key", "import"], Some(&melt))
         .assert_code(2);
 }
+
+// ---- The API key model (issue 14): validate permission, who created and revoked, ids. ----
+
+#[test]
+fn key_ls_all_shows_revoked_keys_with_who_revoked_them() {
+    let hub = TestHub::start("");
+    hub.login();
+    let created = hub.run(
+        &[
+            "--json",
+            "auth",
+            "key",
+            "create",
+            "api",
+            "--permission",
+            "validate",
+        ],
+        None,
+    );
+    created.assert_code(0);
+    let created = created.json();
+    assert_eq!(created["validate"], true, "{created}");
+    assert_eq!(created["created_by"]["key"], "owner", "{created}");
+    assert_eq!(created["id"].as_str().map(str::len), Some(64), "{created}");
+    hub.run(&["auth", "key", "create", "gone"], None)
+        .assert_code(0);
+    hub.run(
+        &["auth", "key", "create", "bad", "--permission", "admin"],
+        None,
+    )
+    .assert_code(2);
+
+    let by_name = |listed: &serde_json::Value, name: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == name)
+            .cloned()
+    };
+    let listed = hub.run(&["--json", "auth", "key", "ls"], None);
+    listed.assert_code(0);
+    let listed = listed.json();
+    let api = by_name(&listed, "api").expect("api key listed");
+    assert_eq!(api["validate"], true);
+    assert_eq!(api["id"], created["id"]);
+    assert!(by_name(&listed, "gone").is_some());
+
+    hub.run(&["auth", "key", "revoke", "gone"], None)
+        .assert_code(0);
+    // Revoked keys leave the default listing and come back with --all, with who revoked them.
+    let live = hub.run(&["--json", "auth", "key", "ls"], None).json();
+    assert!(by_name(&live, "gone").is_none(), "{live}");
+    let all = hub
+        .run(&["--json", "auth", "key", "ls", "--all"], None)
+        .json();
+    let gone = by_name(&all, "gone").expect("revoked key listed with --all");
+    assert!(gone["revoked_at"].is_string(), "{gone}");
+    assert_eq!(gone["revoked_by"]["key"], "owner", "{gone}");
+    assert!(gone["revoked_by"]["pid"].is_u64(), "{gone}");
+    let table = hub.run(&["auth", "key", "list", "--all"], None);
+    table.assert_code(0);
+    assert!(table.stdout.contains("revoked by"), "{}", table.stdout);
+    assert!(table.stdout.contains("read+validate"), "{}", table.stdout);
+}

@@ -31,6 +31,7 @@ mod one_hub;
 mod openbao_backend;
 mod openbao_store;
 mod other_language;
+mod providers;
 mod publish;
 mod recover;
 mod registries;

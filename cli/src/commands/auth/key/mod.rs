@@ -11,6 +11,7 @@ use std::time::Duration;
 use auth_hub_protocol::duration::parse_duration;
 use auth_hub_protocol::{Permissions, SecretScope};
 
+use auth_hub_protocol::provider::Actor;
 use auth_hub_protocol::response::KeyInfo;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
@@ -27,7 +28,8 @@ pub enum KeyCommand {
     Create(create::CreateArgs),
     /// Import an existing key (a legacy MELT_ key) read from stdin, as a service key.
     Import(import::ImportArgs),
-    /// List keys, live and revoked (never their tokens).
+    /// List keys, live and expired; --all adds revoked ones (never their tokens).
+    #[command(alias = "ls")]
     List(list::ListArgs),
     /// Revoke a service key and kill its access tokens.
     Revoke(revoke::RevokeArgs),
@@ -48,7 +50,14 @@ pub async fn run(ctx: &Context, command: KeyCommand) -> Result<(), CliError> {
 
 /// A key's record for `--json` (never its token).
 pub(crate) fn key_json(info: &KeyInfo) -> Value {
+    let actor = |actor: &Option<Actor>| {
+        actor.as_ref().map_or(
+            Value::Null,
+            |actor| json!({"key": actor.key, "uid": actor.uid, "pid": actor.pid, "exe": actor.exe}),
+        )
+    };
     json!({
+        "id": info.id,
         "name": info.name,
         "owner": info.owner,
         "scopes": info.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
@@ -56,6 +65,9 @@ pub(crate) fn key_json(info: &KeyInfo) -> Value {
         "created_at": output::time_json(info.created_at),
         "expires_at": output::opt_time_json(info.expires_at),
         "revoked_at": output::opt_time_json(info.revoked_at),
+        "validate": info.validate,
+        "created_by": actor(&info.created_by),
+        "revoked_by": actor(&info.revoked_by),
     })
 }
 
