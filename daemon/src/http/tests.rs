@@ -213,3 +213,43 @@ async fn status_shows_the_bound_address_without_a_restart_note() {
     assert_eq!(status.http_listen, Some(bound.to_string()));
     assert_eq!(status.http_restart, None);
 }
+
+/// The owner key of `hub` (a caller the POST endpoints accept).
+fn owner(hub: &Hub) -> String {
+    lock(&hub.keys)
+        .create_owner("owner", chrono::Utc::now())
+        .expect("owner key created")
+        .0
+        .expose()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_chunked_body_past_the_limit_is_413_and_a_small_one_is_answered() {
+    let http = Http::start().await;
+    let key = owner(&http.hub);
+    // No Content-Length: the limit is enforced while reading.
+    let mut request = format!(
+        "POST /introspect HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    let chunk = "a".repeat(16 * 1024);
+    for _ in 0..5 {
+        request.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    request.push_str("0\r\n\r\n");
+    let answer = http.send(request.as_bytes()).await;
+    assert_eq!(status(&answer), 413, "{answer}");
+
+    let form = "content-type: application/x-www-form-urlencoded\r\n";
+    let answer = http
+        .request(
+            "POST",
+            "/introspect",
+            &format!("{form}authorization: Bearer {key}\r\n"),
+            "token=TAUTH_nobody--zabc",
+        )
+        .await;
+    assert_eq!(status(&answer), 200, "{answer}");
+    assert!(answer.ends_with("\r\n\r\n{\"active\":false}"), "{answer}");
+}
