@@ -73,10 +73,19 @@ fn status(answer: &str) -> u16 {
 }
 
 #[tokio::test]
-async fn unknown_paths_are_404_and_wrong_methods_405_with_allow() {
+async fn jwks_answers_get_and_head_unknown_paths_404_and_wrong_methods_405() {
     let http = Http::start().await;
     let answer = http.request("GET", "/secrets", "", "").await;
     assert_eq!(status(&answer), 404, "{answer}");
+    let answer = http.request("HEAD", "/.well-known/jwks.json", "", "").await;
+    assert_eq!(status(&answer), 200, "{answer}");
+    assert!(
+        answer.ends_with("\r\n\r\n"),
+        "a HEAD answer has no body: {answer}"
+    );
+    let answer = http.request("GET", "/.well-known/jwks.json", "", "").await;
+    assert_eq!(status(&answer), 200, "{answer}");
+    assert!(answer.contains("\"keys\":["), "{answer}");
     let answer = http.request("POST", "/.well-known/jwks.json", "", "").await;
     assert_eq!(status(&answer), 405, "{answer}");
     assert!(
