@@ -448,3 +448,33 @@ fn malformed_and_oversized_bodies_are_4xx_and_the_hub_goes_on() {
     );
     hub.run(&["auth", "status"], None).assert_code(0);
 }
+
+#[test]
+fn changing_http_on_a_running_hub_is_applied_at_the_next_start() {
+    let (mut hub, url, _api) = hub_with_api();
+    hub.write_config("");
+    let note = wait_until(Duration::from_secs(20), || {
+        let status = hub.run(&["--json", "auth", "status"], None);
+        status.json()["http_restart"].as_str().map(str::to_owned)
+    })
+    .expect("status reports the change");
+    assert!(note.contains("restart"), "{note}");
+    // Still serving where it was bound until then.
+    assert_eq!(get(&format!("{url}/.well-known/jwks.json")).status, 200);
+    let text = hub.run(&["auth", "status"], None);
+    assert!(
+        text.stdout.contains(&format!("http:     {url}")),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        hub.log().contains("restart the hub to apply it"),
+        "{}",
+        hub.log()
+    );
+
+    hub.restart();
+    let status = hub.run(&["--json", "auth", "status"], None).json();
+    assert!(status.get("http_listen").is_none(), "{status}");
+    assert!(status.get("http_restart").is_none(), "{status}");
+}
