@@ -122,12 +122,23 @@ pub fn restart_note(hub: &Hub) -> Option<String> {
 /// Serves the endpoints on `listener` until `shutdown` is cancelled, then lets requests in
 /// flight finish within a grace period.
 pub async fn serve_http(hub: Arc<Hub>, listener: TcpListener, shutdown: CancellationToken) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    serve_limited(hub, listener, shutdown, MAX_CONNECTIONS, HEADER_TIMEOUT).await;
+}
+
+/// [`serve_http`] with its connection cap and header timeout given (tests use small ones).
+async fn serve_limited(
+    hub: Arc<Hub>,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    max_connections: usize,
+    header_timeout: Duration,
+) {
+    let slots = Arc::new(Semaphore::new(max_connections));
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
+        .header_read_timeout(header_timeout)
         .max_buf_size(MAX_HEADER_BUFFER);
     let mut backoff = Duration::from_millis(1);
     loop {

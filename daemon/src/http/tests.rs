@@ -262,3 +262,52 @@ async fn a_chunked_body_past_the_limit_is_413_and_a_small_one_is_answered() {
     assert_eq!(status(&answer), 200, "{answer}");
     assert!(answer.ends_with("\r\n\r\n{\"active\":false}"), "{answer}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_cap_holds_and_idle_connections_are_closed_at_the_header_timeout() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("config.toml"), "").expect("config written");
+    let hub = in_memory(dir.path());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let address = listener.local_addr().expect("address");
+    let shutdown = CancellationToken::new();
+    let timeout = std::time::Duration::from_millis(1500);
+    tokio::spawn(super::serve_limited(
+        hub,
+        listener,
+        shutdown.clone(),
+        2,
+        timeout,
+    ));
+    // Two connections that send nothing take both slots.
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        idle.push(TcpStream::connect(address).await.expect("connects"));
+    }
+    let mut third = TcpStream::connect(address)
+        .await
+        .expect("the kernel's backlog takes it");
+    third
+        .write_all(b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("sent");
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    third.read_to_end(&mut answer).await.expect("answered");
+    let answer = String::from_utf8_lossy(&answer);
+    assert_eq!(status(&answer), 404, "{answer}");
+    // Answered only once the header timeout closed an idle connection and freed its slot.
+    assert!(started.elapsed() >= timeout / 2, "{:?}", started.elapsed());
+    for mut stream in idle {
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            stream.read_to_end(&mut rest),
+        )
+        .await;
+        assert!(closed.is_ok(), "the idle connection is closed by the hub");
+    }
+    shutdown.cancel();
+}
