@@ -190,6 +190,9 @@ impl Hub {
             });
         match loaded {
             Ok(config) => {
+                if config.http != self.config().http {
+                    tracing::warn!("[http] changed in the config file; restart the hub to apply it (the listener is bound at start-up)");
+                }
                 *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
                 *lock(&self.config_error) = None;
                 tracing::info!(file = %self.paths.config_file.display(), "config reloaded");

@@ -44,7 +44,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::net::UnixListener;
+use tokio::net::{TcpListener, UnixListener};
 
 pub use error::HubError;
 pub use hub::{Hub, HubOptions};
@@ -65,8 +65,29 @@ pub async fn serve(
     hub: Arc<Hub>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), HubError> {
+    serve_with_http(listener, None, hub, shutdown).await
+}
+
+/// [`serve`], plus the loopback HTTP endpoints on `http` (bound by [`http::bind`] before the
+/// hub reports itself ready), stopped on the same shutdown.
+///
+/// # Errors
+/// The final audit flush failed.
+pub async fn serve_with_http(
+    listener: UnixListener,
+    http: Option<TcpListener>,
+    hub: Arc<Hub>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), HubError> {
     let housekeeping = tokio::spawn(housekeeping(hub.clone()));
     watch::spawn(hub.clone());
+    let http = http.map(|listener| {
+        tokio::spawn(http::serve_http(
+            hub.clone(),
+            listener,
+            hub.shutdown.clone(),
+        ))
+    });
     let server = server::run(listener, hub.clone());
     tokio::pin!(server);
     tokio::select! {
@@ -79,6 +100,11 @@ pub async fn serve(
         }
     }
     hub.shutdown.cancel();
+    if let Some(http) = http {
+        if let Err(error) = http.await {
+            tracing::error!(%error, "the http endpoints stopped abnormally");
+        }
+    }
     housekeeping.abort();
     hub.audit.flush()?;
     // Seals the final audit head and records the generation, so a clean stop anchors every line.

@@ -75,6 +75,8 @@ fn serve(args: ServeArgs) -> Result<(), HubError> {
         if hub.config().store.mlock {
             hardening::lock_memory();
         }
+        // Before the socket and the ready notice: a taken HTTP port stops the start.
+        let http = auth_hub::http::bind(&hub).await?;
         let (listener, bound) = source.into_tokio(&socket)?;
         let shown = match &bound {
             Some(bound) => bound.path().display().to_string(),
@@ -86,7 +88,7 @@ fn serve(args: ServeArgs) -> Result<(), HubError> {
             shutdown_signal().await;
             notifier.stopping();
         };
-        let result = auth_hub::serve(listener, hub, shutdown).await;
+        let result = auth_hub::serve_with_http(listener, http, hub, shutdown).await;
         drop(bound);
         result
     })

@@ -263,6 +263,12 @@ pub fn render(status: &StatusReply) -> String {
         format!("policy file: {}", status.policy_file),
         format!("policy:      {policy}"),
     ];
+    if let Some(address) = &status.http_listen {
+        lines.push(format!("http:        http://{address}"));
+    }
+    if let Some(note) = &status.http_restart {
+        lines.push(format!("http:        {note}"));
+    }
     if status.backends.len() > 1 {
         for backend in &status.backends {
             let mut routes = backend.routes.clone();
@@ -352,6 +358,7 @@ mod tests {
             backends: Vec::new(),
             logins: Vec::new(),
             http_listen: None,
+            http_restart: None,
         }
     }
 

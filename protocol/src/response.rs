@@ -371,6 +371,10 @@ pub struct StatusReply {
     /// The loopback HTTP listener's address (`[http] listen`), when one runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_listen: Option<String>,
+    /// Set when the config file's `[http]` differs from the listener in force (it is bound at
+    /// start-up only): what a restart would change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_restart: Option<String>,
 }
 
 /// One store backend as `status` shows it, with the result of a health probe.

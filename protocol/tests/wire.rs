@@ -567,6 +567,7 @@ fn every_response_round_trips() {
             }],
             logins: Vec::new(),
             http_listen: None,
+            http_restart: None,
         }),
         Response::Pending(PendingList {
             requests: vec![pending_request(), pending_request()],
@@ -1169,6 +1170,7 @@ fn status_without_integrity_problems_decodes() {
         backends: Vec::new(),
         logins: Vec::new(),
         http_listen: None,
+        http_restart: None,
     };
     let mut body = round_trip(&whole);
     assert!(body.ends_with(BACKENDS_TAIL));
@@ -1269,6 +1271,7 @@ fn status_without_registered_repos_decodes() {
         backends: Vec::new(),
         logins: Vec::new(),
         http_listen: None,
+        http_restart: None,
     };
     let mut body = round_trip(&reply);
     // 22 fields take a map16 header; the fields added later are the last six entries.

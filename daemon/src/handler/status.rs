@@ -31,6 +31,9 @@ pub async fn status(hub: &Arc<Hub>, session: &Session) -> Response {
     };
     let (declared, repo_errors) = declared_states(hub, now);
     let logins = super::oidc::logins(hub).await;
+    // Apart from the reply below: its temporaries hold their locks to the end of the statement.
+    let http_listen = lock(&hub.http_address).map(|address| address.to_string());
+    let http_restart = crate::http::restart_note(hub);
     Response::Status(StatusReply {
         server_version: env!("CARGO_PKG_VERSION").into(),
         protocol_version: PROTOCOL_VERSION,
@@ -65,7 +68,8 @@ pub async fn status(hub: &Arc<Hub>, session: &Session) -> Response {
             .or_else(|| hub.audit.check_file()),
         backends,
         logins,
-        http_listen: lock(&hub.http_address).map(|address| address.to_string()),
+        http_listen,
+        http_restart,
     })
 }
 

@@ -21,6 +21,7 @@ mod forge_wait;
 mod git_credential;
 mod git_server;
 mod hostile;
+mod http_identity;
 mod hub_jwt;
 mod keychain_backend;
 mod keys;

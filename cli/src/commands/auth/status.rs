@@ -188,6 +188,12 @@ fn status_text(status: &StatusReply, key: &KeyState) -> String {
             "policy error: {error} (the previous policy stays in force)"
         ));
     }
+    if let Some(address) = &status.http_listen {
+        lines.push(format!("http:     http://{address}"));
+    }
+    if let Some(note) = &status.http_restart {
+        lines.push(format!("http:     {note}"));
+    }
     lines.extend(integrity_lines(status));
     lines.extend(backend_lines(status));
     lines.push(format!(
@@ -404,6 +410,7 @@ mod tests {
             backends: Vec::new(),
             logins: Vec::new(),
             http_listen: None,
+            http_restart: None,
         }
     }
 
@@ -606,6 +613,33 @@ mod tests {
             &KeyState::default(),
         );
         assert!(none.contains("run `hyperforge auth login`"), "{none}");
+    }
+
+    #[test]
+    fn text_and_json_show_the_http_listener_only_when_one_runs() {
+        let off = status_text(&reply(), &KeyState::default());
+        assert!(!off.contains("http"), "{off}");
+        assert!(status_json(&reply(), &KeyState::default())
+            .get("http_listen")
+            .is_none());
+        let on = StatusReply {
+            http_listen: Some("127.0.0.1:8787".into()),
+            http_restart: Some("restart the hub to apply it".into()),
+            ..reply()
+        };
+        let text = status_text(&on, &KeyState::default());
+        assert!(
+            text.contains("\nhttp:     http://127.0.0.1:8787\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("http:     restart the hub to apply it"),
+            "{text}"
+        );
+        assert_eq!(
+            status_json(&on, &KeyState::default())["http_listen"],
+            "127.0.0.1:8787"
+        );
     }
 
     #[test]
