@@ -456,10 +456,21 @@ fn every_request_round_trips() {
             target: scope("team/deploy/token"),
         }),
     ];
-    let names: BTreeSet<&str> = requests.iter().map(Request::name).collect();
+    // The identity families round-trip in their own sections below; together they cover
+    // every variant.
+    let sections = [
+        identity_requests(),
+        oidc_requests(),
+        provider_records::requests(),
+    ];
+    let names: BTreeSet<&str> = requests
+        .iter()
+        .chain(sections.iter().flatten())
+        .map(Request::name)
+        .collect();
     assert_eq!(
         names.len(),
-        25,
+        37,
         "every Request variant is covered: {names:?}"
     );
     for (index, request) in requests.into_iter().enumerate() {
@@ -670,8 +681,13 @@ fn every_response_round_trips() {
         }),
         Response::SecretsMoved(MoveReport::default()),
     ];
+    // The identity families' answers are built in their own sections below.
+    let sections = identity_responses()
+        .into_iter()
+        .chain(oidc_responses())
+        .chain(provider_records::responses());
     let mut kinds = BTreeSet::new();
-    for (id, ok) in responses.into_iter().enumerate() {
+    for (id, ok) in responses.into_iter().chain(sections).enumerate() {
         let name = ok.name();
         let body = round_trip(&response(id as u64, ok));
         // {"response": {"id": …, "result": {"ok": {"<variant>": …}}}}: read the variant name back.
@@ -682,7 +698,7 @@ fn every_response_round_trips() {
     }
     assert_eq!(
         kinds.len(),
-        21,
+        29,
         "every Response variant is covered: {kinds:?}"
     );
 }
@@ -1583,17 +1599,20 @@ fn invalid_paths_and_scopes_inside_valid_requests_are_decode_errors() {
 // ---------------------------------------------------------------------------------------------
 // Hub JWTs and validation for 1st-layer APIs: validate_key, validate_jwt, issue_jwt, jwks.
 
-#[test]
-fn hub_jwt_messages_round_trip_and_never_debug_a_token() {
-    use auth_hub_protocol::identity::{
-        IssueJwt, IssuedJwt, Jwks, JwksReply, JwtValidation, KeyState, KeyValidation, SubjectToken,
-        ValidateJwt, ValidateKey,
-    };
-    use auth_hub_protocol::{Jwt, ProviderId};
+/// A JWT-shaped token for the identity messages; its signature part, `c2ln`, must never show in
+/// `Debug`.
+fn example_jwt() -> auth_hub_protocol::Jwt {
+    auth_hub_protocol::Jwt::from("eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJrZXk6Y2kifQ.c2ln")
+}
 
-    let jwt = || Jwt::from("eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJrZXk6Y2kifQ.c2ln");
+/// Every identity request (validate_key, validate_jwt, issue_jwt, jwks), with its options.
+fn identity_requests() -> Vec<Request> {
+    use auth_hub_protocol::identity::{IssueJwt, Jwks, SubjectToken, ValidateJwt, ValidateKey};
+    use auth_hub_protocol::ProviderId;
+
+    let jwt = example_jwt;
     let provider: ProviderId = "osf/cli/oidc".parse().expect("provider id");
-    let requests = [
+    vec![
         Request::ValidateKey(ValidateKey {
             key: master_token(),
         }),
@@ -1626,8 +1645,14 @@ fn hub_jwt_messages_round_trip_and_never_debug_a_token() {
             ttl_ms: None,
         }),
         Request::Jwks(Jwks {}),
-    ];
-    for (id, request) in requests.into_iter().enumerate() {
+    ]
+}
+
+#[test]
+fn hub_jwt_messages_round_trip_and_never_debug_a_token() {
+    use auth_hub_protocol::identity::KeyState;
+
+    for (id, request) in identity_requests().into_iter().enumerate() {
         let debug = format!("{request:?}");
         assert!(!debug.contains("c2ln"), "a JWT in Debug: {debug}");
         assert!(
@@ -1636,7 +1661,33 @@ fn hub_jwt_messages_round_trip_and_never_debug_a_token() {
         );
         round_trip(&envelope(id as u64, request));
     }
-    let responses = [
+    for (id, ok) in identity_responses().into_iter().enumerate() {
+        round_trip(&response(id as u64, ok));
+    }
+    // Every key state has its documented wire name.
+    for (state, name) in [
+        (KeyState::Active, "active"),
+        (KeyState::Revoked, "revoked"),
+        (KeyState::Expired, "expired"),
+        (KeyState::Unknown, "unknown"),
+        (KeyState::Malformed, "malformed"),
+    ] {
+        let body = frame::encode_body(&state).expect("encodes");
+        let text: String = frame::decode_body(&body).expect("a string");
+        assert_eq!(text, name);
+    }
+}
+
+/// Every identity answer, active and not.
+fn identity_responses() -> Vec<Response> {
+    use auth_hub_protocol::identity::{
+        IssuedJwt, JwksReply, JwtValidation, KeyState, KeyValidation,
+    };
+    use auth_hub_protocol::ProviderId;
+
+    let jwt = example_jwt;
+    let provider: ProviderId = "osf/cli/oidc".parse().expect("provider id");
+    vec![
         Response::KeyValidation(KeyValidation {
             state: KeyState::Active,
             name: Some("ci".to_owned()),
@@ -1675,22 +1726,65 @@ fn hub_jwt_messages_round_trip_and_never_debug_a_token() {
         Response::Jwks(JwksReply {
             jwks_json: r#"{"keys":[]}"#.to_owned(),
         }),
-    ];
-    for (id, ok) in responses.into_iter().enumerate() {
-        round_trip(&response(id as u64, ok));
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// OIDC logins: oidc_login, oidc_refresh and the session they answer.
+
+/// Every OIDC login request.
+fn oidc_requests() -> Vec<Request> {
+    use auth_hub_protocol::identity::{OidcLogin, OidcRefresh};
+    use auth_hub_protocol::ProviderId;
+
+    let provider: ProviderId = "osf/cli/oidc".parse().expect("provider id");
+    vec![
+        Request::OidcLogin(OidcLogin {
+            provider: provider.clone(),
+            id_token: example_jwt(),
+            access_token: Some(example_jwt()),
+            refresh_token: Some(example_jwt()),
+            expires_in: Some(3600),
+        }),
+        Request::OidcLogin(OidcLogin {
+            provider: provider.clone(),
+            id_token: example_jwt(),
+            access_token: None,
+            refresh_token: None,
+            expires_in: None,
+        }),
+        Request::OidcRefresh(OidcRefresh { provider }),
+    ]
+}
+
+/// The OIDC session answer.
+fn oidc_responses() -> Vec<Response> {
+    vec![Response::OidcSession(example_session())]
+}
+
+fn example_session() -> auth_hub_protocol::identity::OidcSession {
+    auth_hub_protocol::identity::OidcSession {
+        provider: "osf/cli/oidc".parse().expect("provider id"),
+        subject: "u1".to_owned(),
+        issuer: "http://127.0.0.1:4000".to_owned(),
+        name: Some("Carol".to_owned()),
+        expires_at: at(3_600_000),
+        refreshable: true,
     }
-    // Every key state has its documented wire name.
-    for (state, name) in [
-        (KeyState::Active, "active"),
-        (KeyState::Revoked, "revoked"),
-        (KeyState::Expired, "expired"),
-        (KeyState::Unknown, "unknown"),
-        (KeyState::Malformed, "malformed"),
-    ] {
-        let body = frame::encode_body(&state).expect("encodes");
-        let text: String = frame::decode_body(&body).expect("a string");
-        assert_eq!(text, name);
+}
+
+#[test]
+fn oidc_login_messages_round_trip_and_never_debug_a_token() {
+    for (id, request) in oidc_requests().into_iter().enumerate() {
+        let debug = format!("{request:?}");
+        assert!(!debug.contains("c2ln"), "a token in Debug: {debug}");
+        round_trip(&envelope(id as u64, request));
     }
+    let session = example_session();
+    round_trip(&response(7, Response::OidcSession(session.clone())));
+    let value = serde_json::to_value(&session).expect("json");
+    assert_eq!(value["provider"], "osf/cli/oidc");
+    assert_eq!(value["expires_at"], at(3_600_000).timestamp_millis());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1870,9 +1964,9 @@ mod provider_records {
         }
     }
 
-    #[test]
-    fn every_provider_request_round_trips() {
-        let requests = vec![
+    /// Every provider request, and `create_key` with `validate`.
+    pub(super) fn requests() -> Vec<Request> {
+        vec![
             Request::AddProvider(AddProvider {
                 id: id(),
                 fields: record(1).fields,
@@ -1905,21 +1999,32 @@ mod provider_records {
                 expires_at_ms: None,
                 validate: true,
             }),
-        ];
-        for (index, request) in requests.into_iter().enumerate() {
+        ]
+    }
+
+    #[test]
+    fn every_provider_request_round_trips() {
+        for (index, request) in requests().into_iter().enumerate() {
             round_trip(&envelope(index as u64, request));
         }
     }
 
     #[test]
     fn every_provider_response_round_trips() {
+        for (id, ok) in responses().into_iter().enumerate() {
+            round_trip(&response(id as u64, ok));
+        }
+    }
+
+    /// Every provider answer, and keys with the new fields.
+    pub(super) fn responses() -> Vec<Response> {
         let mut revoked = key_info(false);
         revoked.id = "ab".repeat(32);
         revoked.validate = true;
         revoked.created_by = Some(actor());
         revoked.revoked_at = Some(at(5_000));
         revoked.revoked_by = Some(actor());
-        let responses = vec![
+        vec![
             Response::Provider(ProviderReply { record: record(2) }),
             Response::Providers(ProviderList {
                 records: vec![record(2), record(3)],
@@ -1945,10 +2050,7 @@ mod provider_records {
                 key: None,
                 info: revoked,
             }),
-        ];
-        for (id, ok) in responses.into_iter().enumerate() {
-            round_trip(&response(id as u64, ok));
-        }
+        ]
     }
 
     #[test]
