@@ -239,6 +239,10 @@ fn refusal_of(error: HubError) -> Refusal {
             format!("the subject_token is not valid: {why}"),
         ),
         HubError::BadRequest(why) => Refusal::bad("invalid_request", why),
+        // The caller is checked before the exchange; this arm keeps the shape if that changes.
+        refused @ HubError::PermissionRequired { .. } => {
+            Refusal::bad("unauthorized_client", refused.to_string())
+        }
         other => {
             tracing::error!(error = %other, "cannot issue a hub JWT over http");
             Refusal {
