@@ -459,3 +459,27 @@ fn plain_agent() -> ureq::Agent {
         .build()
         .into()
 }
+
+/// A fresh id_token for `login`: a device authorization approved by a headless user, then the
+/// token endpoint polled until it answers.
+///
+/// # Panics
+/// When the approval or the tokens do not come.
+pub fn id_token_for(provider: &OidcProvider, login: &str) -> String {
+    let device = device_authorization(provider);
+    let outcome = HeadlessUser::new(login).complete(
+        device["verification_uri"]
+            .as_str()
+            .expect("verification_uri"),
+        device["user_code"].as_str().expect("user_code"),
+        Decision::Approve,
+    );
+    assert_eq!(outcome, Outcome::Success);
+    let code = device["device_code"].as_str().expect("device_code");
+    let tokens = crate::wait_until(Duration::from_secs(10), || {
+        let (status, answer) = poll_token(provider, code);
+        (status == 200).then_some(answer)
+    })
+    .expect("tokens after approval");
+    tokens["id_token"].as_str().expect("id_token").to_owned()
+}

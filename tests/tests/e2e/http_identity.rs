@@ -478,3 +478,92 @@ fn changing_http_on_a_running_hub_is_applied_at_the_next_start() {
     assert!(status.get("http_listen").is_none(), "{status}");
     assert!(status.get("http_restart").is_none(), "{status}");
 }
+
+#[test]
+fn a_real_provider_id_token_is_introspected_and_exchanged_over_http() {
+    use auth_hub_tests::oidc_provider::{id_token_for, OidcProvider, ProviderOptions};
+
+    let (hub, url, api) = hub_with_api();
+    let provider = OidcProvider::start(ProviderOptions::default());
+    let issuer = provider.issuer();
+    hub.run(
+        &[
+            "auth",
+            "provider",
+            "add",
+            "--type",
+            "oidc",
+            "--app",
+            "cli",
+            "--org",
+            "osf",
+            "--issuer",
+            &issuer,
+            "--client-id",
+            provider.client_id(),
+        ],
+        None,
+    )
+    .assert_code(0);
+    let id_token = id_token_for(&provider, "dave");
+
+    // Introspection validates it against the provider's JWKS, found by its issuer.
+    let introspected = introspect(&url, &api, &id_token);
+    assert_eq!(introspected["active"], true, "{introspected}");
+    assert_eq!(introspected["credential"], "provider_jwt", "{introspected}");
+    assert_eq!(introspected["iss"], issuer.as_str(), "{introspected}");
+    let user = introspected["sub"].as_str().expect("sub").to_owned();
+
+    // RFC 8693: the id_token in, a hub JWT about that user out, which PyJWT accepts against the
+    // served JWKS.
+    let exchanged = post_form(
+        &format!("{url}/token"),
+        Some(&api),
+        &[
+            ("grant_type", GRANT),
+            ("subject_token", &id_token),
+            (
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:id_token",
+            ),
+            ("audience", "orders"),
+        ],
+    );
+    assert_eq!(exchanged.status, 200, "{exchanged:?}");
+    let token = exchanged.json()["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned();
+    let verified = pyjwt_verify(
+        &format!("{url}/.well-known/jwks.json"),
+        "auth-hub",
+        "orders",
+        &token,
+    );
+    verified.assert_code(0);
+    let claims = verified.json();
+    assert_eq!(
+        claims["sub"],
+        format!("{issuer}|{user}").as_str(),
+        "{claims}"
+    );
+    assert_eq!(claims["provider"], "osf/cli/oidc", "{claims}");
+
+    // A tampered id_token is inactive, and refused for exchange with the OAuth error shape.
+    let (head, signature) = id_token.rsplit_once('.').expect("jwt");
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    let tampered = format!("{head}.{flipped}{}", &signature[1..]);
+    assert_eq!(introspect(&url, &api, &tampered), json!({"active": false}));
+    let refused = post_form(
+        &format!("{url}/token"),
+        Some(&api),
+        &[
+            ("grant_type", GRANT),
+            ("subject_token", &tampered),
+            ("subject_token_type", JWT_TYPE),
+            ("audience", "orders"),
+        ],
+    );
+    assert_eq!(refused.status, 400, "{refused:?}");
+    assert_eq!(refused.json()["error"], "invalid_request", "{refused:?}");
+}
