@@ -1,12 +1,15 @@
 //! The accept loop: a cap on connections, peer credentials checked before the first frame, accept
 //! errors backed off rather than spun on, and an orderly shutdown.
 
+use std::future::Future;
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::UnixListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use crate::connection::Connection;
 use crate::frame_reader::FrameBudget;
@@ -18,6 +21,37 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Longest pause after repeated accept errors.
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
+/// The next connection from `accept`, or `None` once `shutdown` is cancelled. An accept error
+/// (out of file descriptors, a connection aborted in the backlog) is logged and retried after a
+/// pause that doubles up to [`MAX_ACCEPT_BACKOFF`], so a persistent error is not spun on.
+pub(crate) async fn accept_backing_off<T, F, Fut>(
+    mut accept: F,
+    shutdown: &CancellationToken,
+    listener: &str,
+) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = io::Result<T>>,
+{
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        tokio::select! {
+            accepted = accept() => match accepted {
+                Ok(accepted) => return Some(accepted),
+                Err(error) => {
+                    tracing::warn!(%error, listener, backoff_ms = backoff.as_millis() as u64, "accept failed; backing off");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = shutdown.cancelled() => return None,
+                    }
+                    backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
+                }
+            },
+            () = shutdown.cancelled() => return None,
+        }
+    }
+}
+
 /// Accepts connections until `hub.shutdown` is cancelled, then waits (within a grace period) for
 /// open connections to finish what they were doing.
 pub async fn run(listener: UnixListener, hub: Arc<Hub>) {
@@ -27,7 +61,6 @@ pub async fn run(listener: UnixListener, hub: Arc<Hub>) {
     // cap is gigabytes, so memory is bounded by this, not by those two limits.
     let budget = FrameBudget::for_max_frame(limits.max_frame);
     let mut connections = JoinSet::new();
-    let mut backoff = Duration::from_millis(1);
     loop {
         // Wait for a free slot first, so a flood of connections waits in the kernel's backlog
         // instead of in our memory.
@@ -38,20 +71,10 @@ pub async fn run(listener: UnixListener, hub: Arc<Hub>) {
             },
             () = hub.shutdown.cancelled() => break,
         };
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    backoff = Duration::from_millis(1);
-                    stream
-                }
-                Err(error) => {
-                    tracing::warn!(%error, backoff_ms = backoff.as_millis() as u64, "accept failed; backing off");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
-                    continue;
-                }
-            },
-            () = hub.shutdown.cancelled() => break,
+        let Some((stream, _)) =
+            accept_backing_off(|| listener.accept(), &hub.shutdown, "socket").await
+        else {
+            break;
         };
         let peer = match peer_info(&stream) {
             Ok(peer) => peer,

@@ -23,7 +23,6 @@ use serde_json::{json, Map, Value};
 
 use super::reply::{self, Body, Caching};
 use super::{caller, form};
-use crate::audit::AuditRecord;
 use crate::hub::Hub;
 use crate::identity::ops;
 use crate::keys::KeyRecord;
@@ -226,21 +225,10 @@ fn scope_of(claims: &Map<String, Value>) -> Option<String> {
     })
 }
 
-/// Appends one introspection to the audit trail (never the token).
+/// Appends one call to the audit trail (never a token).
 fn audit(hub: &Hub, caller: &KeyRecord, peer: SocketAddr, outcome: &str, kind: Option<&str>) {
-    let detail = match kind {
-        Some(kind) => format!("{}, token {kind}", super::peer_detail(peer)),
-        None => super::peer_detail(peer),
-    };
-    if let Err(error) = hub.audit.append(&AuditRecord {
-        event: EVENT,
-        key: Some(&caller.name),
-        outcome,
-        detail: Some(&detail),
-        ..Default::default()
-    }) {
-        tracing::error!(%error, "cannot append to the audit log");
-    }
+    let what = kind.map(|kind| format!("token {kind}"));
+    super::audit_call(hub, EVENT, caller, peer, outcome, what);
 }
 
 #[cfg(test)]

@@ -36,8 +36,11 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::audit::AuditRecord;
 use crate::error::HubError;
 use crate::hub::{lock, Hub};
+use crate::keys::KeyRecord;
+use crate::server::accept_backing_off;
 
 /// Most HTTP connections served at once; more wait in the kernel's backlog.
 pub const MAX_CONNECTIONS: usize = 64;
@@ -48,8 +51,6 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_HEADER_BUFFER: usize = 16 * 1024;
 /// How long requests in flight may take to finish once shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// Longest pause after repeated accept errors.
-const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Binds `[http] listen` when the config sets it, and records the bound address in
 /// `hub.http_address` (port 0 becomes the port the system chose). Called before the hub
@@ -140,7 +141,6 @@ async fn serve_limited(
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
         .max_buf_size(MAX_HEADER_BUFFER);
-    let mut backoff = Duration::from_millis(1);
     loop {
         let permit = tokio::select! {
             permit = slots.clone().acquire_owned() => match permit {
@@ -149,20 +149,10 @@ async fn serve_limited(
             },
             () = shutdown.cancelled() => break,
         };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => {
-                    backoff = Duration::from_millis(1);
-                    accepted
-                }
-                Err(error) => {
-                    tracing::warn!(%error, backoff_ms = backoff.as_millis() as u64, "http accept failed; backing off");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
-                    continue;
-                }
-            },
-            () = shutdown.cancelled() => break,
+        let Some((stream, peer)) =
+            accept_backing_off(|| listener.accept(), &shutdown, "http").await
+        else {
+            break;
         };
         let served = hub.clone();
         let service = service_fn(move |request| {
@@ -191,4 +181,29 @@ async fn serve_limited(
 /// The peer of an HTTP request, for the audit trail.
 pub(crate) fn peer_detail(peer: SocketAddr) -> String {
     format!("http from {peer}")
+}
+
+/// Appends one call of an endpoint to the audit trail: the caller's key, the peer, the outcome
+/// and `what` (the kind of token, the audience) — never a token.
+pub(crate) fn audit_call(
+    hub: &Hub,
+    event: &str,
+    caller: &KeyRecord,
+    peer: SocketAddr,
+    outcome: &str,
+    what: Option<String>,
+) {
+    let detail = match what {
+        Some(what) => format!("{}, {what}", peer_detail(peer)),
+        None => peer_detail(peer),
+    };
+    if let Err(error) = hub.audit.append(&AuditRecord {
+        event,
+        key: Some(&caller.name),
+        outcome,
+        detail: Some(&detail),
+        ..Default::default()
+    }) {
+        tracing::error!(%error, "cannot append to the audit log");
+    }
 }

@@ -34,7 +34,6 @@ use super::caller;
 use super::form::{self, Form};
 use super::introspect::{shape, Shape};
 use super::reply::{self, Body, Caching};
-use crate::audit::AuditRecord;
 use crate::error::HubError;
 use crate::hub::Hub;
 use crate::identity::ops;
@@ -254,21 +253,10 @@ fn refusal_of(error: HubError) -> Refusal {
     }
 }
 
-/// Appends one exchange to the audit trail (never a token).
+/// Appends one call to the audit trail (never a token).
 fn audit(hub: &Hub, caller: &KeyRecord, peer: SocketAddr, outcome: &str, audience: Option<&str>) {
-    let detail = match audience {
-        Some(audience) => format!("{}, audience {audience}", super::peer_detail(peer)),
-        None => super::peer_detail(peer),
-    };
-    if let Err(error) = hub.audit.append(&AuditRecord {
-        event: EVENT,
-        key: Some(&caller.name),
-        outcome,
-        detail: Some(&detail),
-        ..Default::default()
-    }) {
-        tracing::error!(%error, "cannot append to the audit log");
-    }
+    let what = audience.map(|audience| format!("audience {audience}"));
+    super::audit_call(hub, EVENT, caller, peer, outcome, what);
 }
 
 #[cfg(test)]
