@@ -6,7 +6,9 @@
 //! - `pingpong`: the floor for a round trip — a raw Unix-socket ping-pong of 64-byte messages
 //!   between two threads, pinned to chosen CPUs.
 //! - `echo-server`: the peer of `minimal-round-trip`, the floor for a whole process (start,
-//!   connect, one 64-byte round trip, exit).
+//!   connect, one 64-byte round trip, exit), and of `echo-load`.
+//! - `echo-load`: the floor for `get` with N connections — N blocking threads doing closed-loop
+//!   64-byte round trips against an `echo-server` (a std thread per connection).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -90,6 +92,22 @@ enum Mode {
         #[arg(long)]
         socket: PathBuf,
     },
+    /// Closed-loop 64-byte round trips against an echo-server over N connections, one blocking
+    /// thread each: the throughput floor of `get` with as many connections.
+    EchoLoad {
+        /// The echo server's socket.
+        #[arg(long)]
+        socket: PathBuf,
+        /// Concurrent connections, one thread each.
+        #[arg(long, default_value_t = 8)]
+        connections: usize,
+        /// Round trips in all, after warm-up.
+        #[arg(long, default_value_t = 200_000)]
+        requests: usize,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -116,6 +134,12 @@ fn main() -> std::process::ExitCode {
             json,
         } => pingpong(iterations, server_cpu, client_cpu, json),
         Mode::EchoServer { socket } => echo_server(&socket),
+        Mode::EchoLoad {
+            socket,
+            connections,
+            requests,
+            json,
+        } => echo_load(&socket, connections, requests, json),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -350,6 +374,70 @@ fn echo_server(socket: &std::path::Path) -> Result<()> {
                 }
             }
         });
+    }
+    Ok(())
+}
+
+fn echo_load(
+    socket: &std::path::Path,
+    connections: usize,
+    requests: usize,
+    json: bool,
+) -> Result<()> {
+    let per_connection = requests.div_ceil(connections.max(1));
+    let streams = (0..connections.max(1))
+        .map(|_| UnixStream::connect(socket))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    // Every thread warms up, then waits for the others, so the clock covers only the measured
+    // round trips of all connections together.
+    let ready = std::sync::Arc::new(std::sync::Barrier::new(streams.len() + 1));
+    let threads: Vec<_> = streams
+        .into_iter()
+        .map(|mut stream| {
+            let ready = ready.clone();
+            std::thread::spawn(move || -> std::io::Result<Vec<Duration>> {
+                let mut buffer = [7u8; 64];
+                let warmed = (0..1_000).try_for_each(|_| {
+                    stream.write_all(&buffer)?;
+                    stream.read_exact(&mut buffer)
+                });
+                // Waited for even after an error, so the others are not left at the barrier.
+                ready.wait();
+                warmed?;
+                let mut latencies = Vec::with_capacity(per_connection);
+                for _ in 0..per_connection {
+                    let sent = Instant::now();
+                    stream.write_all(&buffer)?;
+                    stream.read_exact(&mut buffer)?;
+                    latencies.push(sent.elapsed());
+                }
+                Ok(latencies)
+            })
+        })
+        .collect();
+    ready.wait();
+    let start = Instant::now();
+    let mut latencies = Vec::new();
+    for thread in threads {
+        let mut some = thread.join().map_err(|_| "an echo-load thread panicked")??;
+        latencies.append(&mut some);
+    }
+    let elapsed = start.elapsed();
+    let stats = LatencyStats::of(latencies);
+    let throughput = stats.count as f64 / elapsed.as_secs_f64();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "connections": connections, "requests": stats.count, "seconds": elapsed.as_secs_f64(),
+                "throughput": throughput, "p50_us": stats.p50_us, "p90_us": stats.p90_us, "p99_us": stats.p99_us,
+            })
+        );
+    } else {
+        println!(
+            "echo 64 B x{} over {connections} connection(s): {throughput:.0} round trips/s, p50 {:.1} us, p90 {:.1} us, p99 {:.1} us",
+            stats.count, stats.p50_us, stats.p90_us, stats.p99_us
+        );
     }
     Ok(())
 }
