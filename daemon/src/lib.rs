@@ -120,13 +120,15 @@ async fn housekeeping(hub: Arc<Hub>) {
     loop {
         tokio::select! {
             _ = flush.tick() => {
-                if let Err(error) = hub.audit.flush() {
-                    tracing::error!(%error, "cannot flush the audit log");
-                }
-                // Off the runtime's threads: it may write a store record and the manifest.
-                let head = hub.audit.durable_head();
-                let store = hub.store.clone();
-                let checkpoint = tokio::task::spawn_blocking(move || store.checkpoint(Some(&head), false));
+                // Off the runtime's threads: the flush waits for the disk (milliseconds), and the
+                // checkpoint may write a store record and the manifest.
+                let hub = hub.clone();
+                let checkpoint = tokio::task::spawn_blocking(move || {
+                    if let Err(error) = hub.audit.flush() {
+                        tracing::error!(%error, "cannot flush the audit log");
+                    }
+                    hub.store.checkpoint(Some(&hub.audit.durable_head()), false)
+                });
                 if let Ok(Err(error)) = checkpoint.await {
                     tracing::error!(%error, "cannot checkpoint the store");
                 }
