@@ -25,7 +25,9 @@ use tokio_util::codec::Decoder;
 /// hello and every request but a `put` of a value over ~300 bytes.
 pub const ALLOWANCE: usize = 512;
 /// First read buffer of a connection: enough for the 4-byte prefix and a small request, so
-/// thousands of idle connections cost little memory. It grows up to [`ALLOWANCE`] as needed.
+/// thousands of idle connections cost little memory. It grows up to [`ALLOWANCE`] as needed, and
+/// each next frame starts in a buffer the size of the last small one (one `read` per request for a
+/// client that repeats a request, instead of a 64-byte read and another for the rest).
 const READ_BUFFER: usize = 64;
 /// Default budget for frames larger than [`ALLOWANCE`], all connections together: four frames of
 /// the default 1 MiB maximum at once. With a full house of idle connections (~50 MiB) and every
@@ -118,6 +120,10 @@ pub struct FrameReader<R> {
     held: Option<OwnedSemaphorePermit>,
     /// Set after the end of the stream or an error: nothing more is read.
     done: bool,
+    /// Capacity to start the next frame with: the size of the last frame (prefix included)
+    /// within [`READ_BUFFER`]..=[`ALLOWANCE`], so a client repeating requests of one size has
+    /// each read whole by one `read`, not a 64-byte one followed by the rest.
+    start_with: usize,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
@@ -130,6 +136,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             budget,
             held: None,
             done: false,
+            start_with: READ_BUFFER,
         }
     }
 
@@ -165,10 +172,15 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             match self.codec.decode(&mut self.buffer) {
                 Ok(Some(body)) => {
                     let budget = self.held.take();
+                    self.start_with = (LENGTH_BYTES + body.len()).clamp(READ_BUFFER, ALLOWANCE);
                     return Some(Ok(Frame { body, budget }));
                 }
                 Ok(None) => {}
                 Err(error) => return Some(Err(error.into())),
+            }
+            if self.buffer.is_empty() && self.buffer.capacity() < self.start_with {
+                // A new small buffer, never the rest of a large one (that goes with its frame).
+                self.buffer = BytesMut::with_capacity(self.start_with);
             }
             if self.buffer.len() == self.buffer.capacity() {
                 if let Err(error) = self.grow().await {
@@ -253,6 +265,60 @@ mod tests {
         assert_eq!(budget.available(), 1024);
         drop(client);
         assert!(reader.next().await.is_none());
+    }
+
+    /// An `AsyncRead` that counts the reads that returned bytes.
+    struct CountingReads<R> {
+        inner: R,
+        reads: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl<R: AsyncRead + Unpin> AsyncRead for CountingReads<R> {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let before = buf.filled().len();
+            let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+            if buf.filled().len() > before {
+                self.reads
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            polled
+        }
+    }
+
+    #[tokio::test]
+    async fn a_repeated_request_is_read_whole_by_one_read() {
+        let (mut client, server) = tokio::io::duplex(4096);
+        let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let source = CountingReads {
+            inner: server,
+            reads: reads.clone(),
+        };
+        let budget = FrameBudget::new(1024);
+        let mut reader = FrameReader::new(source, 1 << 20, budget.clone());
+        // A request of 200 bytes, as large as a get_secret with a long path.
+        let frame = frame_of(200);
+        for round in 0..4 {
+            client.write_all(&frame).await.unwrap();
+            let body = reader.next().await.unwrap().unwrap().body;
+            assert_eq!(body.len(), 200);
+            let count = reads.swap(0, std::sync::atomic::Ordering::Relaxed);
+            // The first starts in a 64-byte buffer, which then grows to fit the rest.
+            let expected = if round == 0 { 2 } else { 1 };
+            assert_eq!(count, expected, "reads for request {round}");
+        }
+        // A larger one afterwards still arrives whole, and is not kept as the next start.
+        let large = frame_of(3 * ALLOWANCE);
+        client.write_all(&large).await.unwrap();
+        let body = reader.next().await.unwrap().unwrap().body;
+        assert_eq!(body.len(), 3 * ALLOWANCE);
+        client.write_all(&frame).await.unwrap();
+        assert_eq!(reader.next().await.unwrap().unwrap().body.len(), 200);
+        assert!(reader.buffer.capacity() <= ALLOWANCE);
+        assert_eq!(budget.available(), 1024);
     }
 
     #[tokio::test]
