@@ -419,7 +419,9 @@ fn echo_load(
     let start = Instant::now();
     let mut latencies = Vec::new();
     for thread in threads {
-        let mut some = thread.join().map_err(|_| "an echo-load thread panicked")??;
+        let mut some = thread
+            .join()
+            .map_err(|_| "an echo-load thread panicked")??;
         latencies.append(&mut some);
     }
     let elapsed = start.elapsed();
