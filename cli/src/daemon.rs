@@ -11,6 +11,10 @@
 //! this process cannot describe (set without `AUTH_HUB_HOME`), and when [`managed_by_service`]
 //! says a service manager starts the hub on demand. Read-only reports never start one.
 //!
+//! A started hub is told where to say it listens (`AUTH_HUB_READY_SOCKET`, a datagram socket
+//! of this process that it sends `READY=1`, on Linux), so the command connects the moment the hub
+//! is ready; polling with a doubling pause stays as the fallback (and the only way elsewhere).
+//!
 //! A started hub's standard error is appended to its log (`discover::hub_log_path`: the home,
 //! else the state directory; 0600), kept whether or not the start works. When it does not, the
 //! hub's own last error line is shown inline, with the log's path.
@@ -284,7 +288,7 @@ pub async fn start(socket: &Path, unreachable: &io::Error) -> Result<PathBuf, Cl
     };
     if let Some(hub) = discover::running_hub().filter(|_| state_locked()) {
         tracing::debug!(pid = hub.pid, socket = %hub.socket.display(), "a hub owns the state; waiting for it");
-        return wait_until_listening(&hub.socket, None)
+        return wait_until_listening(&hub.socket, None, None)
             .await
             .map_err(|why| {
                 CliError::new(
@@ -308,11 +312,18 @@ pub async fn start(socket: &Path, unreachable: &io::Error) -> Result<PathBuf, Cl
     }
     command
         .env_remove("AUTH_HUB_TOKEN")
+        // Not a service of whatever manager started this command: its notifications are not ours
+        // to send.
+        .env_remove("NOTIFY_SOCKET")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr)
         // Its own process group: a Ctrl-C meant for this command does not reach the hub.
         .process_group(0);
+    let ready = ready_socket();
+    if let Some((_, name)) = &ready {
+        command.env("AUTH_HUB_READY_SOCKET", name);
+    }
     tracing::debug!(binary = %binary.display(), socket = %socket.display(), "starting auth-hub");
     let child = command.spawn().map_err(|error| {
         CliError::new(
@@ -328,7 +339,8 @@ pub async fn start(socket: &Path, unreachable: &io::Error) -> Result<PathBuf, Cl
     // The started hub listens where the environment says, not where a stale record pointed.
     let socket = &discover::derived_socket_path().unwrap_or_else(|_| socket.to_path_buf());
     let child = Some(child);
-    wait_until_listening(socket, child).await.map_err(|why| {
+    let ready = ready.and_then(|(socket, _)| tokio::net::UnixDatagram::from_std(socket).ok());
+    wait_until_listening(socket, child, ready).await.map_err(|why| {
         let said = log
             .as_ref()
             .and_then(|log| hub_error(&read_log_since(log)))
@@ -349,10 +361,40 @@ pub async fn start(socket: &Path, unreachable: &io::Error) -> Result<PathBuf, Cl
     })
 }
 
+/// A datagram socket for a started hub's `READY=1` and its `AUTH_HUB_READY_SOCKET` value: a Linux
+/// abstract name (no file to clean up) unique to this process. `None` when it cannot be bound, or
+/// off Linux: the wait then polls alone.
+#[cfg(target_os = "linux")]
+fn ready_socket() -> Option<(std::os::unix::net::UnixDatagram, std::ffi::OsString)> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let name = format!("hyperforge-ready-{}-{nanos:08x}", std::process::id());
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).ok()?;
+    let socket = UnixDatagram::bind_addr(&addr).ok()?;
+    socket.set_nonblocking(true).ok()?;
+    Some((socket, format!("@{name}").into()))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn ready_socket() -> Option<(std::os::unix::net::UnixDatagram, std::ffi::OsString)> {
+    None
+}
+
 /// Polls `socket` until it accepts and returns the socket that did; gives up when the limit
 /// passes, or when `child` exits and no other hub owns the state (one that won a race to the
 /// state directory is waited for in its place).
-async fn wait_until_listening(socket: &Path, mut child: Option<Child>) -> Result<PathBuf, String> {
+///
+/// A datagram on `ready` (the started hub's `READY=1`) ends the current pause at once; only the
+/// first counts, since anyone on the machine could send one: it earns one early connect, no more.
+async fn wait_until_listening(
+    socket: &Path,
+    mut child: Option<Child>,
+    mut ready: Option<tokio::net::UnixDatagram>,
+) -> Result<PathBuf, String> {
     let started = Instant::now();
     let mut pause = FIRST_PAUSE;
     let mut socket = socket.to_path_buf();
@@ -374,6 +416,7 @@ async fn wait_until_listening(socket: &Path, mut child: Option<Child>) -> Result
                     );
                     socket = winner.socket;
                     child = None;
+                    ready = None;
                     continue;
                 }
                 None if tokio::net::UnixStream::connect(&socket).await.is_ok() => {
@@ -389,7 +432,21 @@ async fn wait_until_listening(socket: &Path, mut child: Option<Child>) -> Result
                 START_LIMIT.as_secs()
             ));
         }
-        tokio::time::sleep(pause.min(START_LIMIT - elapsed)).await;
+        let sleep = tokio::time::sleep(pause.min(START_LIMIT - elapsed));
+        match &ready {
+            Some(told) => {
+                let mut buf = [0u8; 16];
+                tokio::select! {
+                    _ = told.recv(&mut buf) => {
+                        tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "auth-hub says it is ready");
+                        ready = None;
+                        continue;
+                    }
+                    () = sleep => {}
+                }
+            }
+            None => sleep.await,
+        }
         pause = (pause * 2).min(MAX_PAUSE);
     }
 }

@@ -9,6 +9,7 @@ mod commands;
 pub mod config;
 mod daemon;
 mod error;
+mod fast_args;
 pub mod forge;
 mod git;
 mod oidc;
@@ -31,7 +32,19 @@ use crate::error::{CliError, ErrorKind};
 /// Failures are not returned as a `Result`: they are printed on stderr (`error: …`, `hint: …`)
 /// and turned into a non-zero exit code (2 for usage errors).
 pub fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    // `--version` and a plain `auth get PATH` skip building clap's definition of every command.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let parsed = match fast_args::parse(&args) {
+        Some(fast_args::Fast::Version) => {
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(fast_args::version_line().as_bytes());
+            return ExitCode::SUCCESS;
+        }
+        Some(fast_args::Fast::Parsed(cli)) => Ok(cli),
+        None => cli::Cli::try_parse(),
+    };
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(error) => {
             // Help and version go to stdout with 0; usage errors to stderr with 2. A closed pipe

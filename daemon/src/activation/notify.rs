@@ -4,6 +4,11 @@
 //! name written `@name`) and waits for `READY=1` before it counts the service as started. The hub
 //! sends `READY=1` once it can answer and `STOPPING=1` when it begins to shut down. The variable
 //! is read and cleared before the runtime starts, so children never notify in our name.
+//!
+//! `AUTH_HUB_READY_SOCKET` is the same kind of target for `READY=1` alone: `hyperforge` sets it
+//! when it starts a hub on demand, so it can connect the moment the hub listens instead of
+//! polling for it. Nothing else is sent there (the starting command is gone by the time the hub
+//! stops).
 
 use std::ffi::OsString;
 use std::os::unix::net::UnixDatagram;
@@ -23,21 +28,33 @@ enum Target {
 #[derive(Debug, Default)]
 pub struct Notifier {
     target: Option<Target>,
+    /// `AUTH_HUB_READY_SOCKET`: told `READY=1` only.
+    ready_target: Option<Target>,
 }
 
 impl Notifier {
-    /// Reads and clears `NOTIFY_SOCKET`. Call only while the process is single-threaded.
+    /// Reads and clears `NOTIFY_SOCKET` and `AUTH_HUB_READY_SOCKET`. Call only while the
+    /// process is single-threaded.
     pub fn from_env() -> Self {
         let value = std::env::var_os("NOTIFY_SOCKET");
         std::env::remove_var("NOTIFY_SOCKET");
+        let ready = std::env::var_os("AUTH_HUB_READY_SOCKET");
+        std::env::remove_var("AUTH_HUB_READY_SOCKET");
         Self {
             target: value.and_then(parse),
+            ready_target: ready.and_then(parse),
         }
     }
 
-    /// Tells the manager the hub can answer requests.
+    /// Tells the manager, and the command that started the hub, that the hub can answer requests.
     pub fn ready(&self) {
         self.send("READY=1");
+        if let Some(target) = &self.ready_target {
+            // The starting command may have given up waiting: nobody to tell is no error.
+            if let Err(error) = send_to(target, b"READY=1") {
+                tracing::debug!(%error, "cannot tell the starting command that the hub is ready");
+            }
+        }
     }
 
     /// Tells the manager the hub is shutting down.
@@ -118,6 +135,7 @@ mod tests {
             .unwrap();
         let notifier = Notifier {
             target: Some(Target::Path(path)),
+            ready_target: None,
         };
         assert!(notifier.target.is_some());
         let mut buf = [0u8; 256];
@@ -143,11 +161,30 @@ mod tests {
             .unwrap();
         let notifier = Notifier {
             target: parse(format!("@{name}").into()),
+            ready_target: None,
         };
         notifier.stopping();
         let mut buf = [0u8; 64];
         let n = receiver.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"STOPPING=1");
+    }
+
+    #[test]
+    fn the_ready_socket_is_told_ready_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ready");
+        let receiver = UnixDatagram::bind(&path).unwrap();
+        receiver.set_nonblocking(true).unwrap();
+        let notifier = Notifier {
+            target: None,
+            ready_target: Some(Target::Path(path)),
+        };
+        notifier.ready();
+        notifier.stopping();
+        let mut buf = [0u8; 64];
+        let n = receiver.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"READY=1");
+        assert!(receiver.recv(&mut buf).is_err(), "only READY=1");
     }
 
     #[test]
