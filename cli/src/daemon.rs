@@ -340,25 +340,27 @@ pub async fn start(socket: &Path, unreachable: &io::Error) -> Result<PathBuf, Cl
     let socket = &discover::derived_socket_path().unwrap_or_else(|_| socket.to_path_buf());
     let child = Some(child);
     let ready = ready.and_then(|(socket, _)| tokio::net::UnixDatagram::from_std(socket).ok());
-    wait_until_listening(socket, child, ready).await.map_err(|why| {
-        let said = log
-            .as_ref()
-            .and_then(|log| hub_error(&read_log_since(log)))
-            .map(|line| format!(": {line}"))
-            .unwrap_or_default();
-        let error = CliError::new(
-            ErrorKind::Unreachable,
-            format!(
-                "{}; started {} but {why}{said}",
-                not_running(),
-                binary.display()
-            ),
-        );
-        match &log {
-            Some(log) => error.with_hint(format!("its log is {}", log.path.display())),
-            None => error.with_hint("run `auth-hub serve` in a terminal to see why"),
-        }
-    })
+    wait_until_listening(socket, child, ready)
+        .await
+        .map_err(|why| {
+            let said = log
+                .as_ref()
+                .and_then(|log| hub_error(&read_log_since(log)))
+                .map(|line| format!(": {line}"))
+                .unwrap_or_default();
+            let error = CliError::new(
+                ErrorKind::Unreachable,
+                format!(
+                    "{}; started {} but {why}{said}",
+                    not_running(),
+                    binary.display()
+                ),
+            );
+            match &log {
+                Some(log) => error.with_hint(format!("its log is {}", log.path.display())),
+                None => error.with_hint("run `auth-hub serve` in a terminal to see why"),
+            }
+        })
 }
 
 /// A datagram socket for a started hub's `READY=1` and its `AUTH_HUB_READY_SOCKET` value: a Linux

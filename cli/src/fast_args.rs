@@ -23,7 +23,7 @@ pub enum Fast {
     /// `--version` or `-V` alone: print `hyperforge VERSION` and exit 0, as clap does.
     Version,
     /// A command line clap would parse to this.
-    Parsed(Cli),
+    Parsed(Box<Cli>),
 }
 
 /// The version line clap prints for `--version`.
@@ -54,14 +54,14 @@ pub fn parse(args: &[OsString]) -> Option<Fast> {
         return None;
     };
     let path = SecretPath::parse(path).ok()?;
-    Some(Fast::Parsed(Cli {
+    Some(Fast::Parsed(Box::new(Cli {
         json,
         verbose: 0,
         command: Command::Auth(AuthCommand::Get(GetArgs {
             path,
             wait: WaitArgs::default(),
         })),
-    }))
+    })))
 }
 
 #[cfg(test)]
@@ -122,7 +122,9 @@ mod tests {
 
     #[test]
     fn a_path_clap_refuses_is_left_to_clap() {
-        for path in ["", "/a/b", "a//b", "a/../b", "a b/c", "a/b/", "\\x", "ok/path"] {
+        for path in [
+            "", "/a/b", "a//b", "a/../b", "a b/c", "a/b/", "\\x", "ok/path",
+        ] {
             let line = ["auth", "get", path];
             match (parse(&args(&line)), clap(&line)) {
                 (None, Err(_)) => {}

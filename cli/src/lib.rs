@@ -41,7 +41,7 @@ pub fn main() -> ExitCode {
                 .write_all(fast_args::version_line().as_bytes());
             return ExitCode::SUCCESS;
         }
-        Some(fast_args::Fast::Parsed(cli)) => Ok(cli),
+        Some(fast_args::Fast::Parsed(cli)) => Ok(*cli),
         None => cli::Cli::try_parse(),
     };
     let cli = match parsed {
