@@ -275,19 +275,30 @@ impl Connection {
                 self.shared.close_with(
                     format!("write failed: {error}"),
                     true,
-                    Some(HelloFailure::Lost(format!("cannot send the hello: {error}"))),
+                    Some(HelloFailure::Lost(format!(
+                        "cannot send the hello: {error}"
+                    ))),
                 );
             }
         }
         let mut welcome = self.welcome.clone();
-        let welcomed = welcome.wait_for(Option::is_some).await.ok().and_then(|w| w.clone());
+        let welcomed = welcome
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|w| w.clone());
         welcomed.ok_or_else(|| self.shared.closed_error())
     }
 
     /// Largest request body the hub accepts: its welcome's `max_frame`; before the welcome (a
     /// request riding with the hello), the default limit every hub accepts.
     fn max_request(&self) -> usize {
-        match self.welcome.borrow().as_ref().map(|welcome| welcome.max_frame) {
+        match self
+            .welcome
+            .borrow()
+            .as_ref()
+            .map(|welcome| welcome.max_frame)
+        {
             Some(0) | None => DEFAULT_MAX_FRAME,
             Some(max) => usize::try_from(max).unwrap_or(usize::MAX),
         }

@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use auth_hub_protocol::request::{
-    DeleteSecret, GetSecret, GetSecretScoped, HasScope, ListRepos, ListSecrets, PutSecret, RegisterRepo, Request,
-    RequestScope, UnregisterRepo, WatchPending,
+    DeleteSecret, GetSecret, GetSecretScoped, HasScope, ListRepos, ListSecrets, PutSecret,
+    RegisterRepo, Request, RequestScope, UnregisterRepo, WatchPending,
 };
 use auth_hub_protocol::response::{
     PendingRequest, RepoInfo, ScopeOutcome, ScopeResult, SecretEntry, SecretList,
@@ -119,7 +119,6 @@ struct Inner {
 
 /// Held while one call requests a scope; others needing the same scope wait, then use its token.
 type ScopeLock = Arc<tokio::sync::Mutex<()>>;
-
 
 impl std::fmt::Debug for HubClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

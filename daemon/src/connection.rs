@@ -609,9 +609,10 @@ mod tests {
                 .hello_pipelined(
                     Some(&forged),
                     PROTOCOL_VERSION,
-                    vec![Request::Status(Status {}), Request::ListGrants(
-                        auth_hub_protocol::request::ListGrants {},
-                    )],
+                    vec![
+                        Request::Status(Status {}),
+                        Request::ListGrants(auth_hub_protocol::request::ListGrants {}),
+                    ],
                 )
                 .await;
             assert!(

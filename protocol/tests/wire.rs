@@ -20,19 +20,19 @@ use std::path::PathBuf;
 use auth_hub_protocol::event::{Event, PendingOutcome, PendingResolved};
 use auth_hub_protocol::frame::{self, FrameError, DEFAULT_MAX_FRAME, LENGTH_BYTES};
 use auth_hub_protocol::request::{
-    CreateKey, DeleteSecret, Deny, GetSecret, GetSecretScoped, Grant, HasScope, ImportKey, ListGrants, ListKeys,
-    ListPending, ListRepos, ListSecrets, Login, MoveSecrets, PutSecret, ReadAudit, Recover,
-    RegisterRepo, Request, RequestEnvelope, RequestScope, Revoke, RevokeKey, StartRecovery, Status,
-    UnregisterRepo, WatchPending,
+    CreateKey, DeleteSecret, Deny, GetSecret, GetSecretScoped, Grant, HasScope, ImportKey,
+    ListGrants, ListKeys, ListPending, ListRepos, ListSecrets, Login, MoveSecrets, PutSecret,
+    ReadAudit, Recover, RegisterRepo, Request, RequestEnvelope, RequestScope, Revoke, RevokeKey,
+    StartRecovery, Status, UnregisterRepo, WatchPending,
 };
 use auth_hub_protocol::response::{
     AuditReply, AuditVerification, BackendStatus, DeclaredRepoError, DeclaredScope, DeclaredState,
     Deleted, DenyReply, GrantInfo, GrantList, GrantReply, HasScopeReply, KeyCreated, KeyInfo,
-    KeyList, KeyRevokeReply, MoveFailure, MoveReport, MoveStage, MovedSecret, NeedsApproval, PeerInfo,
-    PendingList, PendingRequest, RecoveryStarted, RepoInfo, RepoList, RepoRegistered,
+    KeyList, KeyRevokeReply, MoveFailure, MoveReport, MoveStage, MovedSecret, NeedsApproval,
+    PeerInfo, PendingList, PendingRequest, RecoveryStarted, RepoInfo, RepoList, RepoRegistered,
     RepoUnregistered, Response, ResponseEnvelope, ResponseResult, RevokeReply, ScopeOutcome,
-    ScopeOutcomes, ScopeResult, ScopeToken, ScopedSecret, SecretEntry, SecretList, ServerMessage, StatusReply,
-    UnchangedSecret, Written,
+    ScopeOutcomes, ScopeResult, ScopeToken, ScopedSecret, SecretEntry, SecretList, ServerMessage,
+    StatusReply, UnchangedSecret, Written,
 };
 use auth_hub_protocol::{
     AccessToken, ErrorCode, ErrorReply, Hello, HelloReply, MasterToken, Permissions, RecoveryCode,

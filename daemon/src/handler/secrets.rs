@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use auth_hub_protocol::request::{DeleteSecret, GetSecret, GetSecretScoped, ListSecrets, PutSecret};
+use auth_hub_protocol::request::{
+    DeleteSecret, GetSecret, GetSecretScoped, ListSecrets, PutSecret,
+};
 use auth_hub_protocol::response::{
     Deleted, NeedsApproval, ScopedSecret, SecretEntry, SecretList, Written,
 };
@@ -29,7 +31,9 @@ pub async fn get_secret(
     session: &Session,
     request: &GetSecret,
 ) -> Result<Response, HubError> {
-    read_secret(hub, session, request).await.map(Response::Secret)
+    read_secret(hub, session, request)
+        .await
+        .map(Response::Secret)
 }
 
 /// Handles `get_secret_scoped`: the path's parent scope decided as `request_scope` with

@@ -413,7 +413,10 @@ fn fresh_get(socket: &std::path::Path, path: &str, requests: usize) -> Result<()
     }
     for (name, latencies) in [
         ("hello, request_scope, get_secret (3 round trips)", three_rt),
-        ("hello + get_secret_scoped in one write (1 round trip)", one_rt),
+        (
+            "hello + get_secret_scoped in one write (1 round trip)",
+            one_rt,
+        ),
     ] {
         let stats = LatencyStats::of(latencies);
         println!(

@@ -232,7 +232,10 @@ async fn a_scoped_get_decides_the_scope_as_request_scope_does_and_reads_with_the
         reply.command.as_deref(),
         Some("hyperforge auth grant 'github/bob/*' --key ci")
     );
-    assert_eq!(audit_events(&served).last().map(String::as_str), Some("scope_denied"));
+    assert_eq!(
+        audit_events(&served).last().map(String::as_str),
+        Some("scope_denied")
+    );
 
     // Needs a prompt: `needs_approval`, and nothing recorded or parked.
     let before = audit_events(&served).len();
