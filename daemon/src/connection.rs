@@ -1,4 +1,5 @@
-//! One client connection: the hello under a timeout, then a reader that decodes and dispatches,
+//! One client connection: the hello under a timeout (requests may follow it in the same write,
+//! and are read once it is welcomed), then a reader that decodes and dispatches,
 //! a writer fed by a bounded queue, and a cap on requests in flight. A slow client fills only its
 //! own queue; untrusted bytes are never logged.
 
@@ -63,6 +64,10 @@ impl Connection {
         let mut reader = FrameReader::new(read_half, limits.max_frame, budget);
         let mut writer = write_half;
 
+        // Requests may follow the hello without waiting for the welcome (a fresh `get` is then
+        // one round trip): whatever arrived behind the hello stays in `reader`, which the loop
+        // below keeps using, so it is read only after the welcome is written, with every check.
+        // A refused hello returns here and closes the connection with those frames unread.
         let Some(session) =
             handshake(&hub, &peer, &mut reader, &mut writer, limits.hello_timeout).await
         else {
