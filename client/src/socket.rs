@@ -188,16 +188,14 @@ impl HubClient {
         }
     }
 
-    /// Connects now. The hello goes out with the first request, which therefore costs no extra
-    /// round trip; [`HubClient::welcome`] waits for the hub's answer to it.
+    /// Connects and completes the hello now. (A client made with [`HubClient::new`] instead
+    /// sends its hello with its first request: one round trip for both.)
     ///
     /// # Errors
-    /// [`AuthError::Unreachable`] (no hub listening), [`AuthError::SocketPathTooLong`]. A refused
-    /// hello ([`AuthError::InvalidMasterToken`], [`AuthError::UnsupportedVersion`]) is the error
-    /// of the first call and of [`HubClient::welcome`].
+    /// [`AuthError::Unreachable`], [`AuthError::InvalidMasterToken`], [`AuthError::UnsupportedVersion`].
     pub async fn connect(options: ClientOptions) -> Result<Self, AuthError> {
         let client = Self::new(options);
-        client.connection().await?;
+        client.connection().await?.welcome().await?;
         Ok(client)
     }
 

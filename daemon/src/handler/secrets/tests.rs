@@ -179,11 +179,13 @@ default = "deny"
 
 [[policy.rule]]
 scope = "github/alice/*"
+keys = ["ci"]
 action = "allow"
 permissions = ["read"]
 
 [[policy.rule]]
 scope = "github/acme/*"
+keys = ["ci"]
 action = "prompt"
 "#;
 
