@@ -1,7 +1,7 @@
 //! One open connection to the hub: the frames, the hello, request ids matched to their answers,
 //! the reader task, and the dead state every call in flight learns about.
 //!
-//! The hello is not waited for: [`Connection::open`] buffers it, and the first request goes out
+//! The hello is not waited for: `Connection::open` buffers it, and the first request goes out
 //! in the same write (the hub reads requests that follow the hello once it has welcomed it), so a
 //! fresh connection's first answer costs one round trip, not two. A caller writes its own frame
 //! under a lock, and a reader task decodes what the hub sends — first the hello's answer, then
