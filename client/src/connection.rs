@@ -1,9 +1,13 @@
 //! One open connection to the hub: the frames, the hello, request ids matched to their answers,
 //! the reader task, and the dead state every call in flight learns about.
 //!
-//! After the welcome, a caller writes its own frame under a lock, and a reader task decodes what
-//! the hub sends and routes each response by its `id` to the call waiting for it, and each event
-//! to the `watch_pending` subscribers. When the connection dies (the hub closed it or sent
+//! The hello is not waited for: `Connection::open` buffers it, and the first request goes out
+//! in the same write (the hub reads requests that follow the hello once it has welcomed it), so a
+//! fresh connection's first answer costs one round trip, not two. A caller writes its own frame
+//! under a lock, and a reader task decodes what the hub sends — first the hello's answer, then
+//! responses — and routes each response by its `id` to the call waiting for it, and each event to
+//! the `watch_pending` subscribers. A refused hello fails every call sent behind it with the
+//! refusal (`invalid_master_token`, `unsupported_version`): the hub serves none of them. When the connection dies (the hub closed it or sent
 //! something undecodable), every call in flight fails with [`AuthError::ConnectionLost`] (or
 //! [`AuthError::Protocol`] when the hub sent something undecodable). Reconnecting, resending and
 //! re-requesting scopes are the client's business (`socket.rs`), not this module's.
@@ -19,13 +23,13 @@ use std::time::Duration;
 use auth_hub_protocol::frame::{decode_body, encode_body};
 use auth_hub_protocol::request::Request;
 use auth_hub_protocol::{
-    Event, FrameCodec, FrameError, Hello, HelloReply, RequestEnvelope, ResponseEnvelope,
-    ResponseResult, ServerMessage, Welcome, DEFAULT_MAX_FRAME,
+    ErrorReply, Event, FrameCodec, FrameError, Hello, HelloReply, RequestEnvelope,
+    ResponseEnvelope, ResponseResult, ServerMessage, Welcome, DEFAULT_MAX_FRAME,
 };
 use futures::{SinkExt, StreamExt};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::codec::{FramedRead, FramedWrite};
 
 use crate::error::AuthError;
@@ -40,16 +44,14 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// One open connection after a successful hello.
+/// One open connection, its hello sent (or buffered to go with the first request).
 pub(crate) struct Connection {
-    /// The hub's welcome.
-    pub(crate) welcome: Welcome,
+    /// The hub's welcome, once the reader has it.
+    welcome: watch::Receiver<Option<Welcome>>,
     /// Requests are written by the calling task itself (no hop through a writer task, which
     /// would cost a scheduler round trip per request); the lock keeps frames whole.
     writer: tokio::sync::Mutex<FramedWrite<OwnedWriteHalf, FrameCodec>>,
     shared: Arc<Shared>,
-    /// Largest request body the hub accepts.
-    max_request: usize,
     /// Dropped with the connection, which stops the reader task.
     _stop_reader: oneshot::Sender<()>,
 }
@@ -68,6 +70,19 @@ struct Closed {
     /// The hub went away (ended the connection, or the socket broke), as opposed to sending
     /// something this client cannot read: the former is [`AuthError::ConnectionLost`].
     hub_gone: bool,
+    /// The hello failed: the error every call on the connection reports.
+    hello: Option<HelloFailure>,
+}
+
+/// How a hello failed, kept to build the caller's error from.
+#[derive(Clone)]
+enum HelloFailure {
+    /// The hub refused it (`invalid_master_token`, `unsupported_version`, …).
+    Refused(ErrorReply),
+    /// The hub went away before answering.
+    Lost(String),
+    /// The hub answered something unreadable, or nothing in time.
+    Protocol(String),
 }
 
 #[derive(Default)]
@@ -85,15 +100,32 @@ impl Shared {
         lock(&self.state).closed.is_some()
     }
 
+    /// True when the connection died of its hello: no request on it can succeed, here or again.
+    fn hello_failed(&self) -> bool {
+        lock(&self.state)
+            .closed
+            .as_ref()
+            .is_some_and(|closed| closed.hello.is_some())
+    }
+
     /// Marks the connection dead (once) and fails everything waiting on it.
     fn close(&self, reason: String, hub_gone: bool) {
+        self.close_with(reason, hub_gone, None);
+    }
+
+    /// [`Shared::close`], keeping how the hello failed when it did.
+    fn close_with(&self, reason: String, hub_gone: bool, hello: Option<HelloFailure>) {
         let (pending, watchers) = {
             let mut state = lock(&self.state);
             if state.closed.is_some() {
                 return;
             }
             tracing::debug!(%reason, in_flight = state.pending.len(), "auth-hub connection closed");
-            state.closed = Some(Closed { reason, hub_gone });
+            state.closed = Some(Closed {
+                reason,
+                hub_gone,
+                hello,
+            });
             (
                 std::mem::take(&mut state.pending),
                 std::mem::take(&mut state.watchers),
@@ -108,7 +140,14 @@ impl Shared {
         let closed = lock(&self.state).closed.clone().unwrap_or(Closed {
             reason: "connection lost".to_owned(),
             hub_gone: true,
+            hello: None,
         });
+        match closed.hello {
+            Some(HelloFailure::Refused(reply)) => return AuthError::from(reply),
+            Some(HelloFailure::Lost(message)) => return AuthError::ConnectionLost(message),
+            Some(HelloFailure::Protocol(message)) => return AuthError::Protocol(message),
+            None => {}
+        }
         if closed.hub_gone {
             AuthError::ConnectionLost(closed.reason)
         } else {
@@ -165,7 +204,7 @@ pub(crate) enum SendError {
     NotSent,
     /// The connection died with the request in flight.
     Lost(AuthError),
-    /// The request can never be sent (too large, unencodable).
+    /// The request can never be sent (too large, unencodable) or its hello was refused.
     Fatal(AuthError),
 }
 
@@ -182,8 +221,14 @@ impl Drop for PendingGuard<'_> {
 }
 
 impl Connection {
-    /// Connects to `socket`, sends `hello` and starts the reader task; `max_frame` is the
-    /// largest frame accepted from the hub.
+    /// Connects to `socket` and starts the reader task. The hello is buffered, not yet written:
+    /// it leaves with the first request (or when [`Connection::welcome`] is asked for), so that
+    /// both take one write and one round trip. `max_frame` is the largest frame accepted from
+    /// the hub.
+    ///
+    /// # Errors
+    /// [`AuthError::SocketPathTooLong`], [`AuthError::Unreachable`]; the hello's own failure
+    /// comes with the first call.
     pub(crate) async fn open(
         socket: &Path,
         max_frame: usize,
@@ -199,63 +244,64 @@ impl Connection {
                 })?;
         let (read, write) = stream.into_split();
         let codec = FrameCodec::new(max_frame);
-        let mut reader = FramedRead::new(read, codec);
+        let reader = FramedRead::new(read, codec);
         let mut writer = FramedWrite::new(write, codec);
-
-        let welcome = tokio::time::timeout(HELLO_TIMEOUT, async {
-            let body = encode_body(&hello).map_err(|e| protocol("cannot encode the hello", e))?;
-            writer.send(body).await.map_err(|e| match e {
-                // The hub went away between accepting and reading (it is stopping).
-                FrameError::Io(e) => {
-                    AuthError::ConnectionLost(format!("cannot send the hello: {e}"))
-                }
-                e => protocol("cannot send the hello", e),
-            })?;
-            match reader.next().await {
-                Some(Ok(body)) => match decode_body::<HelloReply>(&body) {
-                    Ok(HelloReply::Welcome(welcome)) => Ok(welcome),
-                    Ok(HelloReply::Error(reply)) => Err(AuthError::from(reply)),
-                    Err(e) => Err(protocol("malformed hello reply", redacted(&e))),
-                },
-                Some(Err(e @ (FrameError::Io(_) | FrameError::Truncated { .. }))) => Err(
-                    AuthError::ConnectionLost(format!("cannot read the hello reply: {e}")),
-                ),
-                Some(Err(e)) => Err(protocol("cannot read the hello reply", e)),
-                None => Err(AuthError::ConnectionLost(
-                    "the hub ended the connection during the hello".to_owned(),
-                )),
-            }
-        })
-        .await
-        .map_err(|_| {
-            AuthError::Protocol(format!(
-                "auth-hub did not answer the hello within {} s",
-                HELLO_TIMEOUT.as_secs()
-            ))
-        })??;
-        tracing::debug!(
-            server = %welcome.server_name,
-            version = %welcome.server_version,
-            key = welcome.key_name.as_deref(),
-            "connected to auth-hub"
-        );
+        let body = encode_body(&hello).map_err(|e| protocol("cannot encode the hello", e))?;
+        // Buffered only (`feed` writes nothing for a frame this small): see above.
+        writer
+            .feed(body)
+            .await
+            .map_err(|e| AuthError::ConnectionLost(format!("cannot send the hello: {e}")))?;
 
         let shared = Arc::new(Shared::default());
         let (stop_reader, stopped) = oneshot::channel();
-        tokio::spawn(read_frames(reader, stopped, Arc::clone(&shared)));
-        let hub_max = usize::try_from(welcome.max_frame).unwrap_or(usize::MAX);
-        let max_request = if hub_max == 0 {
-            DEFAULT_MAX_FRAME
-        } else {
-            hub_max
-        };
+        let (welcomed, welcome) = watch::channel(None);
+        tokio::spawn(read_frames(reader, stopped, Arc::clone(&shared), welcomed));
         Ok(Self {
             welcome,
             writer: tokio::sync::Mutex::new(writer),
             shared,
-            max_request,
             _stop_reader: stop_reader,
         })
+    }
+
+    /// The hub's welcome, writing the hello first if no request has taken it along yet.
+    ///
+    /// # Errors
+    /// The hello's failure: the hub's refusal, the connection lost, no answer in time.
+    pub(crate) async fn welcome(&self) -> Result<Welcome, AuthError> {
+        if self.welcome.borrow().is_none() {
+            if let Err(error) = self.writer.lock().await.flush().await {
+                self.shared.close_with(
+                    format!("write failed: {error}"),
+                    true,
+                    Some(HelloFailure::Lost(format!(
+                        "cannot send the hello: {error}"
+                    ))),
+                );
+            }
+        }
+        let mut welcome = self.welcome.clone();
+        let welcomed = welcome
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|w| w.clone());
+        welcomed.ok_or_else(|| self.shared.closed_error())
+    }
+
+    /// Largest request body the hub accepts: its welcome's `max_frame`; before the welcome (a
+    /// request riding with the hello), the default limit every hub accepts.
+    fn max_request(&self) -> usize {
+        match self
+            .welcome
+            .borrow()
+            .as_ref()
+            .map(|welcome| welcome.max_frame)
+        {
+            Some(0) | None => DEFAULT_MAX_FRAME,
+            Some(max) => usize::try_from(max).unwrap_or(usize::MAX),
+        }
     }
 
     /// Sends one request and waits for its result.
@@ -267,17 +313,21 @@ impl Connection {
         let name = request.name();
         let body = encode_body(&RequestEnvelope { id, request })
             .map_err(|e| SendError::Fatal(protocol("cannot encode the request", e)))?;
-        if body.len() > self.max_request {
+        let max_request = self.max_request();
+        if body.len() > max_request {
             return Err(SendError::Fatal(AuthError::BadRequest(format!(
-                "{name} request of {} bytes exceeds the hub's frame limit of {} bytes",
+                "{name} request of {} bytes exceeds the hub's frame limit of {max_request} bytes",
                 body.len(),
-                self.max_request
             ))));
         }
         let (answer, answered) = oneshot::channel();
         {
             let mut state = lock(&self.shared.state);
-            if state.closed.is_some() {
+            if let Some(closed) = &state.closed {
+                if closed.hello.is_some() {
+                    drop(state);
+                    return Err(SendError::Fatal(self.shared.closed_error()));
+                }
                 return Err(SendError::NotSent);
             }
             state.pending.insert(id, answer);
@@ -291,9 +341,14 @@ impl Connection {
             self.shared.close(format!("write failed: {error}"), true);
             return Err(SendError::NotSent);
         }
-        answered
-            .await
-            .map_err(|_| SendError::Lost(self.shared.closed_error()))
+        answered.await.map_err(|_| {
+            // A refused hello is the answer to everything sent behind it, not a loss to retry.
+            if self.shared.hello_failed() {
+                SendError::Fatal(self.shared.closed_error())
+            } else {
+                SendError::Lost(self.shared.closed_error())
+            }
+        })
     }
     /// True once the connection has died.
     pub(crate) fn is_dead(&self) -> bool {
@@ -352,13 +407,71 @@ fn protocol(what: &str, error: impl std::fmt::Display) -> AuthError {
     AuthError::Protocol(format!("{what}: {error}"))
 }
 
-/// The reader task: decodes frames and dispatches them, until the hub closes the connection,
-/// sends something undecodable, or the client drops the connection.
+/// Reads the hello's answer: the welcome, or why the connection is closed.
+async fn read_hello(
+    stream: &mut FramedRead<OwnedReadHalf, FrameCodec>,
+) -> Result<Welcome, (String, bool, HelloFailure)> {
+    let lost = |message: String| (message.clone(), true, HelloFailure::Lost(message));
+    let unreadable = |message: String| (message.clone(), false, HelloFailure::Protocol(message));
+    let frame = tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await;
+    match frame {
+        Err(_) => Err(unreadable(format!(
+            "auth-hub did not answer the hello within {} s",
+            HELLO_TIMEOUT.as_secs()
+        ))),
+        Ok(Some(Ok(body))) => match decode_body::<HelloReply>(&body) {
+            Ok(HelloReply::Welcome(welcome)) => {
+                tracing::debug!(
+                    server = %welcome.server_name,
+                    version = %welcome.server_version,
+                    key = welcome.key_name.as_deref(),
+                    "connected to auth-hub"
+                );
+                Ok(welcome)
+            }
+            Ok(HelloReply::Error(reply)) => Err((
+                format!("the hub refused the hello ({})", reply.code),
+                false,
+                HelloFailure::Refused(reply),
+            )),
+            Err(e) => Err(unreadable(format!(
+                "malformed hello reply: {}",
+                redacted(&e)
+            ))),
+        },
+        Ok(Some(Err(e @ (FrameError::Io(_) | FrameError::Truncated { .. })))) => {
+            Err(lost(format!("cannot read the hello reply: {e}")))
+        }
+        Ok(Some(Err(e))) => Err(unreadable(format!("cannot read the hello reply: {e}"))),
+        Ok(None) => Err(lost(
+            "the hub ended the connection during the hello".to_owned(),
+        )),
+    }
+}
+
+/// The reader task: the hello's answer, then frames decoded and dispatched, until the hub closes
+/// the connection, sends something undecodable, or the client drops the connection.
 async fn read_frames(
     mut stream: FramedRead<OwnedReadHalf, FrameCodec>,
     mut stop: oneshot::Receiver<()>,
     shared: Arc<Shared>,
+    welcomed: watch::Sender<Option<Welcome>>,
 ) {
+    tokio::select! {
+        _ = &mut stop => {
+            shared.close("client closed the connection".to_owned(), false);
+            return;
+        }
+        hello = read_hello(&mut stream) => match hello {
+            Ok(welcome) => {
+                welcomed.send_replace(Some(welcome));
+            }
+            Err((reason, hub_gone, failure)) => {
+                shared.close_with(reason, hub_gone, Some(failure));
+                return;
+            }
+        },
+    }
     let (reason, hub_gone) = loop {
         tokio::select! {
             _ = &mut stop => break ("client closed the connection".to_owned(), false),
@@ -388,8 +501,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use std::path::PathBuf;
-
-    use auth_hub_protocol::ErrorReply;
 
     use super::*;
 

@@ -2,7 +2,8 @@
 //! on it, and what makes a hub restart invisible to callers.
 //!
 //! A [`HubClient`] is a cheap handle (an `Arc` inside); clones share the connection and the
-//! caches. The connection is opened on first use and starts with the hello.
+//! caches. The connection is opened on first use and starts with the hello, which travels in the
+//! same write as the first request: the hub answers both without a round trip in between.
 //!
 //! When the connection dies, every call in flight fails and the next call opens a new connection
 //! with a new hello. A call that finds the connection dead before sending reconnects once; a
@@ -25,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use auth_hub_protocol::request::{
-    DeleteSecret, GetSecret, HasScope, ListRepos, ListSecrets, PutSecret, RegisterRepo, Request,
-    RequestScope, UnregisterRepo, WatchPending,
+    DeleteSecret, GetSecret, GetSecretScoped, HasScope, ListRepos, ListSecrets, PutSecret,
+    RegisterRepo, Request, RequestScope, UnregisterRepo, WatchPending,
 };
 use auth_hub_protocol::response::{
     PendingRequest, RepoInfo, ScopeOutcome, ScopeResult, SecretEntry, SecretList,
@@ -133,7 +134,7 @@ impl std::fmt::Debug for HubClient {
 /// Requests whose second delivery leaves the hub as one delivery would, so they may be sent again
 /// when the connection died with them in flight: reads; `put_secret` (the same value again); and
 /// `request_scope` (the hub cancels a dead connection's pending request, so the new one replaces
-/// it). Deletes, grants, revocations and key operations are never resent: their second answer
+/// it) and `get_secret_scoped` (a second token for the same scope, which expires unused). Deletes, grants, revocations and key operations are never resent: their second answer
 /// would misreport the first.
 fn is_safe_to_resend(request: &Request) -> bool {
     matches!(
@@ -141,6 +142,7 @@ fn is_safe_to_resend(request: &Request) -> bool {
         Request::RequestScope(_)
             | Request::PutSecret(_)
             | Request::GetSecret(_)
+            | Request::GetSecretScoped(_)
             | Request::ListSecrets(_)
             | Request::HasScope(_)
             | Request::Status(_)
@@ -186,13 +188,14 @@ impl HubClient {
         }
     }
 
-    /// Connects and completes the hello now.
+    /// Connects and completes the hello now. (A client made with [`HubClient::new`] instead
+    /// sends its hello with its first request: one round trip for both.)
     ///
     /// # Errors
     /// [`AuthError::Unreachable`], [`AuthError::InvalidMasterToken`], [`AuthError::UnsupportedVersion`].
     pub async fn connect(options: ClientOptions) -> Result<Self, AuthError> {
         let client = Self::new(options);
-        client.connection().await?;
+        client.connection().await?.welcome().await?;
         Ok(client)
     }
 
@@ -206,7 +209,7 @@ impl HubClient {
     /// # Errors
     /// As [`HubClient::connect`].
     pub async fn welcome(&self) -> Result<Welcome, AuthError> {
-        Ok(self.connection().await?.welcome.clone())
+        self.connection().await?.welcome().await
     }
 
     /// Forgets every cached access token and secret value (the connection stays open).
@@ -347,6 +350,64 @@ impl HubClient {
         }
     }
 
+    /// Without a cached token for `path`'s parent scope: `get_secret_scoped`, which asks for the
+    /// scope and reads the secret in one request (on a fresh connection, in the hello's write:
+    /// one round trip in all), caching the token it returns. `Ok(Some)` is the secret (as a `secret` response);
+    /// `Ok(None)` means "take the ordinary path": a token is cached, the scope needs the
+    /// owner's approval (the ordinary path then waits for it with the same messages as ever), or
+    /// the hub predates `get_secret_scoped` (it answers `bad_request`).
+    async fn get_scoped(&self, path: &SecretPath) -> Result<Option<Response>, AuthError> {
+        let scope = path.parent_scope();
+        let wanted = Access::new(scope.clone(), Permissions::READ);
+        if self.inner.tokens.find(&wanted, Instant::now()).is_some() {
+            return Ok(None);
+        }
+        // Shares the scope's lock with `token`: concurrent gets under one scope make one request.
+        let scope_lock = {
+            let mut locks = lock(&self.inner.scope_locks);
+            Arc::clone(locks.entry(wanted.clone()).or_default())
+        };
+        let _one_request = scope_lock.lock().await;
+        if self.inner.tokens.find(&wanted, Instant::now()).is_some() {
+            return Ok(None);
+        }
+        let request = Request::GetSecretScoped(GetSecretScoped { path: path.clone() });
+        match self.call(request).await {
+            Ok(Response::ScopedSecret(scoped)) => {
+                if scoped.scope != scope {
+                    return Err(AuthError::Protocol(format!(
+                        "asked for {scope}, the hub granted {}",
+                        scoped.scope
+                    )));
+                }
+                self.inner.tokens.insert(
+                    &scoped.scope,
+                    &scoped.token,
+                    Instant::now(),
+                    chrono::Utc::now(),
+                );
+                Ok(Some(Response::Secret(scoped.secret)))
+            }
+            Ok(Response::NeedsApproval(_)) | Err(AuthError::BadRequest(_)) => Ok(None),
+            Ok(other) => Err(unexpected("get_secret_scoped", &other)),
+            // As `token` reports a refused scope: with the scope named.
+            Err(AuthError::AccessDenied {
+                scope: refused,
+                message,
+                command,
+            }) => Err(AuthError::AccessDenied {
+                scope: if refused.is_empty() {
+                    scope.as_str().to_owned()
+                } else {
+                    refused
+                },
+                message,
+                command,
+            }),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Runs a request built around a token for `scope`; when the hub no longer accepts the token
     /// (restart, revocation), forgets it, asks for the scope again and retries once.
     /// Sends a write for `path`: the owner key writes without a token, other keys with a write
@@ -386,7 +447,7 @@ impl HubClient {
 
     /// True when the session's key is the owner key (which needs no token to write or list).
     async fn is_owner(&self) -> Result<bool, AuthError> {
-        Ok(self.connection().await?.welcome.owner)
+        Ok(self.connection().await?.welcome().await?.owner)
     }
 
     /// Deletes a secret (owner key: no scope needed).
@@ -569,14 +630,18 @@ impl AuthClient for HubClient {
         if let Some(secret) = self.inner.secrets.get(path, Instant::now()) {
             return Ok(secret);
         }
-        let response = self
-            .with_token(&path.parent_scope(), Permissions::READ, |access_token| {
-                Request::GetSecret(GetSecret {
-                    access_token,
-                    path: path.clone(),
+        let response = match self.get_scoped(path).await? {
+            Some(response) => response,
+            None => {
+                self.with_token(&path.parent_scope(), Permissions::READ, |access_token| {
+                    Request::GetSecret(GetSecret {
+                        access_token,
+                        path: path.clone(),
+                    })
                 })
-            })
-            .await?;
+                .await?
+            }
+        };
         match response {
             Response::Secret(secret) => {
                 if secret.path != *path {

@@ -1,4 +1,5 @@
-//! One client connection: the hello under a timeout, then a reader that decodes and dispatches,
+//! One client connection: the hello under a timeout (requests may follow it in the same write,
+//! and are read once it is welcomed), then a reader that decodes and dispatches,
 //! a writer fed by a bounded queue, and a cap on requests in flight. A slow client fills only its
 //! own queue; untrusted bytes are never logged.
 
@@ -63,6 +64,10 @@ impl Connection {
         let mut reader = FrameReader::new(read_half, limits.max_frame, budget);
         let mut writer = write_half;
 
+        // Requests may follow the hello without waiting for the welcome (a fresh `get` is then
+        // one round trip): whatever arrived behind the hello stays in `reader`, which the loop
+        // below keeps using, so it is read only after the welcome is written, with every check.
+        // A refused hello returns here and closes the connection with those frames unread.
         let Some(session) =
             handshake(&hub, &peer, &mut reader, &mut writer, limits.hello_timeout).await
         else {
@@ -535,6 +540,97 @@ mod tests {
             }
             answered.sort_unstable();
             assert_eq!(answered, sent);
+        }
+
+        #[tokio::test]
+        async fn requests_written_with_the_hello_are_answered_after_the_welcome() {
+            let served = Served::start("");
+            let owner = served.owner_key();
+            let mut wire = served.raw().await;
+            let has = HasScope {
+                scope: scope("github/alice/*"),
+                permissions: auth_hub_protocol::Permissions::READ,
+            };
+            let requests = vec![
+                Request::Status(Status {}),
+                Request::HasScope(has),
+                Request::ListGrants(auth_hub_protocol::request::ListGrants {}),
+            ];
+            let (reply, sent) = wire
+                .hello_pipelined(Some(&owner), PROTOCOL_VERSION, requests)
+                .await;
+            assert!(
+                matches!(&reply, HelloReply::Welcome(welcome) if welcome.owner),
+                "{reply:?}"
+            );
+            let mut answered = Vec::new();
+            while answered.len() < sent.len() {
+                match wire.next().await.expect("an answer") {
+                    ServerMessage::Response(envelope) => {
+                        assert!(
+                            matches!(envelope.result, ResponseResult::Ok(_)),
+                            "{envelope:?}"
+                        );
+                        answered.push(envelope.id);
+                    }
+                    ServerMessage::Event(event) => panic!("{event:?}"),
+                }
+            }
+            answered.sort_unstable();
+            assert_eq!(answered, sent);
+            // The session goes on as any other.
+            assert!(matches!(
+                wire.ok(Request::Status(Status {})).await,
+                auth_hub_protocol::Response::Status(_)
+            ));
+        }
+
+        #[tokio::test]
+        async fn a_refused_hello_serves_none_of_the_requests_written_with_it() {
+            let served = Served::start("");
+            // A keyless `login` behind a hello of another protocol version: the error, the end
+            // of the connection, and no owner key made.
+            let login = || {
+                Request::Login(auth_hub_protocol::request::Login {
+                    name: String::new(),
+                })
+            };
+            let mut old = served.raw().await;
+            let (reply, _) = old
+                .hello_pipelined(None, PROTOCOL_VERSION + 1, vec![login(), login()])
+                .await;
+            assert!(
+                matches!(&reply, HelloReply::Error(error) if error.code == ErrorCode::UnsupportedVersion),
+                "{reply:?}"
+            );
+            assert!(old.next().await.is_none(), "closed, nothing answered");
+            assert!(!lock(&served.hub.keys).has_owner());
+
+            // A wrong key with requests behind it: the same.
+            let owner = served.owner_key();
+            let mut wrong = served.raw().await;
+            let forged = MasterToken::from("TAUTH_nobody--zwrong");
+            let (reply, _) = wrong
+                .hello_pipelined(
+                    Some(&forged),
+                    PROTOCOL_VERSION,
+                    vec![
+                        Request::Status(Status {}),
+                        Request::ListGrants(auth_hub_protocol::request::ListGrants {}),
+                    ],
+                )
+                .await;
+            assert!(
+                matches!(&reply, HelloReply::Error(error) if error.code == ErrorCode::InvalidMasterToken),
+                "{reply:?}"
+            );
+            assert!(wrong.next().await.is_none(), "closed, nothing answered");
+            // The hub is unaffected.
+            let mut good = served.connect(Some(&owner)).await;
+            assert!(matches!(
+                good.ok(Request::Status(Status {})).await,
+                auth_hub_protocol::Response::Status(_)
+            ));
         }
 
         #[tokio::test]

@@ -157,6 +157,41 @@ impl Wire {
         decode_body(&body).expect("a hello reply")
     }
 
+    /// Sends the hello claiming protocol `version` and, in the same write, `requests` under fresh
+    /// ids, without waiting for the welcome; returns the hub's reply to the hello and the ids.
+    pub async fn hello_pipelined(
+        &mut self,
+        key: Option<&MasterToken>,
+        version: u32,
+        requests: Vec<Request>,
+    ) -> (HelloReply, Vec<u64>) {
+        let hello = Hello {
+            protocol_version: version,
+            client_name: "daemon-tests".into(),
+            client_version: "0".into(),
+            master_token: key.map(|key| MasterToken::from(key.expose())),
+        };
+        self.framed
+            .feed(encode_body(&hello).expect("hello encodes"))
+            .await
+            .expect("hello buffered");
+        let mut ids = Vec::new();
+        for request in requests {
+            let id = self.next_id;
+            self.next_id += 1;
+            let envelope = RequestEnvelope { id, request };
+            self.framed
+                .feed(encode_body(&envelope).expect("request encodes"))
+                .await
+                .expect("request buffered");
+            ids.push(id);
+        }
+        // One flush: the hello and the requests leave in one write.
+        self.framed.flush().await.expect("hello and requests sent");
+        let body = self.framed.next().await.expect("a reply").expect("a frame");
+        (decode_body(&body).expect("a hello reply"), ids)
+    }
+
     /// Sends `request` under a fresh id and returns the id.
     pub async fn send(&mut self, request: Request) -> u64 {
         let id = self.next_id;

@@ -48,6 +48,9 @@ pub enum Request {
     RequestScope(RequestScope),
     /// Read a secret with an access token.
     GetSecret(GetSecret),
+    /// Read a secret, asking for its parent scope in the same request (no separate
+    /// `request_scope` round trip; never waits for the owner).
+    GetSecretScoped(GetSecretScoped),
     /// Create or replace a secret.
     PutSecret(PutSecret),
     /// List secret paths.
@@ -127,6 +130,7 @@ impl Request {
         match self {
             Self::RequestScope(_) => "request_scope",
             Self::GetSecret(_) => "get_secret",
+            Self::GetSecretScoped(_) => "get_secret_scoped",
             Self::PutSecret(_) => "put_secret",
             Self::ListSecrets(_) => "list_secrets",
             Self::DeleteSecret(_) => "delete_secret",
@@ -190,6 +194,20 @@ pub struct GetSecret {
     /// A token whose scope covers `path` with read permission.
     pub access_token: AccessToken,
     /// The secret.
+    pub path: SecretPath,
+}
+
+/// Read one secret without holding a token: the hub decides `path`'s parent scope with read
+/// permission exactly as a `request_scope` with `wait_ms` 0 would (same grants, policy and
+/// audit), and when it is granted, issues the token and reads the secret with it. The answer is a
+/// `scoped_secret` (the token, to cache as a `request_scope` grant, and the secret); a scope that
+/// needs the owner's approval is answered `needs_approval` with nothing recorded, and the client
+/// then takes the ordinary path (`request_scope` with its wait, then `get_secret`). A scope
+/// refused outright is the `denied` error `request_scope` would have put in its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetSecretScoped {
+    /// The secret; the scope asked for is its parent scope (`github/alice/token` →
+    /// `github/alice/*`).
     pub path: SecretPath,
 }
 

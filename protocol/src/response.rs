@@ -63,6 +63,10 @@ pub enum Response {
     Scopes(ScopeOutcomes),
     /// To `get_secret`.
     Secret(Secret),
+    /// To `get_secret_scoped` when its scope was granted.
+    ScopedSecret(ScopedSecret),
+    /// To `get_secret_scoped` when its scope needs the owner's approval.
+    NeedsApproval(NeedsApproval),
     /// To `put_secret`.
     Written(Written),
     /// To `list_secrets`.
@@ -126,6 +130,8 @@ impl Response {
         match self {
             Self::Scopes(_) => "scopes",
             Self::Secret(_) => "secret",
+            Self::ScopedSecret(_) => "scoped_secret",
+            Self::NeedsApproval(_) => "needs_approval",
             Self::Written(_) => "written",
             Self::Secrets(_) => "secrets",
             Self::Deleted(_) => "deleted",
@@ -193,6 +199,26 @@ pub struct ScopeToken {
     /// When it stops working (unix milliseconds).
     #[serde(with = "crate::time::millis")]
     pub expires_at: DateTime<Utc>,
+}
+
+/// A `get_secret_scoped` answered: the token issued for the path's parent scope and the secret
+/// read with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopedSecret {
+    /// The scope the token was issued for: the path's parent scope.
+    pub scope: SecretScope,
+    /// The token, with read permission; reuse it with `get_secret` until it expires.
+    pub token: ScopeToken,
+    /// The secret.
+    pub secret: Secret,
+}
+
+/// A `get_secret_scoped` whose scope needs the owner's approval: nothing was issued, read,
+/// parked or recorded. Ask with `request_scope` (and its wait) instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeedsApproval {
+    /// The scope that needs approval.
+    pub scope: SecretScope,
 }
 
 /// A secret was written.

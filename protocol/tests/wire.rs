@@ -20,19 +20,19 @@ use std::path::PathBuf;
 use auth_hub_protocol::event::{Event, PendingOutcome, PendingResolved};
 use auth_hub_protocol::frame::{self, FrameError, DEFAULT_MAX_FRAME, LENGTH_BYTES};
 use auth_hub_protocol::request::{
-    CreateKey, DeleteSecret, Deny, GetSecret, Grant, HasScope, ImportKey, ListGrants, ListKeys,
-    ListPending, ListRepos, ListSecrets, Login, MoveSecrets, PutSecret, ReadAudit, Recover,
-    RegisterRepo, Request, RequestEnvelope, RequestScope, Revoke, RevokeKey, StartRecovery, Status,
-    UnregisterRepo, WatchPending,
+    CreateKey, DeleteSecret, Deny, GetSecret, GetSecretScoped, Grant, HasScope, ImportKey,
+    ListGrants, ListKeys, ListPending, ListRepos, ListSecrets, Login, MoveSecrets, PutSecret,
+    ReadAudit, Recover, RegisterRepo, Request, RequestEnvelope, RequestScope, Revoke, RevokeKey,
+    StartRecovery, Status, UnregisterRepo, WatchPending,
 };
 use auth_hub_protocol::response::{
     AuditReply, AuditVerification, BackendStatus, DeclaredRepoError, DeclaredScope, DeclaredState,
     Deleted, DenyReply, GrantInfo, GrantList, GrantReply, HasScopeReply, KeyCreated, KeyInfo,
-    KeyList, KeyRevokeReply, MoveFailure, MoveReport, MoveStage, MovedSecret, PeerInfo,
-    PendingList, PendingRequest, RecoveryStarted, RepoInfo, RepoList, RepoRegistered,
+    KeyList, KeyRevokeReply, MoveFailure, MoveReport, MoveStage, MovedSecret, NeedsApproval,
+    PeerInfo, PendingList, PendingRequest, RecoveryStarted, RepoInfo, RepoList, RepoRegistered,
     RepoUnregistered, Response, ResponseEnvelope, ResponseResult, RevokeReply, ScopeOutcome,
-    ScopeOutcomes, ScopeResult, ScopeToken, SecretEntry, SecretList, ServerMessage, StatusReply,
-    UnchangedSecret, Written,
+    ScopeOutcomes, ScopeResult, ScopeToken, ScopedSecret, SecretEntry, SecretList, ServerMessage,
+    StatusReply, UnchangedSecret, Written,
 };
 use auth_hub_protocol::{
     AccessToken, ErrorCode, ErrorReply, Hello, HelloReply, MasterToken, Permissions, RecoveryCode,
@@ -349,6 +349,12 @@ fn every_request_round_trips() {
             access_token: access_token(),
             path: path("npm/@acme-corp/token"),
         }),
+        Request::GetSecretScoped(GetSecretScoped {
+            path: path("github/alice/token"),
+        }),
+        Request::GetSecretScoped(GetSecretScoped {
+            path: path("token"),
+        }),
         Request::PutSecret(PutSecret {
             access_token: Some(access_token()),
             path: path("github/alice/token"),
@@ -470,7 +476,7 @@ fn every_request_round_trips() {
         .collect();
     assert_eq!(
         names.len(),
-        37,
+        38,
         "every Request variant is covered: {names:?}"
     );
     for (index, request) in requests.into_iter().enumerate() {
@@ -499,6 +505,18 @@ fn every_response_round_trips() {
             ],
         }),
         Response::Secret(secret()),
+        Response::ScopedSecret(ScopedSecret {
+            scope: scope("github/alice/*"),
+            token: ScopeToken {
+                access_token: access_token(),
+                permissions: Permissions::READ,
+                expires_at: at(3_600_000),
+            },
+            secret: secret(),
+        }),
+        Response::NeedsApproval(NeedsApproval {
+            scope: scope("github/acme/*"),
+        }),
         Response::Secret(Secret {
             created_at: None,
             updated_at: None,
@@ -698,7 +716,7 @@ fn every_response_round_trips() {
     }
     assert_eq!(
         kinds.len(),
-        29,
+        31,
         "every Response variant is covered: {kinds:?}"
     );
 }

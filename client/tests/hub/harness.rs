@@ -211,6 +211,17 @@ impl TestHub {
         lock(&self.tap.counts).get(operation).copied().unwrap_or(0)
     }
 
+    /// Scope requests sent: `request_scope`, and `get_secret_scoped` (which asks for its path's
+    /// parent scope in the same request).
+    pub fn scope_requests(&self) -> usize {
+        self.count("request_scope") + self.count("get_secret_scoped")
+    }
+
+    /// Reads sent: `get_secret` and `get_secret_scoped`.
+    pub fn reads(&self) -> usize {
+        self.count("get_secret") + self.count("get_secret_scoped")
+    }
+
     /// The most requests ever unanswered at once.
     pub fn max_in_flight(&self) -> usize {
         self.tap.max_in_flight.load(Ordering::SeqCst)

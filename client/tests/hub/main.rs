@@ -44,12 +44,54 @@ async fn fifty_concurrent_gets_share_one_connection_and_one_scope_request() {
         assert_eq!(value, format!("value-{i}"));
     }
     assert_eq!(hub.count("hello"), 1, "one connection");
-    assert_eq!(hub.count("request_scope"), 1, "one scope request for all");
-    assert_eq!(hub.count("get_secret"), 50);
+    assert_eq!(hub.scope_requests(), 1, "one scope request for all");
+    assert_eq!(hub.reads(), 50);
     assert!(
         hub.max_in_flight() > 1,
         "requests overlapped on the connection"
     );
+}
+
+#[tokio::test]
+async fn a_first_get_asks_for_its_scope_in_the_read_and_rides_with_the_hello() {
+    let hub = TestHub::start().await;
+    hub.set_secret("github/alice/token", "a");
+    hub.set_secret("github/alice/other", "b");
+    let client = hub.client();
+    let secret = client
+        .get_secret(&path("github/alice/token"))
+        .await
+        .unwrap();
+    assert_eq!(secret.value.expose(), "a");
+    let sent = |hub: &TestHub| {
+        (
+            hub.count("hello"),
+            hub.count("get_secret_scoped"),
+            hub.count("request_scope"),
+            hub.count("get_secret"),
+        )
+    };
+    assert_eq!(sent(&hub), (1, 1, 0, 0));
+    // The token came with the secret: a sibling is read with it.
+    client
+        .get_secret(&path("github/alice/other"))
+        .await
+        .unwrap();
+    assert_eq!(sent(&hub), (1, 1, 0, 1));
+
+    // A refused hello is the error of the get sent behind it, and is not sent again.
+    let mut options = hub.options();
+    options.master_token = Some("TAUTH_test--zwrong".into());
+    let wrong_key = HubClient::new(options);
+    let error = wrong_key
+        .get_secret(&path("github/alice/token"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, AuthError::InvalidMasterToken { .. }),
+        "{error:?}"
+    );
+    assert_eq!(hub.count("hello"), 2, "one hello for the refused client");
 }
 
 #[tokio::test]
@@ -67,8 +109,8 @@ async fn token_is_reused_until_near_expiry() {
     ] {
         client.get_secret(&path(p)).await.unwrap();
     }
-    assert_eq!(hub.count("request_scope"), 1);
-    assert_eq!(hub.count("get_secret"), 3);
+    assert_eq!(hub.scope_requests(), 1);
+    assert_eq!(hub.reads(), 3);
 
     // A token within 5 s of its expiry is not used: the next get asks again.
     hub.set_token_ttl(Duration::from_secs(3));
@@ -80,7 +122,7 @@ async fn token_is_reused_until_near_expiry() {
         .get_secret(&path("gitlab/alice/token"))
         .await
         .unwrap_err();
-    assert_eq!(hub.count("request_scope"), 3);
+    assert_eq!(hub.scope_requests(), 3);
 }
 
 #[tokio::test]
@@ -98,22 +140,14 @@ async fn values_are_cached_for_the_ttl_and_invalidated_by_own_writes() {
         client.get_secret(&target).await.unwrap().value.expose(),
         "v1"
     );
-    assert_eq!(
-        hub.count("get_secret"),
-        1,
-        "second get served from the cache"
-    );
+    assert_eq!(hub.reads(), 1, "second get served from the cache");
 
     client.put_secret(&target, "v3").await.unwrap();
     assert_eq!(
         client.get_secret(&target).await.unwrap().value.expose(),
         "v3"
     );
-    assert_eq!(
-        hub.count("get_secret"),
-        2,
-        "own write invalidated the value"
-    );
+    assert_eq!(hub.reads(), 2, "own write invalidated the value");
 
     client.delete_secret(&target).await.unwrap();
     let error = client.get_secret(&target).await.unwrap_err();
@@ -128,7 +162,7 @@ async fn values_are_cached_for_the_ttl_and_invalidated_by_own_writes() {
     hub.set_secret("cargo/token", "v4");
     uncached.get_secret(&target).await.unwrap();
     uncached.get_secret(&target).await.unwrap();
-    assert_eq!(hub.count("get_secret"), 5, "ttl 0 disables the value cache");
+    assert_eq!(hub.reads(), 5, "ttl 0 disables the value cache");
 }
 
 #[tokio::test]
@@ -153,11 +187,7 @@ async fn reconnects_after_the_hub_drops_the_connection() {
         "a"
     );
     assert_eq!(hub.count("hello"), 2, "a new connection with a new hello");
-    assert_eq!(
-        hub.count("request_scope"),
-        1,
-        "the token survived the reconnect"
-    );
+    assert_eq!(hub.scope_requests(), 1, "the token survived the reconnect");
 
     // A write right after the drop goes through, whether or not the client noticed the close
     // before sending (put_secret is safe to send again).
@@ -196,11 +226,11 @@ async fn asks_again_after_a_hub_restart() {
     );
     assert_eq!(hub.count("hello"), 2);
     assert_eq!(
-        hub.count("request_scope"),
+        hub.scope_requests(),
         2,
         "the forgotten token was requested again"
     );
-    assert_eq!(hub.count("get_secret"), 3, "one refused, one retried");
+    assert_eq!(hub.reads(), 3, "one refused, one retried");
 }
 
 #[tokio::test]
@@ -214,7 +244,7 @@ async fn asks_again_after_a_revocation_on_a_live_connection() {
     hub.revoke_tokens();
     client.get_secret(&path("pypi/token")).await.unwrap();
     assert_eq!(hub.count("hello"), 1);
-    assert_eq!(hub.count("request_scope"), 2);
+    assert_eq!(hub.scope_requests(), 2);
 }
 
 #[tokio::test]
@@ -418,11 +448,7 @@ async fn request_scopes_returns_every_outcome_and_caches_grants() {
         .get_secret(&path("github/alice/token"))
         .await
         .unwrap();
-    assert_eq!(
-        hub.count("request_scope"),
-        1,
-        "the granted token was cached"
-    );
+    assert_eq!(hub.scope_requests(), 1, "the granted token was cached");
 }
 
 #[tokio::test]

@@ -33,6 +33,7 @@ pub fn is_quick(request: &Request) -> bool {
     matches!(
         request,
         Request::GetSecret(_)
+            | Request::GetSecretScoped(_)
             | Request::HasScope(_)
             | Request::ListSecrets(_)
             | Request::Status(_)
@@ -81,6 +82,9 @@ async fn route(
         Request::RequestScope(request) => scope::request_scope(hub, session, closed, request).await,
         Request::HasScope(request) => scope::has_scope(hub, session, &request),
         Request::GetSecret(request) => secrets::get_secret(hub, session, &request).await,
+        Request::GetSecretScoped(request) => {
+            secrets::get_secret_scoped(hub, session, &request).await
+        }
         Request::PutSecret(request) => secrets::put_secret(hub, session, request).await,
         Request::ListSecrets(request) => secrets::list_secrets(hub, session, &request).await,
         Request::DeleteSecret(request) => secrets::delete_secret(hub, session, request).await,

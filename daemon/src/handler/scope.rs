@@ -153,6 +153,28 @@ pub async fn request_scope(
     Ok(Response::Scopes(ScopeOutcomes { outcomes }))
 }
 
+/// Decides one scope now, exactly as [`request_scope`] with `wait_ms` 0 decides it (the same
+/// checks, token and audit lines), except that a scope needing the owner's approval is neither
+/// refused nor recorded: `Ok(None)`, so that the caller can take the waiting path instead. Used by
+/// `get_secret_scoped`.
+///
+/// # Errors
+/// A keyless session, a revoked key, or the scope's refusal (`denied`, as `request_scope` puts it
+/// in its outcome).
+pub fn request_scope_now(
+    hub: &Hub,
+    session: &Session,
+    wanted: &Access,
+) -> Result<Option<ScopeToken>, HubError> {
+    let key = live_key(hub, session)?;
+    let now = Utc::now();
+    match decide_now(hub, &key, wanted, now) {
+        Immediate::Allow(limit) => issue(hub, session, &key.name, wanted, limit, now).map(Some),
+        Immediate::Deny(message) => Err(refuse(hub, session, wanted, message)),
+        Immediate::Prompt => Ok(None),
+    }
+}
+
 /// Handles `has_scope`: true when the scope would be granted now without a prompt.
 ///
 /// # Errors

@@ -1,11 +1,18 @@
-//! `get_secret`, `put_secret`, `list_secrets`, `delete_secret`: every read needs an access token
-//! for a scope covering the path; the owner key may write, delete and list without one.
+//! `get_secret`, `get_secret_scoped`, `put_secret`, `list_secrets`, `delete_secret`: every read
+//! needs an access token for a scope covering the path (`get_secret_scoped` obtains it in the same
+//! request); the owner key may write, delete and list without one.
 
 use std::sync::Arc;
 
-use auth_hub_protocol::request::{DeleteSecret, GetSecret, ListSecrets, PutSecret};
-use auth_hub_protocol::response::{Deleted, SecretEntry, SecretList, Written};
-use auth_hub_protocol::{AccessToken, Permissions, Response, Secret, SecretPath, SecretScope};
+use auth_hub_protocol::request::{
+    DeleteSecret, GetSecret, GetSecretScoped, ListSecrets, PutSecret,
+};
+use auth_hub_protocol::response::{
+    Deleted, NeedsApproval, ScopedSecret, SecretEntry, SecretList, Written,
+};
+use auth_hub_protocol::{
+    Access, AccessToken, Permissions, Response, Secret, SecretPath, SecretScope,
+};
 use chrono::Utc;
 
 use crate::audit::AuditRecord;
@@ -24,6 +31,45 @@ pub async fn get_secret(
     session: &Session,
     request: &GetSecret,
 ) -> Result<Response, HubError> {
+    read_secret(hub, session, request)
+        .await
+        .map(Response::Secret)
+}
+
+/// Handles `get_secret_scoped`: the path's parent scope decided as `request_scope` with
+/// `wait_ms` 0 decides it, then, when granted, the read `get_secret` does with the new token. A
+/// scope needing the owner's approval is answered `needs_approval`, and nothing is recorded.
+///
+/// # Errors
+/// As `request_scope` for the scope (`denied`, a revoked key), then as [`get_secret`].
+pub async fn get_secret_scoped(
+    hub: &Arc<Hub>,
+    session: &Session,
+    request: &GetSecretScoped,
+) -> Result<Response, HubError> {
+    let scope = request.path.parent_scope();
+    let wanted = Access::new(scope.clone(), Permissions::READ);
+    let Some(token) = super::scope::request_scope_now(hub, session, &wanted)? else {
+        return Ok(Response::NeedsApproval(NeedsApproval { scope }));
+    };
+    let get = GetSecret {
+        access_token: token.access_token.clone(),
+        path: request.path.clone(),
+    };
+    let secret = read_secret(hub, session, &get).await?;
+    Ok(Response::ScopedSecret(ScopedSecret {
+        scope,
+        token,
+        secret,
+    }))
+}
+
+/// The read behind `get_secret`: the token checked, the store read, the access recorded.
+async fn read_secret(
+    hub: &Arc<Hub>,
+    session: &Session,
+    request: &GetSecret,
+) -> Result<Secret, HubError> {
     let result = match authorize(
         hub,
         session,
@@ -49,13 +95,13 @@ pub async fn get_secret(
     };
     record(hub, session, "get_secret", &request.path, &result);
     let stored = result?;
-    Ok(Response::Secret(Secret {
+    Ok(Secret {
         value: stored.value,
         path: request.path.clone(),
         created_at: Some(stored.meta.created_at),
         updated_at: Some(stored.meta.updated_at),
         version: stored.meta.version,
-    }))
+    })
 }
 
 /// Handles `put_secret`; returns once the value is durable.

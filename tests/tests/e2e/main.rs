@@ -33,6 +33,7 @@ mod one_hub;
 mod openbao_backend;
 mod openbao_store;
 mod other_language;
+mod pipelined;
 mod providers;
 mod publish;
 mod recover;

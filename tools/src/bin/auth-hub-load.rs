@@ -3,6 +3,8 @@
 //! - `get`: N connections of the real client library doing closed-loop `get_secret` against a
 //!   running hub (access token cached, value not cached); prints latency percentiles,
 //!   throughput, errors by code and the hub's RSS.
+//! - `fresh-get`: a new connection per read, three round trips against one (the hello with
+//!   `get_secret_scoped` in one write), alternating in one run.
 //! - `pingpong`: the floor for a round trip — a raw Unix-socket ping-pong of 64-byte messages
 //!   between two threads, pinned to chosen CPUs.
 //! - `echo-server`: the peer of `minimal-round-trip`, the floor for a whole process (start,
@@ -71,6 +73,20 @@ enum Mode {
         #[arg(long, default_value_t = 100_000)]
         requests: usize,
     },
+    /// A fresh connection per read, alternating two ways in one run: the hello, request_scope
+    /// and get_secret each waited for (three round trips), and the hello with
+    /// get_secret_scoped in one write (one round trip).
+    FreshGet {
+        /// The hub's socket.
+        #[arg(long)]
+        socket: PathBuf,
+        /// The secret to read (its scope must be granted).
+        #[arg(long)]
+        path: String,
+        /// Reads measured of each way.
+        #[arg(long, default_value_t = 10_000)]
+        requests: usize,
+    },
     /// Raw Unix-socket ping-pong of 64-byte messages between two pinned threads.
     Pingpong {
         /// Round trips measured.
@@ -127,6 +143,11 @@ fn main() -> std::process::ExitCode {
             path,
             requests,
         } => raw_get(&socket, &path, requests),
+        Mode::FreshGet {
+            socket,
+            path,
+            requests,
+        } => fresh_get(&socket, &path, requests),
         Mode::Pingpong {
             iterations,
             server_cpu,
@@ -308,6 +329,125 @@ fn raw_get(socket: &std::path::Path, path: &str, requests: usize) -> Result<()> 
         "raw get_secret x{}: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us",
         stats.count, stats.p50_us, stats.p90_us, stats.p99_us
     );
+    Ok(())
+}
+
+/// A fresh connection per read, both ways in one run, alternating: the hello, `request_scope`
+/// and `get_secret` each waited for (three round trips, as clients before `get_secret_scoped`
+/// did), and the hello with `get_secret_scoped` in one write (one round trip).
+fn fresh_get(socket: &std::path::Path, path: &str, requests: usize) -> Result<()> {
+    use auth_hub_protocol::frame::{decode_body, encode, read_frame};
+    use auth_hub_protocol::request::{GetSecret, GetSecretScoped, RequestScope};
+    use auth_hub_protocol::response::ScopeResult;
+    use auth_hub_protocol::{
+        Hello, HelloReply, Permissions, Request, RequestEnvelope, Response, ResponseResult,
+        ServerMessage,
+    };
+    let max = auth_hub_protocol::DEFAULT_MAX_FRAME;
+    let token = std::env::var("AUTH_HUB_TOKEN").map_err(|_| "set AUTH_HUB_TOKEN")?;
+    let path = SecretPath::parse(path)?;
+    let hello = encode(
+        &Hello {
+            protocol_version: auth_hub_protocol::PROTOCOL_VERSION,
+            client_name: "auth-hub-load".into(),
+            client_version: env!("CARGO_PKG_VERSION").into(),
+            master_token: Some(MasterToken::from(token.as_str())),
+        },
+        max,
+    )?;
+    let welcome = |stream: &mut UnixStream| -> Result<()> {
+        let body = read_frame(stream, max)?.ok_or("hub closed")?;
+        match decode_body::<HelloReply>(&body)? {
+            HelloReply::Welcome(_) => Ok(()),
+            HelloReply::Error(error) => Err(error.to_string().into()),
+        }
+    };
+    let answer = |stream: &mut UnixStream| -> Result<Response> {
+        let body = read_frame(stream, max)?.ok_or("hub closed")?;
+        match decode_body::<ServerMessage>(&body)? {
+            ServerMessage::Response(response) => match response.result {
+                ResponseResult::Ok(response) => Ok(response),
+                ResponseResult::Error(error) => Err(error.to_string().into()),
+            },
+            ServerMessage::Event(_) => Err("unexpected event".into()),
+        }
+    };
+    let three = || -> Result<()> {
+        let mut stream = UnixStream::connect(socket)?;
+        stream.write_all(&hello)?;
+        welcome(&mut stream)?;
+        let scope = RequestEnvelope {
+            id: 1,
+            request: Request::RequestScope(RequestScope {
+                scopes: vec![path.parent_scope()],
+                permissions: Permissions::READ,
+                wait_ms: 0,
+                reason: String::new(),
+            }),
+        };
+        stream.write_all(&encode(&scope, max)?)?;
+        let Response::Scopes(outcomes) = answer(&mut stream)? else {
+            return Err("unexpected answer to request_scope".into());
+        };
+        let access_token = match outcomes.outcomes.into_iter().next().map(|o| o.result) {
+            Some(ScopeResult::Granted(token)) => token.access_token,
+            _ => return Err("scope not granted".into()),
+        };
+        let get = RequestEnvelope {
+            id: 2,
+            request: Request::GetSecret(GetSecret {
+                access_token,
+                path: path.clone(),
+            }),
+        };
+        stream.write_all(&encode(&get, max)?)?;
+        match answer(&mut stream)? {
+            Response::Secret(_) => Ok(()),
+            _ => Err("unexpected answer to get_secret".into()),
+        }
+    };
+    let scoped = encode(
+        &RequestEnvelope {
+            id: 1,
+            request: Request::GetSecretScoped(GetSecretScoped { path: path.clone() }),
+        },
+        max,
+    )?;
+    let one = || -> Result<()> {
+        let mut stream = UnixStream::connect(socket)?;
+        let mut bytes = hello.clone();
+        bytes.extend_from_slice(&scoped);
+        stream.write_all(&bytes)?;
+        welcome(&mut stream)?;
+        match answer(&mut stream)? {
+            Response::ScopedSecret(_) => Ok(()),
+            _ => Err("unexpected answer to get_secret_scoped".into()),
+        }
+    };
+    let (mut three_rt, mut one_rt) = (Vec::new(), Vec::new());
+    for round in 0..requests + 200 {
+        let sent = Instant::now();
+        three()?;
+        let middle = Instant::now();
+        one()?;
+        if round >= 200 {
+            three_rt.push(middle - sent);
+            one_rt.push(middle.elapsed());
+        }
+    }
+    for (name, latencies) in [
+        ("hello, request_scope, get_secret (3 round trips)", three_rt),
+        (
+            "hello + get_secret_scoped in one write (1 round trip)",
+            one_rt,
+        ),
+    ] {
+        let stats = LatencyStats::of(latencies);
+        println!(
+            "fresh connection, {name} x{}: p50 {:.1} us, p90 {:.1} us, p99 {:.1} us",
+            stats.count, stats.p50_us, stats.p90_us, stats.p99_us
+        );
+    }
     Ok(())
 }
 

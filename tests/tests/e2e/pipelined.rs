@@ -1,0 +1,135 @@
+//! One round trip for a `get` from a fresh connection: the hello and a `get_secret_scoped`
+//! written together through a raw socket, a refused hello serving nothing behind it, and the CLI's
+//! `auth get` keeping its exit codes and messages when the scope needs the owner.
+
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+
+use auth_hub_protocol::frame::{decode_body, encode, read_frame};
+use auth_hub_protocol::request::GetSecretScoped;
+use auth_hub_protocol::{
+    ErrorCode, Hello, HelloReply, MasterToken, Request, RequestEnvelope, Response, ResponseResult,
+    SecretPath, ServerMessage, DEFAULT_MAX_FRAME, PROTOCOL_VERSION,
+};
+use auth_hub_tests::TestHub;
+
+/// A hello with `key` and a `get_secret_scoped` of `path` (id 1), as one byte string.
+fn hello_and_get(key: &str, path: &str) -> Vec<u8> {
+    let hello = Hello {
+        protocol_version: PROTOCOL_VERSION,
+        client_name: "pipelined".into(),
+        client_version: "0".into(),
+        master_token: Some(MasterToken::from(key)),
+    };
+    let get = RequestEnvelope {
+        id: 1,
+        request: Request::GetSecretScoped(GetSecretScoped {
+            path: SecretPath::parse(path).unwrap(),
+        }),
+    };
+    let mut bytes = encode(&hello, DEFAULT_MAX_FRAME).unwrap();
+    bytes.extend(encode(&get, DEFAULT_MAX_FRAME).unwrap());
+    bytes
+}
+
+fn hello_reply(stream: &mut UnixStream) -> HelloReply {
+    let body = read_frame(stream, DEFAULT_MAX_FRAME)
+        .unwrap()
+        .expect("a reply");
+    decode_body(&body).unwrap()
+}
+
+#[test]
+fn a_get_from_a_fresh_connection_is_one_write_and_one_read() {
+    let hub = TestHub::start("[[policy.rule]]\nscope = \"github/alice/*\"\naction = \"allow\"\n");
+    let key = hub.login();
+    hub.run(
+        &["auth", "put", "github/alice/token"],
+        Some("ghp_pipelined"),
+    )
+    .assert_code(0);
+
+    let mut stream = UnixStream::connect(hub.socket()).unwrap();
+    stream
+        .write_all(&hello_and_get(&key, "github/alice/token"))
+        .unwrap();
+    let reply = hello_reply(&mut stream);
+    assert!(matches!(reply, HelloReply::Welcome(_)), "{reply:?}");
+    let body = read_frame(&mut stream, DEFAULT_MAX_FRAME)
+        .unwrap()
+        .expect("the answer");
+    let ServerMessage::Response(envelope) = decode_body(&body).unwrap() else {
+        panic!("not a response");
+    };
+    assert_eq!(envelope.id, 1);
+    let ResponseResult::Ok(Response::ScopedSecret(answer)) = envelope.result else {
+        panic!("not a scoped secret: {:?}", envelope.result);
+    };
+    assert_eq!(answer.secret.value.expose(), "ghp_pipelined");
+    assert_eq!(answer.scope.as_str(), "github/alice/*");
+
+    // The CLI gets the same value (and now asks the same way).
+    let got = hub.run(&["auth", "get", "github/alice/token"], None);
+    got.assert_code(0);
+    assert_eq!(got.stdout, "ghp_pipelined\n");
+}
+
+#[test]
+fn a_refused_hello_serves_nothing_written_behind_it() {
+    let hub = TestHub::start("[[policy.rule]]\nscope = \"*\"\naction = \"allow\"\n");
+    hub.login();
+    hub.run(&["auth", "put", "github/alice/token"], Some("ghp_hidden"))
+        .assert_code(0);
+    let audit_before = hub.run(&["--json", "auth", "audit"], None).stdout;
+
+    let mut stream = UnixStream::connect(hub.socket()).unwrap();
+    stream
+        .write_all(&hello_and_get(
+            "TAUTH_nobody--z3yFd8AXmnGCBDudUhqR5E6jjaGnwh2gg",
+            "github/alice/token",
+        ))
+        .unwrap();
+    let reply = hello_reply(&mut stream);
+    assert!(
+        matches!(&reply, HelloReply::Error(error) if error.code == ErrorCode::InvalidMasterToken),
+        "{reply:?}"
+    );
+    // Then the end (or a reset, as the hub closed with the request unread): no answer.
+    match read_frame(&mut stream, DEFAULT_MAX_FRAME) {
+        Ok(None) => {}
+        Ok(Some(body)) => panic!("answered after a refused hello: {} bytes", body.len()),
+        Err(error) => assert!(error.to_string().contains("reset"), "{error}"),
+    }
+    let audit_after = hub.run(&["--json", "auth", "audit"], None).stdout;
+    assert!(
+        !audit_before.contains("scope_granted") && !audit_before.contains("\"get_secret\""),
+        "{audit_before}"
+    );
+    assert!(
+        !audit_after.contains("scope_granted") && !audit_after.contains("\"get_secret\""),
+        "nothing was granted or read: {audit_after}"
+    );
+}
+
+#[test]
+fn a_get_whose_scope_needs_the_owner_keeps_its_exit_code_and_grant_command() {
+    let hub = TestHub::start("[policy]\ndefault = \"prompt\"\n");
+    hub.login();
+    hub.run(&["auth", "put", "github/acme/token"], Some("ghp_acme"))
+        .assert_code(0);
+    // Not waiting: refused at once, as before, with the command that grants the scope.
+    let denied = hub.run(&["auth", "get", "--no-wait", "github/acme/token"], None);
+    denied.assert_code(3);
+    assert!(
+        denied
+            .stderr
+            .contains("hyperforge auth grant 'github/acme/*'"),
+        "{}",
+        denied.stderr
+    );
+    hub.run(&["auth", "grant", "github/acme/*"], None)
+        .assert_code(0);
+    let got = hub.run(&["auth", "get", "github/acme/token"], None);
+    got.assert_code(0);
+    assert_eq!(got.stdout, "ghp_acme\n");
+}
