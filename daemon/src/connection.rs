@@ -525,21 +525,7 @@ mod tests {
                 };
                 sent.push(wire.send(Request::HasScope(has)).await);
             }
-            let mut answered = Vec::new();
-            while answered.len() < sent.len() {
-                match wire.next().await.expect("an answer") {
-                    ServerMessage::Response(envelope) => {
-                        assert!(
-                            matches!(envelope.result, ResponseResult::Ok(_)),
-                            "{envelope:?}"
-                        );
-                        answered.push(envelope.id);
-                    }
-                    ServerMessage::Event(event) => panic!("{event:?}"),
-                }
-            }
-            answered.sort_unstable();
-            assert_eq!(answered, sent);
+            wire.expect_ok_answers(&sent).await;
         }
 
         #[tokio::test]
@@ -563,21 +549,7 @@ mod tests {
                 matches!(&reply, HelloReply::Welcome(welcome) if welcome.owner),
                 "{reply:?}"
             );
-            let mut answered = Vec::new();
-            while answered.len() < sent.len() {
-                match wire.next().await.expect("an answer") {
-                    ServerMessage::Response(envelope) => {
-                        assert!(
-                            matches!(envelope.result, ResponseResult::Ok(_)),
-                            "{envelope:?}"
-                        );
-                        answered.push(envelope.id);
-                    }
-                    ServerMessage::Event(event) => panic!("{event:?}"),
-                }
-            }
-            answered.sort_unstable();
-            assert_eq!(answered, sent);
+            wire.expect_ok_answers(&sent).await;
             // The session goes on as any other.
             assert!(matches!(
                 wire.ok(Request::Status(Status {})).await,

@@ -204,6 +204,28 @@ impl Wire {
         id
     }
 
+    /// Reads answers until every request in `sent` is answered, asserting each succeeded and
+    /// that no event arrived in between; the order of the answers is free.
+    pub async fn expect_ok_answers(&mut self, sent: &[u64]) {
+        let mut answered = Vec::new();
+        while answered.len() < sent.len() {
+            match self.next().await.expect("an answer") {
+                ServerMessage::Response(envelope) => {
+                    assert!(
+                        matches!(envelope.result, ResponseResult::Ok(_)),
+                        "{envelope:?}"
+                    );
+                    answered.push(envelope.id);
+                }
+                ServerMessage::Event(event) => panic!("{event:?}"),
+            }
+        }
+        answered.sort_unstable();
+        let mut expected = sent.to_vec();
+        expected.sort_unstable();
+        assert_eq!(answered, expected);
+    }
+
     /// The next message from the hub, or `None` once it closed the connection.
     pub async fn next(&mut self) -> Option<ServerMessage> {
         match self.framed.next().await? {
