@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use auth_hub_client::discover;
 use auth_hub_client::running::{self, HubRecord};
+use auth_hub_protocol::local::location::LocationVars;
 
 use crate::error::{CliError, ErrorKind};
 
@@ -235,6 +236,8 @@ fn strip_ansi(text: &str) -> String {
 /// only possible when `AUTH_HUB_SOCKET` names another socket (otherwise discovery already uses
 /// the hub's own record).
 pub fn hub_elsewhere(socket: &Path) -> Option<HubRecord> {
+    // Without the variable the socket came from the record: nothing to read again.
+    LocationVars::from_env().socket.as_ref()?;
     discover::running_hub()
         .filter(|hub| hub.socket != socket)
         .filter(|_| state_locked())

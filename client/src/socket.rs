@@ -194,8 +194,20 @@ impl HubClient {
     /// # Errors
     /// [`AuthError::Unreachable`], [`AuthError::InvalidMasterToken`], [`AuthError::UnsupportedVersion`].
     pub async fn connect(options: ClientOptions) -> Result<Self, AuthError> {
+        let client = Self::open(options).await?;
+        client.welcome().await?;
+        Ok(client)
+    }
+
+    /// Connects now, so that no hub listening is known at once, but leaves the hello to go out
+    /// with the first request: one round trip for both. A refused hello is that request's error
+    /// (and [`HubClient::welcome`]'s).
+    ///
+    /// # Errors
+    /// [`AuthError::Unreachable`], [`AuthError::SocketPathTooLong`].
+    pub async fn open(options: ClientOptions) -> Result<Self, AuthError> {
         let client = Self::new(options);
-        client.connection().await?.welcome().await?;
+        client.connection().await?;
         Ok(client)
     }
 
@@ -352,15 +364,12 @@ impl HubClient {
 
     /// Without a cached token for `path`'s parent scope: `get_secret_scoped`, which asks for the
     /// scope and reads the secret in one request (on a fresh connection, in the hello's write:
-    /// one round trip in all), caching the token it returns. `Ok(Some)` is the secret (as a `secret` response);
-    /// `Ok(None)` means "take the ordinary path": a token is cached, the scope needs the
-    /// owner's approval (the ordinary path then waits for it with the same messages as ever), or
-    /// the hub predates `get_secret_scoped` (it answers `bad_request`).
-    async fn get_scoped(&self, path: &SecretPath) -> Result<Option<Response>, AuthError> {
+    /// one round trip in all), caching the token it returns.
+    async fn get_scoped(&self, path: &SecretPath) -> Result<ScopedRead, AuthError> {
         let scope = path.parent_scope();
         let wanted = Access::new(scope.clone(), Permissions::READ);
         if self.inner.tokens.find(&wanted, Instant::now()).is_some() {
-            return Ok(None);
+            return Ok(ScopedRead::TokenCached);
         }
         // Shares the scope's lock with `token`: concurrent gets under one scope make one request.
         let scope_lock = {
@@ -369,7 +378,7 @@ impl HubClient {
         };
         let _one_request = scope_lock.lock().await;
         if self.inner.tokens.find(&wanted, Instant::now()).is_some() {
-            return Ok(None);
+            return Ok(ScopedRead::TokenCached);
         }
         let request = Request::GetSecretScoped(GetSecretScoped { path: path.clone() });
         match self.call(request).await {
@@ -386,9 +395,12 @@ impl HubClient {
                     Instant::now(),
                     chrono::Utc::now(),
                 );
-                Ok(Some(Response::Secret(scoped.secret)))
+                self.accept_secret(path, scoped.secret)
+                    .map(ScopedRead::Secret)
             }
-            Ok(Response::NeedsApproval(_)) | Err(AuthError::BadRequest(_)) => Ok(None),
+            Ok(Response::NeedsApproval(_)) | Err(AuthError::BadRequest(_)) => {
+                Ok(ScopedRead::Ordinary)
+            }
             Ok(other) => Err(unexpected("get_secret_scoped", &other)),
             // As `token` reports a refused scope: with the scope named.
             Err(AuthError::AccessDenied {
@@ -405,6 +417,36 @@ impl HubClient {
                 command,
             }),
             Err(error) => Err(error),
+        }
+    }
+
+    /// A secret the hub answered for `path`, checked to be that path's and cached.
+    fn accept_secret(&self, path: &SecretPath, secret: Secret) -> Result<Secret, AuthError> {
+        if secret.path != *path {
+            return Err(AuthError::Protocol(format!(
+                "asked for {path}, the hub answered with {}",
+                secret.path
+            )));
+        }
+        self.inner.secrets.insert(&secret, Instant::now());
+        Ok(secret)
+    }
+
+    /// `path`'s secret when it comes without waiting for the owner: cached, read with a cached
+    /// token, or read with its scope granted at once (one request). `None` when the scope awaits
+    /// the owner's approval (or the hub predates `get_secret_scoped`), for a caller that says so
+    /// before it waits with [`AuthClient::get_secret`]; a common `get` then sends nothing more.
+    ///
+    /// # Errors
+    /// As [`AuthClient::get_secret`].
+    pub async fn get_secret_now(&self, path: &SecretPath) -> Result<Option<Secret>, AuthError> {
+        if let Some(secret) = self.inner.secrets.get(path, Instant::now()) {
+            return Ok(Some(secret));
+        }
+        match self.get_scoped(path).await? {
+            ScopedRead::Secret(secret) => Ok(Some(secret)),
+            ScopedRead::TokenCached => self.get_secret(path).await.map(Some),
+            ScopedRead::Ordinary => Ok(None),
         }
     }
 
@@ -606,6 +648,17 @@ impl HubClient {
     }
 }
 
+/// What `get_secret_scoped` gave a `get`.
+enum ScopedRead {
+    /// The secret, read with the scope's new token (both now cached).
+    Secret(Secret),
+    /// A token for the scope was already cached: the ordinary `get_secret` uses it.
+    TokenCached,
+    /// The scope awaits the owner's approval, or the hub predates `get_secret_scoped`: the
+    /// ordinary path asks for the scope (waiting as configured) and then reads.
+    Ordinary,
+}
+
 /// The scope a listing under `prefix` needs: `prefix/*`, or `*` for everything.
 fn prefix_scope(prefix: &str) -> Result<SecretScope, AuthError> {
     if prefix.is_empty() {
@@ -630,29 +683,19 @@ impl AuthClient for HubClient {
         if let Some(secret) = self.inner.secrets.get(path, Instant::now()) {
             return Ok(secret);
         }
-        let response = match self.get_scoped(path).await? {
-            Some(response) => response,
-            None => {
-                self.with_token(&path.parent_scope(), Permissions::READ, |access_token| {
-                    Request::GetSecret(GetSecret {
-                        access_token,
-                        path: path.clone(),
-                    })
+        if let ScopedRead::Secret(secret) = self.get_scoped(path).await? {
+            return Ok(secret);
+        }
+        let response = self
+            .with_token(&path.parent_scope(), Permissions::READ, |access_token| {
+                Request::GetSecret(GetSecret {
+                    access_token,
+                    path: path.clone(),
                 })
-                .await?
-            }
-        };
+            })
+            .await?;
         match response {
-            Response::Secret(secret) => {
-                if secret.path != *path {
-                    return Err(AuthError::Protocol(format!(
-                        "asked for {path}, the hub answered with {}",
-                        secret.path
-                    )));
-                }
-                self.inner.secrets.insert(&secret, Instant::now());
-                Ok(secret)
-            }
+            Response::Secret(secret) => self.accept_secret(path, secret),
             other => Err(unexpected("get_secret", &other)),
         }
     }

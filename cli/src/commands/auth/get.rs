@@ -1,13 +1,12 @@
 //! `hyperforge auth get PATH`: print one secret's value, asking for its parent scope and waiting
 //! for the owner's approval when needed (`--wait`, `--no-wait`).
 
-use auth_hub_client::AuthClient;
-use auth_hub_protocol::{Permissions, Secret, SecretPath};
+use auth_hub_protocol::{Secret, SecretPath};
 use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{announce_wait, connect_keyed, keyed_options};
+use super::{connect_keyed, get_announcing, keyed_options};
 use crate::commands::wait::WaitArgs;
 use crate::commands::Context;
 use crate::error::CliError;
@@ -55,14 +54,7 @@ pub async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
     let mut options = keyed_options(format!("hyperforge auth get {}", args.path))?;
     options.wait = wait;
     let client = connect_keyed(options).await?;
-    // The wait note's has_scope and the get travel together on the one connection: the note
-    // costs no extra round trip.
-    let scopes = [args.path.parent_scope()];
-    let ((), secret) = tokio::join!(
-        announce_wait(&client, &scopes, Permissions::READ, wait),
-        client.get_secret(&args.path)
-    );
-    let secret = secret?;
+    let secret = get_announcing(&client, &args.path, wait).await?;
     if ctx.out.is_json() {
         ctx.out.json(&SecretJson::new(&secret))
     } else {

@@ -17,12 +17,10 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{FromRawFd, RawFd};
 
-use auth_hub_client::AuthClient;
-use auth_hub_protocol::Permissions;
 use clap::{Args, ValueEnum};
 use zeroize::Zeroizing;
 
-use super::{announce_wait, connect_keyed, keyed_options, DEFAULT_WAIT};
+use super::{connect_keyed, get_announcing, keyed_options, DEFAULT_WAIT};
 use crate::commands::Context;
 use crate::config::UserConfig;
 use crate::error::CliError;
@@ -192,12 +190,7 @@ async fn from_hub(request: &Request) -> Option<Zeroizing<String>> {
     let answer = async {
         let options = keyed_options(format!("git credential for {protocol}://{host}"))?;
         let client = connect_keyed(options).await?;
-        let scopes = [path.parent_scope()];
-        let ((), secret) = tokio::join!(
-            announce_wait(&client, &scopes, Permissions::READ, DEFAULT_WAIT),
-            client.get_secret(&path)
-        );
-        Ok::<_, CliError>(secret?)
+        Ok::<_, CliError>(get_announcing(&client, &path, DEFAULT_WAIT).await?)
     }
     .await;
     match answer {

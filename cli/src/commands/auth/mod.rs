@@ -26,10 +26,12 @@ pub mod verify;
 
 use std::time::Duration;
 
-use auth_hub_client::{discover, AuthError, ClientOptions, HubClient};
+use auth_hub_client::{discover, AuthClient, AuthError, ClientOptions, HubClient};
 use auth_hub_protocol::command::grant_command_for;
 use auth_hub_protocol::request::HasScope;
-use auth_hub_protocol::{MasterToken, Permissions, Request, Response, SecretScope};
+use auth_hub_protocol::{
+    MasterToken, Permissions, Request, Response, Secret, SecretPath, SecretScope,
+};
 use clap::Subcommand;
 
 use crate::commands::Context;
@@ -150,7 +152,7 @@ pub(crate) fn keyed_options(reason: String) -> Result<ClientOptions, CliError> {
 /// Why connecting failed: the hub's answer (callers may match it), or no hub to answer.
 #[derive(Debug)]
 pub(crate) enum ConnectError {
-    /// The hub refused the hello.
+    /// The hub refused the hello, or answered it with an error.
     Auth(AuthError),
     /// No hub answered (none was started, or starting one failed); the error says how to
     /// start one.
@@ -195,10 +197,25 @@ pub(crate) enum Autostart {
 /// # Errors
 /// [`ConnectError`].
 pub(crate) async fn connect(options: ClientOptions) -> Result<HubClient, ConnectError> {
-    connect_with(options, Autostart::IfNeeded).await
+    connect_welcomed(options, Autostart::IfNeeded).await
 }
 
-/// [`connect`], starting a hub only if `autostart` allows it.
+/// [`connect_with`], then waits for the hub's answer to the hello: for a command that must know
+/// whether its key was taken before it asks anything (`status`).
+///
+/// # Errors
+/// As [`connect_with`], and the refused hello ([`ConnectError::Auth`]).
+pub(crate) async fn connect_welcomed(
+    options: ClientOptions,
+    autostart: Autostart,
+) -> Result<HubClient, ConnectError> {
+    let client = connect_with(options, autostart).await?;
+    client.welcome().await.map_err(connect_failed)?;
+    Ok(client)
+}
+
+/// Connects, leaving the hello to travel with the first request (its refusal is that request's
+/// error): one round trip for both. Starts a hub as [`connect`] does if `autostart` allows it.
 ///
 /// # Errors
 /// [`ConnectError`]; with [`Autostart::Never`] and no hub, a "not running" error (exit 5).
@@ -206,7 +223,7 @@ pub(crate) async fn connect_with(
     options: ClientOptions,
     autostart: Autostart,
 ) -> Result<HubClient, ConnectError> {
-    match HubClient::connect(options.clone()).await {
+    match HubClient::open(options.clone()).await {
         Err(AuthError::Unreachable { socket, source }) => {
             // A hub owns this state but listens elsewhere than an explicit AUTH_HUB_SOCKET.
             if let Some(hub) = daemon::hub_elsewhere(&socket) {
@@ -221,7 +238,7 @@ pub(crate) async fn connect_with(
             let socket = daemon::start(&socket, &source)
                 .await
                 .map_err(ConnectError::NoHub)?;
-            HubClient::connect(ClientOptions { socket, ..options })
+            HubClient::open(ClientOptions { socket, ..options })
                 .await
                 .map_err(connect_failed)
         }
@@ -366,6 +383,23 @@ pub(crate) async fn announce_wait(
             }
         }
     }
+}
+
+/// Reads `path`: in the common case one request (in the hello's write on a fresh connection);
+/// a scope left to the owner gets the wait note, then the wait of up to `wait`.
+///
+/// # Errors
+/// As [`AuthClient::get_secret`].
+pub(crate) async fn get_announcing(
+    client: &HubClient,
+    path: &SecretPath,
+    wait: Duration,
+) -> Result<Secret, AuthError> {
+    if let Some(secret) = client.get_secret_now(path).await? {
+        return Ok(secret);
+    }
+    announce_wait(client, &[path.parent_scope()], Permissions::READ, wait).await;
+    client.get_secret(path).await
 }
 
 /// `--wait D` / `--no-wait` as a duration (the default when neither is given).

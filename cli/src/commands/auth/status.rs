@@ -16,7 +16,7 @@ use auth_hub_protocol::{Request, Response};
 use clap::Args;
 use serde_json::Value;
 
-use super::{connect_with, options, unexpected, Autostart, ConnectError};
+use super::{connect_welcomed, options, unexpected, Autostart, ConnectError};
 use crate::commands::Context;
 use crate::error::{CliError, ErrorKind};
 use crate::output;
@@ -61,22 +61,22 @@ pub async fn run(ctx: &Context, _args: StatusArgs) -> Result<(), CliError> {
     key.saved = token.is_some() || key.error.is_some();
     let client = match token {
         Some(token) => {
-            match connect_with(options(Some(token), reason.clone())?, Autostart::Never).await {
+            match connect_welcomed(options(Some(token), reason.clone())?, Autostart::Never).await {
                 Ok(client) => {
                     key.valid = true;
                     client
                 }
                 Err(ConnectError::Auth(AuthError::InvalidMasterToken { reason: why })) => {
                     key.refused = Some(why);
-                    connect_with(options(None, reason)?, Autostart::Never).await?
+                    connect_welcomed(options(None, reason)?, Autostart::Never).await?
                 }
                 Err(ConnectError::Auth(AuthError::NoKey)) => {
-                    connect_with(options(None, reason)?, Autostart::Never).await?
+                    connect_welcomed(options(None, reason)?, Autostart::Never).await?
                 }
                 Err(error) => return Err(error.into()),
             }
         }
-        None => connect_with(options(None, reason)?, Autostart::Never).await?,
+        None => connect_welcomed(options(None, reason)?, Autostart::Never).await?,
     };
     let status = match client.call(Request::Status(Status {})).await? {
         Response::Status(status) => status,
