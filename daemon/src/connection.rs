@@ -68,13 +68,15 @@ impl Connection {
         // one round trip): whatever arrived behind the hello stays in `reader`, which the loop
         // below keeps using, so it is read only after the welcome is written, with every check.
         // A refused hello returns here and closes the connection with those frames unread.
-        let Some(session) =
+        let Some((session, held_welcome)) =
             handshake(&hub, &peer, &mut reader, &mut writer, limits.hello_timeout).await
         else {
             return;
         };
 
-        let tx = Outbox::start(writer);
+        // A welcome held back leaves with the first answer (or once the first request is under
+        // way, if that one waits): the client reads both at once.
+        let tx = Outbox::holding(writer, held_welcome);
         let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
         let closed = CancellationToken::new();
         let session = Arc::new(session);
@@ -157,6 +159,8 @@ impl Connection {
                 send(&tx, id, result).await;
                 drop((permit, budget));
             } else {
+                // This answer may take long: the client is not kept waiting for its welcome.
+                tx.release();
                 let (hub, session, tx, closed) =
                     (hub.clone(), session.clone(), tx.clone(), closed.clone());
                 tokio::spawn(async move {
@@ -174,13 +178,15 @@ impl Connection {
 }
 
 /// Reads the hello within the timeout, authenticates, and answers. `None` closes the connection.
+/// When a request already follows the hello, the welcome frame is returned to be written with
+/// that request's answer instead of now (empty when it was written).
 async fn handshake(
     hub: &Hub,
     peer: &PeerInfo,
     reader: &mut FrameReader<OwnedReadHalf>,
     writer: &mut OwnedWriteHalf,
     timeout: std::time::Duration,
-) -> Option<Session> {
+) -> Option<(Session, Vec<u8>)> {
     let frame = match tokio::time::timeout(timeout, reader.next()).await {
         Err(_) => {
             tracing::debug!(pid = peer.pid, "no hello in time; closing");
@@ -259,14 +265,20 @@ async fn handshake(
         owner: key.as_ref().is_some_and(|key| key.owner),
         max_frame: u32::try_from(reader.max_frame()).unwrap_or(u32::MAX),
     };
-    if !reply_hello(writer, HelloReply::Welcome(welcome)).await {
+    let reply = HelloReply::Welcome(welcome);
+    let held = if reader.has_frame() {
+        hello_frame(&reply)?
+    } else if reply_hello(writer, reply).await {
+        Vec::new()
+    } else {
         return None;
-    }
-    Some(Session {
+    };
+    let session = Session {
         peer: peer.clone(),
         client_name,
         key,
-    })
+    };
+    Some((session, held))
 }
 
 /// The code a frame that could not be read is answered with.
@@ -278,13 +290,17 @@ fn read_error_code(error: &ReadError) -> ErrorCode {
 }
 
 async fn reply_hello(writer: &mut OwnedWriteHalf, reply: HelloReply) -> bool {
-    match encode(&reply, MAX_WRITE_FRAME) {
-        Ok(frame) => writer.write_all(&frame).await.is_ok(),
-        Err(error) => {
-            tracing::error!(%error, "cannot encode a hello reply");
-            false
-        }
+    match hello_frame(&reply) {
+        Some(frame) => writer.write_all(&frame).await.is_ok(),
+        None => false,
     }
+}
+
+/// A hello reply framed; `None` (logged) if it cannot be encoded.
+fn hello_frame(reply: &HelloReply) -> Option<Vec<u8>> {
+    encode(reply, MAX_WRITE_FRAME)
+        .map_err(|error| tracing::error!(%error, "cannot encode a hello reply"))
+        .ok()
 }
 
 /// Sends a response; a client that went away is not an error.

@@ -30,21 +30,43 @@ pub struct Outbox {
     closed: AtomicBool,
     /// Set by [`Outbox::close`]: stop once the queue is empty.
     closed_when_empty: AtomicBool,
+    /// The queue holds bytes kept back to leave with the next frame (see [`Outbox::holding`]).
+    held: AtomicBool,
 }
 
 impl Outbox {
     /// Wraps a socket's write half and starts its flusher task.
     pub fn start(socket: OwnedWriteHalf) -> Arc<Self> {
+        Self::holding(socket, Vec::new())
+    }
+
+    /// As [`Outbox::start`], with `first` (whole frames) kept back to leave in one write with
+    /// the next frame sent, or at [`Outbox::release`]: the welcome to a hello that requests
+    /// followed, so that the client gets it and the first answer together.
+    pub fn holding(socket: OwnedWriteHalf, first: Vec<u8>) -> Arc<Self> {
+        let held = !first.is_empty();
         let outbox = Arc::new(Self {
             socket,
-            queued: Mutex::new(Vec::new()),
+            queued: Mutex::new(first),
             queued_more: Notify::new(),
             drained: Notify::new(),
             closed: AtomicBool::new(false),
             closed_when_empty: AtomicBool::new(false),
+            held: AtomicBool::new(held),
         });
         tokio::spawn(flush_loop(outbox.clone()));
         outbox
+    }
+
+    /// Writes what [`Outbox::holding`] kept back, if no frame has taken it along yet.
+    pub fn release(&self) {
+        if self.held.swap(false, Ordering::AcqRel) {
+            let mut queued = self.queued.lock().unwrap_or_else(PoisonError::into_inner);
+            self.write_some(&mut queued);
+            if !queued.is_empty() {
+                self.queued_more.notify_one();
+            }
+        }
     }
 
     /// Sends one frame body (its length prefix is added here). Returns false once the client is
@@ -66,8 +88,9 @@ impl Outbox {
                     let start = queued.len();
                     queued.extend_from_slice(&len.to_be_bytes());
                     queued.extend_from_slice(body);
-                    if start == 0 {
-                        // Nothing ahead of us: write now, from this task.
+                    if start == 0 || self.held.swap(false, Ordering::AcqRel) {
+                        // Nothing ahead of us but what was held for us: write now, from this
+                        // task.
                         self.write_some(&mut queued);
                     }
                     if !queued.is_empty() {
@@ -167,6 +190,58 @@ mod tests {
         let mut body = vec![0u8; u32::from_be_bytes(prefix) as usize];
         client.read_exact(&mut body).await.expect("a body");
         body
+    }
+
+    /// An outbox holding `held` on one end of a socket pair, and the other end.
+    fn holding_pair(held: &[u8]) -> (Arc<Outbox>, UnixStream) {
+        let (server, client) = UnixStream::pair().expect("socket pair");
+        let (_read, write) = server.into_split();
+        (Outbox::holding(write, held.to_vec()), client)
+    }
+
+    /// True when nothing arrives within a moment.
+    async fn nothing_arrives(client: &mut UnixStream) -> bool {
+        let mut byte = [0u8; 1];
+        tokio::time::timeout(Duration::from_millis(50), client.read(&mut byte))
+            .await
+            .is_err()
+    }
+
+    /// Reads exactly `len` bytes.
+    async fn bytes(client: &mut UnixStream, len: usize) -> Vec<u8> {
+        let mut bytes = vec![0u8; len];
+        client.read_exact(&mut bytes).await.expect("bytes");
+        bytes
+    }
+
+    #[tokio::test]
+    async fn held_bytes_leave_only_with_the_next_frame() {
+        let (outbox, mut client) = holding_pair(b"HELD");
+        assert!(nothing_arrives(&mut client).await, "held back");
+        assert!(outbox.send(b"answer").await);
+        assert_eq!(bytes(&mut client, 4).await, b"HELD");
+        assert_eq!(frame(&mut client).await, b"answer");
+    }
+
+    #[tokio::test]
+    async fn release_writes_what_was_held_once() {
+        let (outbox, mut client) = holding_pair(b"HELD");
+        outbox.release();
+        assert_eq!(bytes(&mut client, 4).await, b"HELD");
+        outbox.release();
+        assert!(nothing_arrives(&mut client).await, "nothing written twice");
+        assert!(outbox.send(b"next").await);
+        assert_eq!(frame(&mut client).await, b"next");
+    }
+
+    #[tokio::test]
+    async fn held_bytes_are_written_at_close() {
+        let (outbox, mut client) = holding_pair(b"HELD");
+        outbox.close();
+        drop(outbox);
+        let mut all = Vec::new();
+        client.read_to_end(&mut all).await.expect("read to the end");
+        assert_eq!(all, b"HELD");
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 //! written together through a raw socket, a refused hello serving nothing behind it, and the CLI's
 //! `auth get` keeping its exit codes and messages when the scope needs the owner.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 
 use auth_hub_protocol::frame::{decode_body, encode, read_frame};
@@ -53,11 +53,22 @@ fn a_get_from_a_fresh_connection_is_one_write_and_one_read() {
     stream
         .write_all(&hello_and_get(&key, "github/alice/token"))
         .unwrap();
-    let reply = hello_reply(&mut stream);
+    // The hub reads the hello and the request at once and writes the welcome with the answer:
+    // one `read` here returns both frames.
+    let mut received = vec![0u8; 64 * 1024];
+    let n = stream.read(&mut received).unwrap();
+    let mut both = &received[..n];
+    let reply: HelloReply = decode_body(
+        &read_frame(&mut both, DEFAULT_MAX_FRAME)
+            .unwrap()
+            .expect("a welcome"),
+    )
+    .unwrap();
     assert!(matches!(reply, HelloReply::Welcome(_)), "{reply:?}");
-    let body = read_frame(&mut stream, DEFAULT_MAX_FRAME)
+    let body = read_frame(&mut both, DEFAULT_MAX_FRAME)
         .unwrap()
-        .expect("the answer");
+        .expect("the answer in the same read");
+    assert!(both.is_empty(), "nothing else was sent");
     let ServerMessage::Response(envelope) = decode_body(&body).unwrap() else {
         panic!("not a response");
     };
