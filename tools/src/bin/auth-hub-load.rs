@@ -56,6 +56,9 @@ enum Mode {
         /// The hub's pid, to report its memory.
         #[arg(long)]
         hub_pid: Option<u32>,
+        /// Drive the clients from one thread, as `hyperforge` does, instead of two workers.
+        #[arg(long)]
+        current_thread: bool,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -136,8 +139,17 @@ fn main() -> std::process::ExitCode {
             requests,
             warmup,
             hub_pid,
+            current_thread,
             json,
-        } => get(socket, &path, connections, requests, warmup, hub_pid, json),
+        } => {
+            let load = Load {
+                connections,
+                requests,
+                warmup,
+                current_thread,
+            };
+            get(socket, &path, &load, hub_pid, json)
+        }
         Mode::RawGet {
             socket,
             path,
@@ -173,22 +185,35 @@ fn main() -> std::process::ExitCode {
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-fn get(
-    socket: PathBuf,
-    path: &str,
+/// How `get` drives the hub.
+#[derive(Clone, Copy)]
+struct Load {
     connections: usize,
     requests: usize,
     warmup: usize,
-    hub_pid: Option<u32>,
-    json: bool,
-) -> Result<()> {
+    current_thread: bool,
+}
+
+fn get(socket: PathBuf, path: &str, load: &Load, hub_pid: Option<u32>, json: bool) -> Result<()> {
+    let Load {
+        connections,
+        requests,
+        warmup,
+        current_thread,
+    } = *load;
     let token = std::env::var("AUTH_HUB_TOKEN")
         .map_err(|_| "set AUTH_HUB_TOKEN to a key that may read the path")?;
     let path = SecretPath::parse(path)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime = if current_thread {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?
+    };
     let rss_before = hub_pid.and_then(|pid| proc_stats::status_kib(pid, "VmRSS"));
     let per_connection = requests.div_ceil(connections.max(1));
     let (latencies, errors, elapsed) = runtime.block_on(async {
