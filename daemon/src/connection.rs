@@ -86,6 +86,10 @@ impl Connection {
         let mut frames: u64 = 0;
         let mut partial_since: Option<u64> = None;
         let mut watching = false;
+        // One shutdown future for the connection's life, polled by reference: a new one per
+        // select would register with the token (a lock) twice per request.
+        let shutdown = hub.shutdown.cancelled();
+        tokio::pin!(shutdown);
 
         loop {
             let permit = tokio::select! {
@@ -93,7 +97,7 @@ impl Connection {
                     Ok(permit) => permit,
                     Err(_) => break,
                 },
-                () = hub.shutdown.cancelled() => break,
+                () = &mut shutdown => break,
             };
             // An idle connection may wait forever, but a frame must not stall: one periodic timer
             // per connection (not one per request) closes a connection whose partial frame made
@@ -115,7 +119,7 @@ impl Connection {
                     drop(permit);
                     continue;
                 }
-                () = hub.shutdown.cancelled() => break,
+                () = &mut shutdown => break,
             };
             let frame = match frame {
                 None => {
