@@ -6,7 +6,8 @@
 //! - a parsed key formats back to a `TAUTH_` key that parses to the same name and token bytes,
 //!   and a parsed `TAUTH_` key formats back to exactly the text it came from;
 //! - a key's name is always a valid key name;
-//! - an error's message never repeats the token part of the text.
+//! - an error's message never repeats the token part of the text (unless the name before it,
+//!   which errors show, already spells it, escaped or not).
 
 #![no_main]
 
@@ -36,9 +37,12 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(error) => {
             if let Some((head, token)) = text.rsplit_once("--") {
+                // The name is shown (escaped, `{:?}`) in its own errors: a token the name's
+                // escaping happens to spell (`\0` then `1W…` reads `01W…`) is not a leak.
                 if looks_like_a_token(token)
                     && !head.contains(token)
                     && !head.replace('/', ".").contains(token)
+                    && !format!("{head:?}").contains(token)
                 {
                     assert!(
                         !error.to_string().contains(token),
