@@ -28,13 +28,15 @@ pub mod connection;
 pub mod discover;
 pub mod error;
 pub mod fake;
+pub mod options;
 pub use auth_hub_protocol::local::running;
 pub mod socket;
 
 pub use auth_client::AuthClient;
 pub use error::AuthError;
 pub use fake::FakeAuthClient;
-pub use socket::{ClientOptions, HubClient};
+pub use options::ClientOptions;
+pub use socket::HubClient;
 
 pub use auth_hub_protocol as protocol;
 pub use auth_hub_protocol::{Permissions, Secret, SecretPath, SecretScope, SecretValue};

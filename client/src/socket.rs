@@ -19,7 +19,7 @@
 //! for a map operation.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,71 +33,20 @@ use auth_hub_protocol::response::{
     PendingRequest, RepoInfo, ScopeOutcome, ScopeResult, SecretEntry, SecretList,
 };
 use auth_hub_protocol::{
-    Access, AccessToken, ErrorReply, Event, Hello, MasterToken, Permissions, Response,
-    ResponseResult, Secret, SecretPath, SecretScope, SecretValue, Welcome, DEFAULT_MAX_FRAME,
-    PROTOCOL_VERSION,
+    Access, AccessToken, ErrorReply, Event, Hello, Permissions, Response, ResponseResult, Secret,
+    SecretPath, SecretScope, SecretValue, Welcome, PROTOCOL_VERSION,
 };
 use tokio::sync::mpsc;
 
 use crate::auth_client::AuthClient;
 use crate::cache::{SecretCache, TokenCache};
 use crate::connection::{lock, Connection, SendError};
-use crate::discover;
 use crate::error::AuthError;
+pub use crate::options::ClientOptions;
 
 /// Events buffered per `watch_pending` subscriber; more are dropped (with a warning) rather than
 /// stalling every response behind a slow subscriber.
 pub const EVENT_QUEUE: usize = 64;
-
-/// How to reach the hub and how to behave.
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    /// The hub's socket.
-    pub socket: PathBuf,
-    /// The API key sent in the hello; `None` for a keyless session (status, login).
-    pub master_token: Option<MasterToken>,
-    /// This program's name, shown to approvers and in the audit log.
-    pub client_name: String,
-    /// This program's version.
-    pub client_version: String,
-    /// How long a scope request may wait for the owner's approval (0: do not wait).
-    pub wait: Duration,
-    /// How long a fetched secret value is reused without asking the hub again.
-    pub secret_ttl: Duration,
-    /// Largest frame accepted from the hub.
-    pub max_frame: usize,
-    /// Reason shown to the owner with scope requests.
-    pub reason: String,
-}
-
-impl ClientOptions {
-    /// Options from the environment: socket and key found by [`crate::discover`], wait 60 s,
-    /// secret TTL 5 min.
-    ///
-    /// # Errors
-    /// [`AuthError::Discovery`] when no socket path can be derived, key file read errors.
-    pub fn from_env(client_name: &str, client_version: &str) -> Result<Self, AuthError> {
-        Ok(Self {
-            master_token: discover::master_token()?,
-            ..Self::new(discover::socket_path()?, client_name, client_version)
-        })
-    }
-
-    /// Options for an explicit socket, without a key, with the same defaults as
-    /// [`ClientOptions::from_env`]; set `master_token` and the rest as needed.
-    pub fn new(socket: impl Into<PathBuf>, client_name: &str, client_version: &str) -> Self {
-        Self {
-            socket: socket.into(),
-            master_token: None,
-            client_name: client_name.to_owned(),
-            client_version: client_version.to_owned(),
-            wait: Duration::from_secs(60),
-            secret_ttl: Duration::from_secs(5 * 60),
-            max_frame: DEFAULT_MAX_FRAME,
-            reason: String::new(),
-        }
-    }
-}
 
 /// A client of one hub: one connection (opened on first use), many requests in flight.
 #[derive(Clone)]
@@ -810,14 +759,5 @@ mod tests {
             repo_path_text(bad),
             Err(AuthError::BadRequest(message)) if message.contains("not valid UTF-8")
         ));
-    }
-
-    #[test]
-    fn options_defaults() {
-        let options = ClientOptions::new("/tmp/hub.sock", "test", "1.0");
-        assert_eq!(options.wait, Duration::from_secs(60));
-        assert_eq!(options.secret_ttl, Duration::from_secs(300));
-        assert_eq!(options.max_frame, DEFAULT_MAX_FRAME);
-        assert!(options.reason.is_empty() && options.master_token.is_none());
     }
 }

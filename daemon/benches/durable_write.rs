@@ -4,25 +4,19 @@
 //! whole `FileStore::put` on a store of 16 secrets. Run with `cargo bench -p auth-hub`.
 //! Durable writes are the disk's as much as the code's: read the figures with the machine.
 
-use std::path::Path;
 use std::time::Duration;
 
 use auth_hub::store::atomic::write_atomic;
-use auth_hub::store::file::FileStore;
 use auth_hub::store::slots::SlotPair;
-use auth_hub::store::{KeySource, SecretStore, StoreOptions};
+use auth_hub::store::SecretStore;
 use auth_hub_protocol::SecretPath;
 use criterion::{criterion_group, criterion_main, Criterion};
 
+mod common;
+use common::{scratch, store_of_16_secrets};
+
 /// A record the size of a small store.
 const RECORD: usize = 2048;
-
-/// Scratch space on the disk under test (not a tmpfs /tmp): beside the target directory.
-fn scratch() -> tempfile::TempDir {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-scratch");
-    std::fs::create_dir_all(&base).expect("scratch directory");
-    tempfile::tempdir_in(base).expect("temporary directory")
-}
 
 fn durable_writes(c: &mut Criterion) {
     let mut group = c.benchmark_group("durable_write");
@@ -40,17 +34,7 @@ fn durable_writes(c: &mut Criterion) {
         b.iter(|| slots.write(&record).expect("slot write"));
     });
 
-    let options = StoreOptions {
-        key_source: KeySource::File,
-        ..StoreOptions::new(dir.path())
-    };
-    let store = FileStore::open(&options).expect("open the store");
-    for index in 0..16 {
-        let path = SecretPath::parse(&format!("bench/k{index}")).expect("path");
-        store
-            .put(&path, "a-token-of-forty-bytes-or-so-0123456789".into())
-            .expect("put");
-    }
+    let store = store_of_16_secrets(dir.path());
     let path = SecretPath::parse("bench/k0").expect("path");
     group.bench_function("file_store_put_16_secrets", |b| {
         b.iter(|| {

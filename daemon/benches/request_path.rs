@@ -4,21 +4,15 @@
 //! here). Run with `cargo bench -p auth-hub --bench request_path`; the socket's share is in
 //! `./scripts/bench`.
 
-use std::path::Path;
 use std::time::Duration;
 
 use auth_hub::audit::{AuditLog, AuditRecord};
-use auth_hub::store::file::FileStore;
-use auth_hub::store::{KeySource, SecretStore, StoreOptions};
+use auth_hub::store::SecretStore;
 use auth_hub_protocol::SecretPath;
 use criterion::{criterion_group, criterion_main, Criterion};
 
-/// Scratch space on the disk under test (not a tmpfs /tmp): beside the target directory.
-fn scratch() -> tempfile::TempDir {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-scratch");
-    std::fs::create_dir_all(&base).expect("scratch directory");
-    tempfile::tempdir_in(base).expect("temporary directory")
-}
+mod common;
+use common::{scratch, store_of_16_secrets};
 
 fn request_path(c: &mut Criterion) {
     let mut group = c.benchmark_group("request_path");
@@ -27,17 +21,7 @@ fn request_path(c: &mut Criterion) {
     group.warm_up_time(Duration::from_secs(1));
     let dir = scratch();
 
-    let options = StoreOptions {
-        key_source: KeySource::File,
-        ..StoreOptions::new(dir.path())
-    };
-    let store = FileStore::open(&options).expect("open the store");
-    for index in 0..16 {
-        let path = SecretPath::parse(&format!("bench/k{index}")).expect("path");
-        store
-            .put(&path, "a-token-of-forty-bytes-or-so-0123456789".into())
-            .expect("put");
-    }
+    let store = store_of_16_secrets(dir.path());
     let path = SecretPath::parse("bench/k7").expect("path");
     group.bench_function("file_store_get_16_secrets", |b| {
         b.iter(|| store.get(&path).expect("get").expect("present"));

@@ -269,11 +269,13 @@ mod tests {
     fn a_bad_name_is_refused_escaped_before_the_token_is_read() {
         // From the api_key fuzz target (fuzz/regressions/api_key): a NUL in the name. The name
         // is shown, escaped; the token is never decoded, so nothing of it can be in the error.
-        let text = "TAUTH_TA\0\01W111179_v1W11o11owz1111--01W111179_v1W11o";
+        let text = "TAUTH_TA\x00\x001W111179_v1W11o11owz1111--01W111179_v1W11o";
         let error = ApiKey::parse(text).unwrap_err();
         assert!(matches!(error, KeyError::BadName { .. }), "{error:?}");
         assert!(
-            error.to_string().contains(r#""TA\0\01W111179_v1W11o11owz1111""#),
+            error
+                .to_string()
+                .contains(r#""TA\0\01W111179_v1W11o11owz1111""#),
             "{error}"
         );
     }
