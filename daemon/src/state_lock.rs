@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use auth_hub_protocol::local::running::{self, HubRecord, LOCK_FILE, RECORD_FILE};
 
-use crate::store::atomic::TEMP_PREFIX;
+use crate::store::atomic::replace_atomic;
 
 /// How long a refused hub waits for the holder's record to appear (the holder writes it right
 /// after taking the lock), so the refusal can name its pid and socket.
@@ -114,40 +114,16 @@ impl StateLock {
     /// [`StateLockError::Io`] when the record cannot be written.
     pub fn publish(&self, socket: &Path, inherited: bool) -> Result<(), StateLockError> {
         let record = HubRecord::new(socket, inherited);
-        replace_record(&self.record, record.to_json().as_bytes()).map_err(|source| {
+        // Atomic but not durable: the record describes a running process and is stale after a
+        // crash whatever it holds (the lock, not the record, proves a live hub), and two fsyncs
+        // cost a start from milliseconds to a hundred on a busy disk, on the first `get`'s path.
+        replace_atomic(&self.record, record.to_json().as_bytes(), 0o600).map_err(|source| {
             StateLockError::Io {
                 path: self.record.clone(),
                 source,
             }
         })
     }
-}
-
-/// Replaces the record atomically (a temp file renamed over it: a reader sees the old record or
-/// the new one, never half of one) but not durably: no fsync of the file or the directory. The
-/// record only describes a running process, and after a crash it is stale whatever it says (the
-/// lock, not the record, proves a live hub), so durability buys nothing and the two fsyncs cost a
-/// start from milliseconds to a hundred on a busy disk, on the path of the first `get`.
-fn replace_record(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let temp = dir.join(format!("{TEMP_PREFIX}{RECORD_FILE}.{}", std::process::id()));
-    let result = (|| {
-        let _ = fs::remove_file(&temp);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
-        file.set_permissions(fs::Permissions::from_mode(0o600))?;
-        file.write_all(bytes)?;
-        fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
 }
 
 impl Drop for StateLock {

@@ -9,7 +9,7 @@ use std::io;
 use std::path::Path;
 
 use auth_hub_protocol::local::atomic::parent_dir;
-pub use auth_hub_protocol::local::atomic::{sync_dir, write_atomic, TEMP_PREFIX};
+pub use auth_hub_protocol::local::atomic::{replace_atomic, sync_dir, write_atomic, TEMP_PREFIX};
 
 /// Removes temp files a crash left beside `path`. Returns how many were removed.
 ///

@@ -1,7 +1,7 @@
 //! Atomic, durable file replacement: write a temp file in the same directory, fsync it, rename it
 //! over the target, fsync the directory. A crash at any moment leaves the old file or the new one,
-//! never a torn mix. Every file the hub persists, the hub's record and the client's saved key go
-//! through [`write_atomic`].
+//! never a torn mix. Every file the hub persists and the client's saved key go through
+//! [`write_atomic`]; the hub's record, which needs no durability, through [`replace_atomic`].
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -19,6 +19,20 @@ pub const TEMP_PREFIX: &str = ".tmp-";
 /// # Errors
 /// Any I/O error; the target is then unchanged and the temp file removed.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    replace(path, bytes, mode, true)
+}
+
+/// As [`write_atomic`] but without the two fsyncs: a reader still sees the old file or the new
+/// one, never half of one, but after a crash either may be on disk. For a file that describes a
+/// running process and is stale after a crash whatever it holds (the hub's `hub.json`).
+///
+/// # Errors
+/// Any I/O error; the target is then unchanged and the temp file removed.
+pub fn replace_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    replace(path, bytes, mode, false)
+}
+
+fn replace(path: &Path, bytes: &[u8], mode: u32, durable: bool) -> io::Result<()> {
     let dir = parent_dir(path)?;
     let temp = temp_path(dir, path)?;
     let result = (|| {
@@ -29,9 +43,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
             .open(&temp)?;
         file.set_permissions(fs::Permissions::from_mode(mode))?;
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if durable {
+            file.sync_all()?;
+        }
         fs::rename(&temp, path)?;
-        sync_dir(dir)
+        if durable {
+            sync_dir(dir)?;
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&temp);
@@ -91,6 +110,24 @@ mod tests {
             0o600
         );
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn replace_without_sync_replaces_contents_with_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("record");
+        replace_atomic(&path, b"one", 0o600).unwrap();
+        replace_atomic(&path, b"two", 0o600).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     #[test]
