@@ -394,8 +394,30 @@ impl HubClient {
         }
         match self.get_scoped(path).await? {
             ScopedRead::Secret(secret) => Ok(Some(secret)),
-            ScopedRead::TokenCached => self.get_secret(path).await.map(Some),
+            ScopedRead::TokenCached => self.get_secret_waiting(path).await.map(Some),
             ScopedRead::Ordinary => Ok(None),
+        }
+    }
+
+    /// Reads `path` with a token for its parent scope: a cached one, else one asked for now,
+    /// waiting up to the configured time for the owner's approval. What [`AuthClient::get_secret`]
+    /// does when `get_secret_scoped` cannot answer; after [`HubClient::get_secret_now`] returned
+    /// `None`, this asks for the scope without sending `get_secret_scoped` again.
+    ///
+    /// # Errors
+    /// As [`AuthClient::get_secret`].
+    pub async fn get_secret_waiting(&self, path: &SecretPath) -> Result<Secret, AuthError> {
+        let response = self
+            .with_token(&path.parent_scope(), Permissions::READ, |access_token| {
+                Request::GetSecret(GetSecret {
+                    access_token,
+                    path: path.clone(),
+                })
+            })
+            .await?;
+        match response {
+            Response::Secret(secret) => self.accept_secret(path, secret),
+            other => Err(unexpected("get_secret", &other)),
         }
     }
 
@@ -635,18 +657,7 @@ impl AuthClient for HubClient {
         if let ScopedRead::Secret(secret) = self.get_scoped(path).await? {
             return Ok(secret);
         }
-        let response = self
-            .with_token(&path.parent_scope(), Permissions::READ, |access_token| {
-                Request::GetSecret(GetSecret {
-                    access_token,
-                    path: path.clone(),
-                })
-            })
-            .await?;
-        match response {
-            Response::Secret(secret) => self.accept_secret(path, secret),
-            other => Err(unexpected("get_secret", &other)),
-        }
+        self.get_secret_waiting(path).await
     }
 
     async fn put_secret(&self, path: &SecretPath, value: &str) -> Result<(), AuthError> {

@@ -26,7 +26,7 @@ pub mod verify;
 
 use std::time::Duration;
 
-use auth_hub_client::{discover, AuthClient, AuthError, ClientOptions, HubClient};
+use auth_hub_client::{discover, AuthError, ClientOptions, HubClient};
 use auth_hub_protocol::command::grant_command_for;
 use auth_hub_protocol::request::HasScope;
 use auth_hub_protocol::{
@@ -389,7 +389,7 @@ pub(crate) async fn announce_wait(
 /// a scope left to the owner gets the wait note, then the wait of up to `wait`.
 ///
 /// # Errors
-/// As [`AuthClient::get_secret`].
+/// As [`HubClient::get_secret_waiting`].
 pub(crate) async fn get_announcing(
     client: &HubClient,
     path: &SecretPath,
@@ -399,7 +399,7 @@ pub(crate) async fn get_announcing(
         return Ok(secret);
     }
     announce_wait(client, &[path.parent_scope()], Permissions::READ, wait).await;
-    client.get_secret(path).await
+    client.get_secret_waiting(path).await
 }
 
 /// `--wait D` / `--no-wait` as a duration (the default when neither is given).
