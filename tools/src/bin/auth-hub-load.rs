@@ -274,14 +274,12 @@ fn get(socket: PathBuf, path: &str, load: &Load, hub_pid: Option<u32>, json: boo
     let stats = LatencyStats::of(latencies);
     let throughput = stats.count as f64 / elapsed.as_secs_f64();
     if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "connections": connections, "requests": stats.count, "seconds": elapsed.as_secs_f64(),
-                "throughput": throughput, "p50_us": stats.p50_us, "p90_us": stats.p90_us, "p99_us": stats.p99_us,
-                "max_us": stats.max_us, "errors": errors, "hub_rss_kib_before": rss_before, "hub_rss_kib_after": rss_after,
-            })
-        );
+        let mut summary = closed_loop_json(connections, &stats, elapsed);
+        summary["max_us"] = stats.max_us.into();
+        summary["errors"] = serde_json::json!(errors);
+        summary["hub_rss_kib_before"] = rss_before.into();
+        summary["hub_rss_kib_after"] = rss_after.into();
+        println!("{summary}");
     } else {
         // The hub's RSS is known only with --hub-pid.
         let rss = match (rss_before, rss_after) {
@@ -593,13 +591,7 @@ fn echo_load(
     let stats = LatencyStats::of(latencies);
     let throughput = stats.count as f64 / elapsed.as_secs_f64();
     if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "connections": connections, "requests": stats.count, "seconds": elapsed.as_secs_f64(),
-                "throughput": throughput, "p50_us": stats.p50_us, "p90_us": stats.p90_us, "p99_us": stats.p99_us,
-            })
-        );
+        println!("{}", closed_loop_json(connections, &stats, elapsed));
     } else {
         println!(
             "echo 64 B x{} over {connections} connection(s): {throughput:.0} round trips/s, p50 {:.1} us, p90 {:.1} us, p99 {:.1} us",
@@ -607,6 +599,19 @@ fn echo_load(
         );
     }
     Ok(())
+}
+
+/// The fields `get` and `echo-load` both report with `--json` (what `scripts/bench` reads).
+fn closed_loop_json(
+    connections: usize,
+    stats: &LatencyStats,
+    elapsed: Duration,
+) -> serde_json::Value {
+    serde_json::json!({
+        "connections": connections, "requests": stats.count, "seconds": elapsed.as_secs_f64(),
+        "throughput": stats.count as f64 / elapsed.as_secs_f64(),
+        "p50_us": stats.p50_us, "p90_us": stats.p90_us, "p99_us": stats.p99_us,
+    })
 }
 
 fn pin_to(cpu: usize) {
