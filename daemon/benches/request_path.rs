@@ -27,7 +27,7 @@ fn request_path(c: &mut Criterion) {
         b.iter(|| store.get(&path).expect("get").expect("present"));
     });
 
-    let audit = AuditLog::open(&dir.path().join("audit.log")).expect("open the audit log");
+    let audit = AuditLog::open(&dir.path().join("audit.log"), None).expect("open the audit log");
     let record = AuditRecord {
         event: "get_secret",
         uid: Some(1000),

@@ -134,7 +134,7 @@ impl Hub {
         let providers = ProviderBook::load(&paths.providers_file())?;
         let signing = SigningKeys::load_or_create(&paths.jwt_keys_file(), chrono::Utc::now())?;
         let repos = RepoBook::load(&paths.repos_file())?;
-        let audit = AuditLog::open(&paths.audit_file())?;
+        let audit = AuditLog::open(&paths.audit_file(), router.audit_anchor().as_ref())?;
         let findings = integrity::check_on_open(&*router, &audit, &paths.audit_file());
         let mut declared = DeclaredBook::new();
         for repo in repos.list() {

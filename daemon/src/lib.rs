@@ -114,12 +114,24 @@ pub async fn serve_with_http(
     Ok(())
 }
 
+/// Flush ticks after the last audit line during which the store is still given the chance to
+/// seal its anchor (it does at most every [`store::file::ANCHOR_INTERVAL`]); after them the hub
+/// is idle and the ticks do nothing until the next line.
+const SETTLE_TICKS: u32 =
+    (store::file::ANCHOR_INTERVAL.as_millis() / AUDIT_FLUSH_EVERY.as_millis()) as u32 + 2;
+
 async fn housekeeping(hub: Arc<Hub>) {
     let mut flush = tokio::time::interval(AUDIT_FLUSH_EVERY);
     let mut purge = tokio::time::interval(PURGE_EVERY);
+    let mut quiet_ticks = 0u32;
     loop {
         tokio::select! {
             _ = flush.tick() => {
+                // An idle hub neither flushes the disk's cache nor wakes a blocking thread.
+                quiet_ticks = if hub.audit.is_flushed() { quiet_ticks.saturating_add(1) } else { 0 };
+                if quiet_ticks > SETTLE_TICKS {
+                    continue;
+                }
                 // Off the runtime's threads: the flush waits for the disk (milliseconds), and the
                 // checkpoint may write a store record and the manifest.
                 let hub = hub.clone();
