@@ -8,6 +8,10 @@
 //! the Go programs we are compared with (`gh`, `op`, `vault`); `auth-hub`, the long-running
 //! process that holds every secret, stays position-independent. docs/security.md has the
 //! trade-off; `HYPERFORGE_PIE=1` at build time keeps the default link.
+//!
+//! It also lays out the code so that what `auth get` runs sits together (`layout/link_order.rs`).
+
+include!("../layout/link_order.rs");
 
 fn main() {
     println!("cargo:rerun-if-env-changed=HYPERFORGE_PIE");
@@ -17,4 +21,5 @@ fn main() {
         // rustc passes -pie earlier on the command line; the last of -pie / -no-pie wins.
         println!("cargo:rustc-link-arg-bin=hyperforge=-no-pie");
     }
+    link_order("hyperforge");
 }
