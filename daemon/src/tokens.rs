@@ -4,9 +4,11 @@
 //! its entries by the SHA-256 of the token text, so the table never holds a usable token and a
 //! lookup's timing reveals nothing about one. A daemon restart forgets every token; clients simply
 //! ask again. The table has a size cap: when full it drops expired tokens, then the ones closest to
-//! expiry.
+//! expiry. Both are found through an index by expiry, so a full table (a script that started
+//! tens of thousands of `hyperforge auth get` within a token's lifetime) costs each new token a
+//! few map operations, not a scan of every token under the table's lock.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use auth_hub_protocol::{Access, AccessToken, Permissions, SecretPath, SecretScope};
@@ -54,6 +56,8 @@ pub enum TokenError {
 #[derive(Debug)]
 pub struct TokenTable {
     entries: HashMap<[u8; 32], TokenEntry>,
+    /// Every entry's expiry and hash, soonest first.
+    by_expiry: BTreeSet<(DateTime<Utc>, [u8; 32])>,
     max_tokens: usize,
 }
 
@@ -68,6 +72,7 @@ impl TokenTable {
     pub fn new(max_tokens: usize) -> Self {
         Self {
             entries: HashMap::new(),
+            by_expiry: BTreeSet::new(),
             max_tokens: max_tokens.max(1),
         }
     }
@@ -90,8 +95,10 @@ impl TokenTable {
         rand::rngs::OsRng.fill_bytes(bytes.as_mut());
         let encoded = Zeroizing::new(bs58::encode(bytes.as_ref()).into_string());
         let token = AccessToken::new(format!("{TOKEN_PREFIX}{}", encoded.as_str()));
+        let hash = digest(&token);
+        self.by_expiry.insert((expires_at, hash));
         self.entries.insert(
-            digest(&token),
+            hash,
             TokenEntry {
                 key_name: key_name.to_owned(),
                 access,
@@ -153,7 +160,16 @@ impl TokenTable {
 
     /// Drops tokens expired at `now`. Returns how many.
     pub fn purge_expired(&mut self, now: DateTime<Utc>) -> usize {
-        self.remove_where(|entry| entry.expires_at <= now)
+        let mut dropped = 0;
+        while self
+            .by_expiry
+            .first()
+            .is_some_and(|(expires_at, _)| *expires_at <= now)
+        {
+            self.drop_soonest();
+            dropped += 1;
+        }
+        dropped
     }
 
     /// Tokens held, including expired ones not yet purged.
@@ -167,9 +183,29 @@ impl TokenTable {
     }
 
     fn remove_where(&mut self, mut doomed: impl FnMut(&TokenEntry) -> bool) -> usize {
-        let before = self.entries.len();
-        self.entries.retain(|_, entry| !doomed(entry));
-        before - self.entries.len()
+        let Self {
+            entries, by_expiry, ..
+        } = self;
+        let before = entries.len();
+        entries.retain(|hash, entry| {
+            let keep = !doomed(entry);
+            if !keep {
+                by_expiry.remove(&(entry.expires_at, *hash));
+            }
+            keep
+        });
+        before - entries.len()
+    }
+
+    /// Drops the token closest to expiry; false when there is none.
+    fn drop_soonest(&mut self) -> bool {
+        match self.by_expiry.pop_first() {
+            Some((_, hash)) => {
+                self.entries.remove(&hash);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Frees at least one slot when the table is full.
@@ -178,19 +214,7 @@ impl TokenTable {
             return;
         }
         self.purge_expired(now);
-        while self.entries.len() >= self.max_tokens {
-            let soonest = self
-                .entries
-                .iter()
-                .min_by_key(|(_, entry)| entry.expires_at)
-                .map(|(hash, _)| *hash);
-            match soonest {
-                Some(hash) => {
-                    self.entries.remove(&hash);
-                }
-                None => break,
-            }
-        }
+        while self.entries.len() >= self.max_tokens && self.drop_soonest() {}
     }
 }
 
@@ -352,5 +376,37 @@ mod tests {
         for token in [&late, &fourth, &fifth] {
             assert!(table.lookup(token, at(22)).is_ok());
         }
+    }
+
+    #[test]
+    fn the_expiry_index_follows_every_removal() {
+        let mut table = TokenTable::new(1_000);
+        let read = Permissions::READ;
+        for i in 0..300u64 {
+            let key = if i % 3 == 0 { "a" } else { "b" };
+            let pattern = if i % 2 == 0 { "x/*" } else { "y/*" };
+            // Equal expiries too: the index tells them apart by hash.
+            let ttl = Duration::from_secs(60 + i % 7);
+            table.issue(key, scope(pattern, read), ttl, at(0));
+        }
+        let consistent = |table: &TokenTable| {
+            table.by_expiry.len() == table.entries.len()
+                && table.by_expiry.iter().all(|(expires_at, hash)| {
+                    table.entries.get(hash).map(|entry| entry.expires_at) == Some(*expires_at)
+                })
+        };
+        assert!(consistent(&table));
+        assert_eq!(table.revoke_key("a"), 100);
+        assert!(consistent(&table));
+        assert_eq!(table.revoke_scope(&scope("x/*", read).scope, None), 100);
+        assert!(consistent(&table));
+        // Expiries 60..=66 s: at 63 s those of 60..=63 s are gone.
+        let left = table.len();
+        let dropped = table.purge_expired(at(63));
+        assert!(dropped > 0 && dropped < left, "{dropped} of {left}");
+        assert!(consistent(&table));
+        assert_eq!(table.purge_expired(at(63)), 0);
+        assert_eq!(table.purge_expired(at(66)), left - dropped);
+        assert!(table.is_empty() && consistent(&table));
     }
 }
