@@ -76,18 +76,17 @@ pub fn encode<T: Serialize>(message: &T, max: usize) -> Result<Vec<u8>, FrameErr
 /// # Errors
 /// [`FrameError::Decode`] for anything that is not a `T` in MessagePack, trailing bytes included.
 pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, FrameError> {
-    check_nesting(body)?;
-    let mut cursor = io::Cursor::new(body);
-    let mut deserializer = rmp_serde::Deserializer::new(&mut cursor);
-    let message = T::deserialize(NamedFields(&mut deserializer))
-        .map_err(|e| FrameError::Decode(e.to_string()))?;
-    if cursor.position() != body.len() as u64 {
-        let trailing = body.len() as u64 - cursor.position();
+    let end = first_value_len(body)?;
+    if end != body.len() {
+        let trailing = body.len() - end;
         return Err(FrameError::Decode(format!(
             "{trailing} trailing bytes after the message"
         )));
     }
-    Ok(message)
+    // Read in place: names and strings are borrowed from the body while decoding, not copied
+    // through a reader's buffer first.
+    let mut deserializer = rmp_serde::Deserializer::from_read_ref(body);
+    T::deserialize(NamedFields(&mut deserializer)).map_err(|e| FrameError::Decode(e.to_string()))
 }
 
 /// Decodes one whole frame from the start of `bytes`; returns the message and the bytes used.
@@ -159,21 +158,26 @@ pub fn write_frame<T: Serialize>(
     Ok(())
 }
 
-/// Walks the MessagePack structure iteratively and refuses nesting deeper than [`MAX_DEPTH`]
-/// before serde recurses into it. rmp-serde's own depth limit does not cover values skipped as
-/// unknown fields, and in a debug build 1 KiB of nested arrays would overflow a worker's stack.
-fn check_nesting(body: &[u8]) -> Result<(), FrameError> {
+/// Walks the first MessagePack value of `body` iteratively and returns its length in bytes;
+/// refuses nesting deeper than [`MAX_DEPTH`] before serde recurses into it. rmp-serde's own depth
+/// limit does not cover values skipped as unknown fields, and in a debug build 1 KiB of nested
+/// arrays would overflow a worker's stack.
+fn first_value_len(body: &[u8]) -> Result<usize, FrameError> {
     let truncated = || FrameError::Decode("message ends inside a value".into());
     let read_len = |pos: usize, width: usize| -> Result<u64, FrameError> {
         let bytes = body.get(pos..pos + width).ok_or_else(truncated)?;
         Ok(bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
     };
-    // Items still expected at each open level; the body itself is one item.
-    let mut open: Vec<u64> = vec![1];
+    // Items still expected at each open level; the body itself is one item. A fixed stack: no
+    // allocation per frame.
+    let mut open = [0u64; MAX_DEPTH + 2];
+    open[0] = 1;
+    let mut depth = 1usize;
     let mut pos = 0usize;
-    while let Some(remaining) = open.last_mut() {
+    while depth > 0 {
+        let remaining = &mut open[depth - 1];
         if *remaining == 0 {
-            open.pop();
+            depth -= 1;
             continue;
         }
         *remaining -= 1;
@@ -216,15 +220,16 @@ fn check_nesting(body: &[u8]) -> Result<(), FrameError> {
             .filter(|&end| end <= body.len())
             .ok_or_else(truncated)?;
         if children > 0 {
-            if open.len() > MAX_DEPTH {
+            if depth > MAX_DEPTH {
                 return Err(FrameError::Decode(format!(
                     "message nests deeper than {MAX_DEPTH} levels"
                 )));
             }
-            open.push(children);
+            open[depth] = children;
+            depth += 1;
         }
     }
-    Ok(())
+    Ok(pos)
 }
 
 fn announced_len(prefix: &[u8]) -> usize {

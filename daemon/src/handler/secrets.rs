@@ -78,12 +78,11 @@ async fn read_secret(
         Permissions::READ,
     ) {
         Ok(()) => {
-            let (hub2, path2) = (hub.clone(), request.path.clone());
-            let read = move || hub2.store.get(&path2).map_err(HubError::from);
             let found = if hub.router.answers_from_memory(&request.path) {
-                read()
+                hub.store.get(&request.path).map_err(HubError::from)
             } else {
-                blocking(read).await
+                let (hub2, path2) = (hub.clone(), request.path.clone());
+                blocking(move || hub2.store.get(&path2).map_err(HubError::from)).await
             };
             found.and_then(|found| {
                 found.ok_or_else(|| HubError::NotFound {

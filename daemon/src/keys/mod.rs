@@ -335,12 +335,14 @@ impl KeyRing {
             .records
             .iter()
             .find(|record| record.name == name && record.hash_matches(hash));
-        let name = name.to_owned();
+        let name = || name.to_owned();
         match record {
             Some(record) if record.is_live(now) => Ok(()),
-            Some(record) if record.revoked_at.is_some() => Err(KeyAuthError::Revoked { name }),
-            Some(_) => Err(KeyAuthError::Expired { name }),
-            None => Err(KeyAuthError::Unknown { name }),
+            Some(record) if record.revoked_at.is_some() => {
+                Err(KeyAuthError::Revoked { name: name() })
+            }
+            Some(_) => Err(KeyAuthError::Expired { name: name() }),
+            None => Err(KeyAuthError::Unknown { name: name() }),
         }
     }
 
