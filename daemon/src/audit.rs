@@ -313,8 +313,7 @@ impl AuditLog {
 
     /// True when every line appended so far is durable: [`flush`](Self::flush) has nothing to do.
     pub fn is_flushed(&self) -> bool {
-        let inner = self.lock();
-        inner.written_len == inner.durable_len
+        self.lock().is_flushed()
     }
 
     /// The last line made durable by a flush (or found at open): what may be anchored.
@@ -369,7 +368,7 @@ impl AuditLog {
     pub fn flush(&self) -> Result<(), AuditError> {
         let (written, written_len) = {
             let mut inner = self.lock();
-            if inner.written_len == inner.durable_len {
+            if inner.is_flushed() {
                 return Ok(());
             }
             inner.writer.flush().map_err(|e| self.io_error(e))?;
@@ -532,6 +531,13 @@ fn check_line(line: &mut Vec<u8>, number: u64, prev: &str) -> Result<Option<Stri
         return Ok(Some(detail.unwrap_or("no detail").to_owned()));
     }
     Ok(None)
+}
+
+impl Inner {
+    /// Nothing appended since the last flush finished.
+    fn is_flushed(&self) -> bool {
+        self.written_len == self.durable_len
+    }
 }
 
 fn flush_inner(inner: &mut Inner) -> io::Result<()> {

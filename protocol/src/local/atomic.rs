@@ -100,34 +100,23 @@ mod tests {
 
     #[test]
     fn replaces_contents_with_mode() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("data");
-        write_atomic(&path, b"one", 0o600).unwrap();
-        write_atomic(&path, b"two", 0o600).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn replace_without_sync_replaces_contents_with_mode() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("record");
-        replace_atomic(&path, b"one", 0o600).unwrap();
-        replace_atomic(&path, b"two", 0o600).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "no temp file left"
-        );
+        // Durable or not, a replacement leaves the new contents, the mode and no temp file.
+        for replace in [write_atomic, replace_atomic] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("data");
+            replace(&path, b"one", 0o600).unwrap();
+            replace(&path, b"two", 0o600).unwrap();
+            assert_eq!(fs::read(&path).unwrap(), b"two");
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            assert_eq!(
+                fs::read_dir(dir.path()).unwrap().count(),
+                1,
+                "no temp file left"
+            );
+        }
     }
 
     #[test]
