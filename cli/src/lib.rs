@@ -28,6 +28,7 @@ use crate::error::{CliError, ErrorKind};
 
 /// Runs the `hyperforge` command line: parses the process arguments, sets up tracing when
 /// asked, runs the command on a single-threaded runtime, and turns the outcome into an exit code.
+/// A plain `auth get PATH` that one round trip answers needs no runtime and starts none.
 ///
 /// Failures are not returned as a `Result`: they are printed on stderr (`error: …`, `hint: …`)
 /// and turned into a non-zero exit code (2 for usage errors).
@@ -41,7 +42,17 @@ pub fn main() -> ExitCode {
                 .write_all(fast_args::version_line().as_bytes());
             return ExitCode::SUCCESS;
         }
-        Some(fast_args::Fast::Parsed(cli)) => Ok(*cli),
+        Some(fast_args::Fast::Parsed(cli)) => {
+            if let cli::Command::Auth(commands::auth::AuthCommand::Get(args)) = &cli.command {
+                let ctx = commands::Context {
+                    out: output::Output::new(cli.json),
+                };
+                if let Some(result) = commands::auth::get::run_at_once(&ctx, args) {
+                    return exit_code(result);
+                }
+            }
+            Ok(*cli)
+        }
         None => cli::Cli::try_parse(),
     };
     let cli = match parsed {
@@ -72,6 +83,11 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(commands::run(cli));
     // Do not wait for anything still blocked (a stdin reader of `pending --watch`).
     runtime.shutdown_background();
+    exit_code(result)
+}
+
+/// A command's outcome as the process's exit code, its error reported.
+fn exit_code(result: Result<(), CliError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // A hub that stopped during the command (after the connect, so the client's own

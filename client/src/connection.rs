@@ -76,13 +76,43 @@ struct Closed {
 
 /// How a hello failed, kept to build the caller's error from.
 #[derive(Clone)]
-enum HelloFailure {
+pub(crate) enum HelloFailure {
     /// The hub refused it (`invalid_master_token`, `unsupported_version`, …).
     Refused(ErrorReply),
     /// The hub went away before answering.
     Lost(String),
     /// The hub answered something unreadable, or nothing in time.
     Protocol(String),
+}
+
+impl HelloFailure {
+    /// Why the connection closed, and whether the hub went away.
+    fn closing(&self) -> (String, bool) {
+        match self {
+            Self::Refused(reply) => (format!("the hub refused the hello ({})", reply.code), false),
+            Self::Lost(message) => (message.clone(), true),
+            Self::Protocol(message) => (message.clone(), false),
+        }
+    }
+
+    /// The error every call on the connection reports.
+    pub(crate) fn into_error(self) -> AuthError {
+        match self {
+            Self::Refused(reply) => AuthError::from(reply),
+            Self::Lost(message) => AuthError::ConnectionLost(message),
+            Self::Protocol(message) => AuthError::Protocol(message),
+        }
+    }
+}
+
+/// The error for a connection closed for `reason`: lost when the hub went away, a protocol
+/// error when it sent something this client cannot read.
+pub(crate) fn closed_error(reason: String, hub_gone: bool) -> AuthError {
+    if hub_gone {
+        AuthError::ConnectionLost(reason)
+    } else {
+        AuthError::Protocol(format!("connection to auth-hub closed: {reason}"))
+    }
 }
 
 #[derive(Default)]
@@ -143,15 +173,8 @@ impl Shared {
             hello: None,
         });
         match closed.hello {
-            Some(HelloFailure::Refused(reply)) => return AuthError::from(reply),
-            Some(HelloFailure::Lost(message)) => return AuthError::ConnectionLost(message),
-            Some(HelloFailure::Protocol(message)) => return AuthError::Protocol(message),
-            None => {}
-        }
-        if closed.hub_gone {
-            AuthError::ConnectionLost(closed.reason)
-        } else {
-            AuthError::Protocol(format!("connection to auth-hub closed: {}", closed.reason))
+            Some(failure) => failure.into_error(),
+            None => closed_error(closed.reason, closed.hub_gone),
         }
     }
 
@@ -164,13 +187,7 @@ impl Shared {
             ServerMessage::Response(ResponseEnvelope {
                 id: 0,
                 result: ResponseResult::Error(reply),
-            }) => self.close(
-                format!(
-                    "the hub refused a request it could not read ({}): {}",
-                    reply.code, reply.message
-                ),
-                false,
-            ),
+            }) => self.close(unreadable_request(&reply), false),
             ServerMessage::Response(envelope) => {
                 let waiter = lock(&self.state).pending.remove(&envelope.id);
                 match waiter {
@@ -196,6 +213,15 @@ impl Shared {
             }
         }
     }
+}
+
+/// Why a connection is closed after the hub's error for id 0: it could not read a request's
+/// id, so no call will get an answer.
+pub(crate) fn unreadable_request(reply: &ErrorReply) -> String {
+    format!(
+        "the hub refused a request it could not read ({}): {}",
+        reply.code, reply.message
+    )
 }
 
 /// Why a request got no response.
@@ -380,7 +406,7 @@ const MAX_SOCKET_PATH: usize = if cfg!(target_os = "linux") { 107 } else { 103 }
 ///
 /// # Errors
 /// [`AuthError::SocketPathTooLong`].
-fn check_socket_path(socket: &Path) -> Result<(), AuthError> {
+pub(crate) fn check_socket_path(socket: &Path) -> Result<(), AuthError> {
     let len = socket.as_os_str().len();
     if len > MAX_SOCKET_PATH {
         return Err(AuthError::SocketPathTooLong {
@@ -410,16 +436,27 @@ fn protocol(what: &str, error: impl std::fmt::Display) -> AuthError {
 /// Reads the hello's answer: the welcome, or why the connection is closed.
 async fn read_hello(
     stream: &mut FramedRead<OwnedReadHalf, FrameCodec>,
-) -> Result<Welcome, (String, bool, HelloFailure)> {
-    let lost = |message: String| (message.clone(), true, HelloFailure::Lost(message));
-    let unreadable = |message: String| (message.clone(), false, HelloFailure::Protocol(message));
-    let frame = tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await;
-    match frame {
-        Err(_) => Err(unreadable(format!(
-            "auth-hub did not answer the hello within {} s",
-            HELLO_TIMEOUT.as_secs()
-        ))),
-        Ok(Some(Ok(body))) => match decode_body::<HelloReply>(&body) {
+) -> Result<Welcome, Box<HelloFailure>> {
+    match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
+        Err(_) => Err(hello_timed_out()),
+        Ok(frame) => hello_reply(frame),
+    }
+}
+
+/// The hello not answered within [`HELLO_TIMEOUT`].
+pub(crate) fn hello_timed_out() -> Box<HelloFailure> {
+    Box::new(HelloFailure::Protocol(format!(
+        "auth-hub did not answer the hello within {} s",
+        HELLO_TIMEOUT.as_secs()
+    )))
+}
+
+/// The hello's answer, from the first frame the hub sent (`None`: it ended the connection).
+pub(crate) fn hello_reply(
+    frame: Option<Result<impl AsRef<[u8]>, FrameError>>,
+) -> Result<Welcome, Box<HelloFailure>> {
+    let failure = match frame {
+        Some(Ok(body)) => match decode_body::<HelloReply>(body.as_ref()) {
             Ok(HelloReply::Welcome(welcome)) => {
                 tracing::debug!(
                     server = %welcome.server_name,
@@ -427,25 +464,37 @@ async fn read_hello(
                     key = welcome.key_name.as_deref(),
                     "connected to auth-hub"
                 );
-                Ok(welcome)
+                return Ok(welcome);
             }
-            Ok(HelloReply::Error(reply)) => Err((
-                format!("the hub refused the hello ({})", reply.code),
-                false,
-                HelloFailure::Refused(reply),
-            )),
-            Err(e) => Err(unreadable(format!(
-                "malformed hello reply: {}",
-                redacted(&e)
-            ))),
+            Ok(HelloReply::Error(reply)) => HelloFailure::Refused(reply),
+            Err(e) => HelloFailure::Protocol(format!("malformed hello reply: {}", redacted(&e))),
         },
-        Ok(Some(Err(e @ (FrameError::Io(_) | FrameError::Truncated { .. })))) => {
-            Err(lost(format!("cannot read the hello reply: {e}")))
+        Some(Err(e @ (FrameError::Io(_) | FrameError::Truncated { .. }))) => {
+            HelloFailure::Lost(format!("cannot read the hello reply: {e}"))
         }
-        Ok(Some(Err(e))) => Err(unreadable(format!("cannot read the hello reply: {e}"))),
-        Ok(None) => Err(lost(
-            "the hub ended the connection during the hello".to_owned(),
-        )),
+        Some(Err(e)) => HelloFailure::Protocol(format!("cannot read the hello reply: {e}")),
+        None => HelloFailure::Lost("the hub ended the connection during the hello".to_owned()),
+    };
+    Err(Box::new(failure))
+}
+
+/// The next message from the hub, from the next frame it sent (`None`: it ended the
+/// connection); or why the connection is over and whether the hub went away.
+pub(crate) fn server_message(
+    frame: Option<Result<impl AsRef<[u8]>, FrameError>>,
+) -> Result<ServerMessage, (String, bool)> {
+    match frame {
+        None => Err(("the hub ended the connection".to_owned(), true)),
+        Some(Err(error @ (FrameError::Io(_) | FrameError::Truncated { .. }))) => {
+            Err((format!("read failed: {error}"), true))
+        }
+        Some(Err(error)) => Err((format!("read failed: {error}"), false)),
+        Some(Ok(body)) => decode_body::<ServerMessage>(body.as_ref()).map_err(|error| {
+            (
+                format!("malformed message from the hub: {}", redacted(&error)),
+                false,
+            )
+        }),
     }
 }
 
@@ -466,8 +515,9 @@ async fn read_frames(
             Ok(welcome) => {
                 welcomed.send_replace(Some(welcome));
             }
-            Err((reason, hub_gone, failure)) => {
-                shared.close_with(reason, hub_gone, Some(failure));
+            Err(failure) => {
+                let (reason, hub_gone) = failure.closing();
+                shared.close_with(reason, hub_gone, Some(*failure));
                 return;
             }
         },
@@ -475,21 +525,9 @@ async fn read_frames(
     let (reason, hub_gone) = loop {
         tokio::select! {
             _ = &mut stop => break ("client closed the connection".to_owned(), false),
-            frame = stream.next() => match frame {
-                None => break ("the hub ended the connection".to_owned(), true),
-                Some(Err(error @ (FrameError::Io(_) | FrameError::Truncated { .. }))) => {
-                    break (format!("read failed: {error}"), true)
-                }
-                Some(Err(error)) => break (format!("read failed: {error}"), false),
-                Some(Ok(body)) => match decode_body::<ServerMessage>(&body) {
-                    Ok(message) => shared.dispatch(message),
-                    Err(error) => {
-                        break (
-                            format!("malformed message from the hub: {}", redacted(&error)),
-                            false,
-                        )
-                    }
-                },
+            frame = stream.next() => match server_message(frame) {
+                Ok(message) => shared.dispatch(message),
+                Err(closed) => break closed,
             },
         }
     };

@@ -3,6 +3,8 @@
 //! - [`AuthClient`]: the four operations a consumer needs, usable as `dyn AuthClient`.
 //! - [`HubClient`]: the Unix-socket client; one multiplexed connection, reconnect, access-token
 //!   cache until expiry, value cache for a short TTL, transparent re-request after a hub restart.
+//! - [`read_once`]: one read in one round trip, blocking, for a process that reads one secret
+//!   and exits; no runtime, no caches.
 //! - [`FakeAuthClient`]: an in-memory implementation for consumers' unit tests.
 //! - [`discover`]: where the socket and the master key are (`AUTH_HUB_SOCKET`, `AUTH_HUB_TOKEN`,
 //!   `AUTH_HUB_HOME`, defaults, and the running hub's record in its state directory).
@@ -28,6 +30,7 @@ pub mod connection;
 pub mod discover;
 pub mod error;
 pub mod fake;
+pub mod once;
 pub mod options;
 pub use auth_hub_protocol::local::running;
 pub mod socket;
@@ -35,6 +38,7 @@ pub mod socket;
 pub use auth_client::AuthClient;
 pub use error::AuthError;
 pub use fake::FakeAuthClient;
+pub use once::{read_once, ReadOnce};
 pub use options::ClientOptions;
 pub use socket::HubClient;
 

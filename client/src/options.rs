@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use auth_hub_protocol::{MasterToken, DEFAULT_MAX_FRAME};
+use auth_hub_protocol::{Hello, MasterToken, DEFAULT_MAX_FRAME, PROTOCOL_VERSION};
 
 use crate::discover;
 use crate::error::AuthError;
@@ -55,6 +55,16 @@ impl ClientOptions {
             secret_ttl: Duration::from_secs(5 * 60),
             max_frame: DEFAULT_MAX_FRAME,
             reason: String::new(),
+        }
+    }
+
+    /// The hello that opens a connection with these options.
+    pub(crate) fn hello(&self) -> Hello {
+        Hello {
+            protocol_version: PROTOCOL_VERSION,
+            client_name: self.client_name.clone(),
+            client_version: self.client_version.clone(),
+            master_token: self.master_token.clone(),
         }
     }
 }

@@ -30,11 +30,11 @@ use auth_hub_protocol::request::{
     RegisterRepo, Request, RequestScope, UnregisterRepo, WatchPending,
 };
 use auth_hub_protocol::response::{
-    PendingRequest, RepoInfo, ScopeOutcome, ScopeResult, SecretEntry, SecretList,
+    PendingRequest, RepoInfo, ScopeOutcome, ScopeResult, ScopedSecret, SecretEntry, SecretList,
 };
 use auth_hub_protocol::{
-    Access, AccessToken, ErrorReply, Event, Hello, Permissions, Response, ResponseResult, Secret,
-    SecretPath, SecretScope, SecretValue, Welcome, PROTOCOL_VERSION,
+    Access, AccessToken, ErrorReply, Event, Permissions, Response, ResponseResult, Secret,
+    SecretPath, SecretScope, SecretValue, Welcome,
 };
 use tokio::sync::mpsc;
 
@@ -114,6 +114,54 @@ fn repo_path_text(path: &Path) -> Result<String, AuthError> {
 }
 
 /// A successful answer of the wrong kind; only its name is shown (a response may carry secrets).
+/// What the hub's answer to `get_secret_scoped` for `path` means: the scope's token and the
+/// secret, or `None` when the ordinary way must follow (the scope awaits the owner's approval,
+/// or the hub predates the request). A refused scope is reported with the scope named, as
+/// [`HubClient`] reports one refused to `request_scope`.
+///
+/// # Errors
+/// The hub's error reply, or an answer for another scope or of another kind.
+pub(crate) fn scoped_answer(
+    path: &SecretPath,
+    answer: Result<Response, AuthError>,
+) -> Result<Option<ScopedSecret>, AuthError> {
+    let scope = path.parent_scope();
+    match answer {
+        Ok(Response::ScopedSecret(scoped)) if scoped.scope != scope => Err(AuthError::Protocol(
+            format!("asked for {scope}, the hub granted {}", scoped.scope),
+        )),
+        Ok(Response::ScopedSecret(scoped)) => Ok(Some(scoped)),
+        Ok(Response::NeedsApproval(_)) | Err(AuthError::BadRequest(_)) => Ok(None),
+        Ok(other) => Err(unexpected("get_secret_scoped", &other)),
+        Err(AuthError::AccessDenied {
+            scope: refused,
+            message,
+            command,
+        }) => Err(AuthError::AccessDenied {
+            scope: if refused.is_empty() {
+                scope.as_str().to_owned()
+            } else {
+                refused
+            },
+            message,
+            command,
+        }),
+        Err(error) => Err(error),
+    }
+}
+
+/// Refuses a secret the hub answered for another path than the one asked for.
+pub(crate) fn check_answered_path(path: &SecretPath, secret: &Secret) -> Result<(), AuthError> {
+    if secret.path == *path {
+        Ok(())
+    } else {
+        Err(AuthError::Protocol(format!(
+            "asked for {path}, the hub answered with {}",
+            secret.path
+        )))
+    }
+}
+
 fn unexpected(operation: &str, response: &Response) -> AuthError {
     AuthError::Protocol(format!(
         "unexpected {} response to {operation}",
@@ -189,14 +237,8 @@ impl HubClient {
         }
         *slot = None;
         let options = &self.inner.options;
-        let hello = Hello {
-            protocol_version: PROTOCOL_VERSION,
-            client_name: options.client_name.clone(),
-            client_version: options.client_version.clone(),
-            master_token: options.master_token.clone(),
-        };
         let connection =
-            Arc::new(Connection::open(&options.socket, options.max_frame, hello).await?);
+            Arc::new(Connection::open(&options.socket, options.max_frame, options.hello()).await?);
         *slot = Some(Arc::clone(&connection));
         Ok(connection)
     }
@@ -330,14 +372,8 @@ impl HubClient {
             return Ok(ScopedRead::TokenCached);
         }
         let request = Request::GetSecretScoped(GetSecretScoped { path: path.clone() });
-        match self.call(request).await {
-            Ok(Response::ScopedSecret(scoped)) => {
-                if scoped.scope != scope {
-                    return Err(AuthError::Protocol(format!(
-                        "asked for {scope}, the hub granted {}",
-                        scoped.scope
-                    )));
-                }
+        match scoped_answer(path, self.call(request).await)? {
+            Some(scoped) => {
                 self.inner.tokens.insert(
                     &scoped.scope,
                     &scoped.token,
@@ -347,36 +383,13 @@ impl HubClient {
                 self.accept_secret(path, scoped.secret)
                     .map(ScopedRead::Secret)
             }
-            Ok(Response::NeedsApproval(_)) | Err(AuthError::BadRequest(_)) => {
-                Ok(ScopedRead::Ordinary)
-            }
-            Ok(other) => Err(unexpected("get_secret_scoped", &other)),
-            // As `token` reports a refused scope: with the scope named.
-            Err(AuthError::AccessDenied {
-                scope: refused,
-                message,
-                command,
-            }) => Err(AuthError::AccessDenied {
-                scope: if refused.is_empty() {
-                    scope.as_str().to_owned()
-                } else {
-                    refused
-                },
-                message,
-                command,
-            }),
-            Err(error) => Err(error),
+            None => Ok(ScopedRead::Ordinary),
         }
     }
 
     /// A secret the hub answered for `path`, checked to be that path's and cached.
     fn accept_secret(&self, path: &SecretPath, secret: Secret) -> Result<Secret, AuthError> {
-        if secret.path != *path {
-            return Err(AuthError::Protocol(format!(
-                "asked for {path}, the hub answered with {}",
-                secret.path
-            )));
-        }
+        check_answered_path(path, &secret)?;
         self.inner.secrets.insert(&secret, Instant::now());
         Ok(secret)
     }

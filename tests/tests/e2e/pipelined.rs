@@ -144,3 +144,99 @@ fn a_get_whose_scope_needs_the_owner_keeps_its_exit_code_and_grant_command() {
     got.assert_code(0);
     assert_eq!(got.stdout, "ghp_acme\n");
 }
+
+/// `read_once` (the blocking one-shot read `hyperforge auth get` uses) answers every outcome as
+/// the client library does: the secret, the hub's error, a refused key, nothing listening, and a
+/// scope left to the owner, which it leaves alone.
+#[test]
+fn a_blocking_read_once_answers_as_the_client_library() {
+    use auth_hub_client::{read_once, AuthError, ReadOnce};
+
+    let hub = TestHub::start("[[policy.rule]]\nscope = \"github/alice/*\"\naction = \"allow\"\n");
+    let key = hub.login();
+    hub.run(&["auth", "put", "github/alice/token"], Some("ghp_once"))
+        .assert_code(0);
+    hub.run(&["auth", "put", "github/bob/token"], Some("ghp_bob"))
+        .assert_code(0);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // The library's answer to the same read, on a fresh client.
+    let library = |key: &str, path: &SecretPath| {
+        runtime.block_on(async { hub.client(key).get_secret_now(path).await })
+    };
+    let options = hub.client_options(Some(&key));
+    let path = |text: &str| SecretPath::parse(text).unwrap();
+
+    match read_once(&options, &path("github/alice/token")) {
+        Ok(ReadOnce::Secret(secret)) => {
+            assert_eq!(secret.value.expose(), "ghp_once");
+            assert_eq!(secret.path, path("github/alice/token"));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let missing = path("github/alice/none");
+    let once = read_once(&options, &missing).unwrap_err();
+    let lib = library(&key, &missing).unwrap_err();
+    assert!(matches!(once, AuthError::SecretNotFound { .. }), "{once:?}");
+    assert_eq!(once.to_string(), lib.to_string());
+
+    let stranger = "TAUTH_nobody--z3yFd8AXmnGCBDudUhqR5E6jjaGnwh2gg";
+    let once = read_once(&hub.client_options(Some(stranger)), &missing).unwrap_err();
+    let lib = library(stranger, &missing).unwrap_err();
+    assert!(
+        matches!(once, AuthError::InvalidMasterToken { .. }),
+        "{once:?}"
+    );
+    assert_eq!(once.to_string(), lib.to_string());
+
+    // Left to the owner (no rule allows github/bob/*): nothing asked, nothing pending.
+    let bob = path("github/bob/token");
+    assert!(matches!(read_once(&options, &bob), Ok(ReadOnce::NotAtOnce)));
+    assert_eq!(library(&key, &bob).unwrap().map(|s| s.path), None);
+    let pending = hub.run(&["--json", "auth", "pending"], None).json();
+    assert_eq!(pending.as_array().map(Vec::len), Some(0), "{pending}");
+
+    let mut nowhere = options.clone();
+    nowhere.socket = hub.home().join("nothing-here.sock");
+    let once = read_once(&nowhere, &missing).unwrap_err();
+    assert!(matches!(once, AuthError::Unreachable { .. }), "{once:?}");
+}
+
+/// A plain `auth get` whose scope is left to the owner goes the whole way: it says what it waits
+/// for, waits, and prints the value once the owner grants it.
+#[test]
+fn a_plain_get_left_to_the_owner_waits_for_the_grant() {
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let hub = TestHub::start("");
+    hub.login();
+    hub.run(&["auth", "put", "github/carol/token"], Some("ghp_carol"))
+        .assert_code(0);
+    let getter = hub
+        .hyperforge()
+        .args(["auth", "get", "github/carol/token"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    auth_hub_tests::wait_until(Duration::from_secs(10), || {
+        let pending = hub.run(&["--json", "auth", "pending"], None).json();
+        (pending.as_array().map(Vec::len) == Some(1)).then_some(())
+    })
+    .expect("the get waits as pending");
+    hub.run(&["auth", "grant", "github/carol/*"], None)
+        .assert_code(0);
+    let run = auth_hub_tests::Run::from(getter.wait_with_output().unwrap());
+    run.assert_code(0);
+    assert_eq!(run.stdout, "ghp_carol\n");
+    assert!(
+        run.stderr
+            .contains("waiting for approval of github/carol/*"),
+        "{}",
+        run.stderr
+    );
+}

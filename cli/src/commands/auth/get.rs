@@ -1,12 +1,13 @@
 //! `hyperforge auth get PATH`: print one secret's value, asking for its parent scope and waiting
 //! for the owner's approval when needed (`--wait`, `--no-wait`).
 
+use auth_hub_client::{read_once, AuthError, ClientOptions, ReadOnce};
 use auth_hub_protocol::{Secret, SecretPath};
 use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{connect_keyed, get_announcing, keyed_options};
+use super::{connect_keyed, get_announcing, keyed_options, note_if_elsewhere};
 use crate::commands::wait::WaitArgs;
 use crate::commands::Context;
 use crate::error::CliError;
@@ -51,12 +52,43 @@ impl<'a> SecretJson<'a> {
 /// Denied or timed out (3), not found (4), unreachable (5), no key (1).
 pub async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
     let wait = args.wait.duration();
-    let mut options = keyed_options(format!("hyperforge auth get {}", args.path))?;
+    let mut options = get_options(&args)?;
     options.wait = wait;
     let client = connect_keyed(options).await?;
     let secret = get_announcing(&client, &args.path, wait).await?;
+    show(ctx, &secret)
+}
+
+/// `auth get` in one round trip, blocking, without starting the async runtime: what a script
+/// that reads a secret in a loop pays for. `None` when it cannot finish so and [`run`] must:
+/// no key, no hub answering (`run` starts one), the hub gone before it answered, or the scope
+/// awaiting the owner's approval (`run` says so and waits). It sends and checks what `run`
+/// sends and checks, and reports every other outcome as `run` would: the same output, errors
+/// and exit codes.
+pub fn run_at_once(ctx: &Context, args: &GetArgs) -> Option<Result<(), CliError>> {
+    let options = match get_options(args) {
+        Ok(options) if options.master_token.is_some() => options,
+        Ok(_) => return None,
+        Err(error) => return Some(Err(error)),
+    };
+    match read_once(&options, &args.path) {
+        Ok(ReadOnce::Secret(secret)) => {
+            note_if_elsewhere(&options.socket);
+            Some(show(ctx, &secret))
+        }
+        Ok(ReadOnce::NotAtOnce)
+        | Err(AuthError::Unreachable { .. } | AuthError::ConnectionLost(_)) => None,
+        Err(error) => Some(Err(error.into())),
+    }
+}
+
+fn get_options(args: &GetArgs) -> Result<ClientOptions, CliError> {
+    keyed_options(format!("hyperforge auth get {}", args.path))
+}
+
+fn show(ctx: &Context, secret: &Secret) -> Result<(), CliError> {
     if ctx.out.is_json() {
-        ctx.out.json(&SecretJson::new(&secret))
+        ctx.out.json(&SecretJson::new(secret))
     } else {
         ctx.out.secret(secret.value.expose())
     }

@@ -24,6 +24,7 @@ pub mod status;
 pub mod token;
 pub mod verify;
 
+use std::path::Path;
 use std::time::Duration;
 
 use auth_hub_client::{discover, AuthError, ClientOptions, HubClient};
@@ -243,19 +244,24 @@ pub(crate) async fn connect_with(
                 .map_err(connect_failed)
         }
         Ok(client) => {
-            // An explicit AUTH_HUB_SOCKET reached a hub, but not the one that owns this state.
-            if let Some(hub) = daemon::hub_elsewhere(&options.socket) {
-                output::note(&format!(
-                    "AUTH_HUB_SOCKET points at {}, but the hub that owns this state directory \
-                     (pid {}) listens on {}",
-                    options.socket.display(),
-                    hub.pid,
-                    hub.socket.display()
-                ));
-            }
+            note_if_elsewhere(&options.socket);
             Ok(client)
         }
         Err(other) => Err(connect_failed(other)),
+    }
+}
+
+/// Notes when an explicit `AUTH_HUB_SOCKET` reached a hub, but not the one that owns this
+/// state directory.
+pub(crate) fn note_if_elsewhere(socket: &Path) {
+    if let Some(hub) = daemon::hub_elsewhere(socket) {
+        output::note(&format!(
+            "AUTH_HUB_SOCKET points at {}, but the hub that owns this state directory (pid {}) \
+             listens on {}",
+            socket.display(),
+            hub.pid,
+            hub.socket.display()
+        ));
     }
 }
 
