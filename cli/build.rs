@@ -9,9 +9,12 @@
 //! process that holds every secret, stays position-independent. docs/security.md has the
 //! trade-off; `HYPERFORGE_PIE=1` at build time keeps the default link.
 //!
-//! It also lays out the code so that what `auth get` runs sits together (`layout/link_order.rs`).
+//! It also lays out the code so that what `auth get` runs sits together (`layout/link_order.rs`),
+//! and links the unwinder in rather than loading libgcc_s at every start
+//! (`layout/static_unwind.rs`).
 
 include!("../layout/link_order.rs");
+include!("../layout/static_unwind.rs");
 
 fn main() {
     println!("cargo:rerun-if-env-changed=HYPERFORGE_PIE");
@@ -22,4 +25,5 @@ fn main() {
         println!("cargo:rustc-link-arg-bin=hyperforge=-no-pie");
     }
     link_order("hyperforge");
+    static_unwind("hyperforge");
 }
