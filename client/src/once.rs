@@ -23,7 +23,7 @@ use auth_hub_protocol::{
     RequestEnvelope, ResponseEnvelope, ResponseResult, Secret, SecretPath, ServerMessage,
     DEFAULT_MAX_FRAME,
 };
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::connection::{
     check_socket_path, closed_error, hello_reply, hello_timed_out, server_message,
@@ -130,18 +130,25 @@ fn is_timeout(error: &io::Error) -> bool {
 /// from the socket would take four.
 struct ZeroizingReader<'a> {
     stream: &'a UnixStream,
-    buf: Zeroizing<Vec<u8>>,
+    buf: Vec<u8>,
     pos: usize,
     filled: usize,
+    /// How much of `buf` was ever written: what the drop wipes.
+    used: usize,
 }
 
 impl<'a> ZeroizingReader<'a> {
+    /// Room for the welcome and a common answer; a larger frame's body is read straight into
+    /// the caller's buffer.
+    const CAPACITY: usize = 2048;
+
     fn new(stream: &'a UnixStream) -> Self {
         Self {
             stream,
-            buf: Zeroizing::new(vec![0; 8192]),
+            buf: vec![0; Self::CAPACITY],
             pos: 0,
             filled: 0,
+            used: 0,
         }
     }
 }
@@ -155,12 +162,19 @@ impl Read for ZeroizingReader<'_> {
             }
             self.filled = self.stream.read(&mut self.buf)?;
             self.pos = 0;
+            self.used = self.used.max(self.filled);
         }
         let available = &self.buf[self.pos..self.filled];
         let n = available.len().min(out.len());
         out[..n].copy_from_slice(&available[..n]);
         self.pos += n;
         Ok(n)
+    }
+}
+
+impl Drop for ZeroizingReader<'_> {
+    fn drop(&mut self) {
+        self.buf[..self.used].zeroize();
     }
 }
 
@@ -180,13 +194,14 @@ mod tests {
     fn frames_are_read_whole_across_reads() {
         let (ours, mut theirs) = UnixStream::pair().unwrap();
         let bodies = [vec![1u8; 10], vec![2u8; 20_000], vec![3u8; 5]];
+        // Pieces smaller and larger than the reader's buffer.
         let mut bytes = Vec::new();
         for body in &bodies {
             bytes.extend(u32::try_from(body.len()).unwrap().to_be_bytes());
             bytes.extend(body);
         }
         let writer = thread::spawn(move || {
-            for piece in bytes.chunks(7_000) {
+            for piece in bytes.chunks(1_500) {
                 theirs.write_all(piece).unwrap();
                 thread::sleep(std::time::Duration::from_millis(5));
             }
