@@ -5,6 +5,8 @@
 
 use std::process::ExitCode;
 
+include!("../../layout/pow.rs");
+
 fn main() -> ExitCode {
     hyperforge::main()
 }

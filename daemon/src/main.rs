@@ -8,6 +8,8 @@ use auth_hub::hardening;
 use auth_hub::{Hub, HubError, HubOptions, HubPaths};
 use clap::Parser;
 
+include!("../../layout/pow.rs");
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
