@@ -9,8 +9,10 @@
 //
 // Only for release builds on x86_64 Linux with rustc 1.90 or later, whose default linker is
 // rust-lld (`--symbol-ordering-file` is an lld option, GNU ld refuses it). A list gone stale
-// (symbols renamed by a new toolchain or new dependency versions) costs nothing but the benefit:
-// lld skips names it does not find. `AUTH_HUB_LAYOUT=0` at build time turns it off, for a build
+// costs nothing but the benefit: lld skips names it does not find. Lists go stale with a new
+// toolchain or dependency versions, and also with code changes: the local functions that thin
+// LTO makes visible across modules are renamed `<name>.llvm.<hash of the module>`, so a change
+// in a crate renames some of its functions. `scripts/layout` regenerates the lists. `AUTH_HUB_LAYOUT=0` at build time turns it off, for a build
 // that chose another linker.
 
 /// Passes `layout/<binary>.order` to the linker of `binary` when the conditions above hold.
