@@ -44,9 +44,7 @@ pub fn main() -> ExitCode {
         }
         Some(fast_args::Fast::Parsed(cli)) => {
             if let cli::Command::Auth(commands::auth::AuthCommand::Get(args)) = &cli.command {
-                let ctx = commands::Context {
-                    out: output::Output::new(cli.json),
-                };
+                let ctx = commands::Context::new(cli.json);
                 if let Some(result) = commands::auth::get::run_at_once(&ctx, args) {
                     return exit_code(result);
                 }

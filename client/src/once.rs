@@ -30,7 +30,7 @@ use crate::connection::{
     unreadable_request, HELLO_TIMEOUT,
 };
 use crate::error::AuthError;
-use crate::socket::{check_answered_path, scoped_answer};
+use crate::socket::{check_answered_path, response_of, scoped_answer};
 use crate::ClientOptions;
 
 /// What [`read_once`] found.
@@ -92,10 +92,7 @@ pub fn read_once(options: &ClientOptions, path: &SecretPath) -> Result<ReadOnce,
         let frame = read_frame(&mut reader, max).transpose();
         match server_message(frame.map(|f| f.map(Zeroizing::new))) {
             Ok(ServerMessage::Response(ResponseEnvelope { id, result })) if id == REQUEST_ID => {
-                break match result {
-                    ResponseResult::Ok(response) => Ok(response),
-                    ResponseResult::Error(reply) => Err(AuthError::from(reply)),
-                };
+                break response_of(result);
             }
             Ok(ServerMessage::Response(ResponseEnvelope {
                 id: 0,

@@ -114,6 +114,14 @@ fn repo_path_text(path: &Path) -> Result<String, AuthError> {
 }
 
 /// A successful answer of the wrong kind; only its name is shown (a response may carry secrets).
+/// A request's result as its response, an error reply as the matching [`AuthError`].
+pub(crate) fn response_of(result: ResponseResult) -> Result<Response, AuthError> {
+    match result {
+        ResponseResult::Ok(response) => Ok(response),
+        ResponseResult::Error(reply) => Err(AuthError::from(reply)),
+    }
+}
+
 /// What the hub's answer to `get_secret_scoped` for `path` means: the scope's token and the
 /// secret, or `None` when the ordinary way must follow (the scope awaits the owner's approval,
 /// or the hub predates the request). A refused scope is reported with the scope named, as
@@ -277,10 +285,7 @@ impl HubClient {
                 }
             }
         };
-        match result {
-            ResponseResult::Ok(response) => Ok(response),
-            ResponseResult::Error(reply) => Err(AuthError::from(reply)),
-        }
+        response_of(result)
     }
 
     /// Requests several scopes together (decided together by the owner); caches granted tokens.

@@ -22,14 +22,21 @@ pub struct Context {
     pub out: Output,
 }
 
+impl Context {
+    /// The context of a command line with or without `--json`.
+    pub fn new(json: bool) -> Self {
+        Self {
+            out: Output::new(json),
+        }
+    }
+}
+
 /// Runs the parsed command line.
 ///
 /// # Errors
 /// The command's error, which decides the exit code.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let ctx = Context {
-        out: Output::new(cli.json),
-    };
+    let ctx = Context::new(cli.json);
     match cli.command {
         Command::Auth(command) => auth::run(&ctx, command).await,
         Command::Init(args) => init::run(&ctx, args).await,
